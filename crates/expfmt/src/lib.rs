@@ -1,0 +1,1 @@
+//! Exposition formats: the Prometheus text format 0.0.4 and OpenMetrics 1.0.

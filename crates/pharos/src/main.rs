@@ -1,0 +1,3 @@
+//! The `pharos` binary: parses flags and hands off to the subcommands.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The contracts between data and its users.

@@ -1,0 +1,1 @@
+//! pharos's time-series database.
