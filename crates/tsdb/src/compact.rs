@@ -1,0 +1,3 @@
+//! Compaction: merging blocks into larger ones and persisting the head.
+
+pub mod plan;
