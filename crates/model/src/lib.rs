@@ -15,12 +15,14 @@
 //! assert_eq!(series.to_string(), r#"{__name__="up", job="node"}"#);
 //! ```
 
+pub mod bytesize;
 pub mod duration;
 pub mod labels;
 pub mod matcher;
 pub mod metadata;
 pub mod sample;
 
+pub use bytesize::{parse_byte_size, ByteSizeError};
 pub use duration::{format_duration, parse_duration, DurationError};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};

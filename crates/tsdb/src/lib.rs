@@ -1,3 +1,4 @@
 //! pharos's time-series database.
 
 pub mod compact;
+pub mod retention;
