@@ -1,1 +1,4 @@
 //! pharos's time-series database.
+
+pub mod chunkenc;
+pub mod chunks;
