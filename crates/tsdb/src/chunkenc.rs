@@ -11,7 +11,7 @@
 //! This is Prometheus's `EncXOR` chunk (`tsdb/chunkenc/xor.go`), which is
 //! Facebook's Gorilla compression with millisecond timestamps; pharos writes
 //! exactly the bytes Prometheus writes for the same samples. The whole chunk
-//! is a bit stream (see [`bstream`](self) for the bit order), its last byte
+//! is a bit stream, packed most significant bit first, its last byte
 //! padded with zero bits:
 //!
 //! ```text
