@@ -160,8 +160,8 @@ pub enum ChunkError {
         /// Significant bits read.
         significant: u8,
     },
-    /// The chunk is too large to be appended to (more than 512 MiB).
-    #[error("cannot resume XOR chunk: {len} bytes exceeds the 512 MiB limit")]
+    /// The chunk is too large to be appended to (more than 64 MiB).
+    #[error("cannot resume XOR chunk: {len} bytes exceeds the 64 MiB limit")]
     TooLarge {
         /// Length of the chunk data.
         len: usize,

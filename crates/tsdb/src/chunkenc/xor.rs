@@ -17,9 +17,9 @@ const INITIAL_CAPACITY: usize = 128;
 /// first sample, a 10-byte varint and 8 bytes of value, is less.
 const MAX_SAMPLE_BYTES: usize = 19;
 
-/// Largest chunk [`XorChunk::from_bytes`] accepts, so bit positions fit in
-/// a `u32` (a chunk of 65535 samples is under 1.2 MiB).
-const MAX_CHUNK_BYTES: usize = 512 << 20;
+/// Largest chunk [`XorChunk::from_bytes`] accepts; bit positions must fit
+/// a `u32`, and a full chunk of 65535 samples is under 1.2 MiB anyway.
+const MAX_CHUNK_BYTES: usize = 64 << 20;
 
 /// Sentinel for "no value window written yet" (Prometheus uses 0xff too).
 const NO_WINDOW: u8 = 0xff;
@@ -119,6 +119,12 @@ impl XorChunk {
     /// The last appended sample, if any.
     pub fn last(&self) -> Option<(i64, f64)> {
         (self.num_samples() > 0).then(|| (self.t, f64::from_bits(self.v)))
+    }
+
+    /// Timestamp of the first sample, if any.
+    pub fn first_time(&self) -> Option<i64> {
+        let mut it = self.iter();
+        it.next().map(|(t, _)| t)
     }
 
     /// The chunk data exactly as stored on disk (without the encoding byte).
