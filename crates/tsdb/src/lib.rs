@@ -1,4 +1,6 @@
 //! pharos's time-series database.
 
+pub mod chunkenc;
+pub mod chunks;
 pub mod compact;
 pub mod retention;
