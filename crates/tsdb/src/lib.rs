@@ -1,1 +1,3 @@
 //! pharos's time-series database.
+
+pub mod index;
