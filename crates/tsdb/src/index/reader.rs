@@ -514,6 +514,7 @@ mod tests {
         assert_eq!(
             syms,
             [
+                "",
                 "200",
                 "__name__",
                 "a",

@@ -219,8 +219,20 @@ impl IndexWriter {
     }
 
     /// Adds the next symbol; symbols must come in strictly ascending order.
+    ///
+    /// The empty string is always added as the first symbol, whether or not
+    /// the caller adds it: Prometheus's indexes all have it (it comes from the
+    /// all-series postings key), and an index without it would differ from
+    /// theirs in every symbol ref.
     pub fn add_symbol(&mut self, sym: &str) -> Result<(), IndexError> {
         self.ensure_stage(Stage::Symbols)?;
+        if self.num_symbols == 0 && !sym.is_empty() {
+            self.push_symbol("")?;
+        }
+        self.push_symbol(sym)
+    }
+
+    fn push_symbol(&mut self, sym: &str) -> Result<(), IndexError> {
         if self.num_symbols > 0 && sym <= self.last_symbol.as_str() {
             return Err(IndexError::Order(format!(
                 "symbol {sym:?} added after {:?}; symbols must be sorted and unique",
