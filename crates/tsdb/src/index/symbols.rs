@@ -23,7 +23,9 @@ impl Symbols {
     pub(crate) fn new(data: &[u8], off: usize) -> Result<Symbols, IndexError> {
         let mut d = section_at(data, off, WHAT)?;
         let count = d.be32()?;
-        let mut sampled = Vec::with_capacity(count as usize / SAMPLING + 1);
+        // Each symbol takes at least a byte: a corrupt count cannot make us
+        // reserve more than the table could hold.
+        let mut sampled = Vec::with_capacity((count as usize).min(d.len()) / SAMPLING + 1);
         let mut prev: Option<&[u8]> = None;
         for i in 0..count as usize {
             if i % SAMPLING == 0 {
