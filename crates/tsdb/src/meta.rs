@@ -4,12 +4,12 @@
 //!
 //! ```json
 //! {
-//! 	"ulid": "01M89Q6AZW5P39BBTFZYF5KYHE",
-//! 	"minTime": 1600000000000,
-//! 	"maxTime": 1600000015001,
-//! 	"stats": {"numSamples": 4, "numSeries": 3, "numChunks": 3},
-//! 	"compaction": {"level": 1, "sources": ["01M89Q6AZW5P39BBTFZYF5KYHE"]},
-//! 	"version": 1
+//!     "ulid": "01M89Q6AZW5P39BBTFZYF5KYHE",
+//!     "minTime": 1600000000000,
+//!     "maxTime": 1600000015001,
+//!     "stats": {"numSamples": 4, "numSeries": 3, "numChunks": 3},
+//!     "compaction": {"level": 1, "sources": ["01M89Q6AZW5P39BBTFZYF5KYHE"]},
+//!     "version": 1
 //! }
 //! ```
 //!

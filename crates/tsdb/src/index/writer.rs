@@ -444,3 +444,96 @@ impl SeriesScan<'_> {
 }
 
 mod finish;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ls(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs)
+    }
+
+    fn writer() -> (tempfile::TempDir, IndexWriter) {
+        let dir = tempfile::tempdir().unwrap();
+        let w = IndexWriter::create(dir.path().join("index")).unwrap();
+        (dir, w)
+    }
+
+    fn order_error(r: Result<impl std::fmt::Debug, IndexError>, want: &str) {
+        match r {
+            Err(IndexError::Order(m)) => assert!(m.contains(want), "{m:?} lacks {want:?}"),
+            other => panic!("want an order error containing {want:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_calls_out_of_order() {
+        let (_d, mut w) = writer();
+        w.add_symbol("b").unwrap();
+        order_error(w.add_symbol("a"), r#"symbol "a" added after "b""#);
+        order_error(w.add_symbol("b"), "sorted and unique");
+
+        let (_d, mut w) = writer();
+        for s in ["a", "b", "x"] {
+            w.add_symbol(s).unwrap();
+        }
+        w.add_series(&ls(&[("a", "b")]), &[]).unwrap();
+        order_error(w.add_symbol("y"), "cannot go back to stage Symbols");
+        order_error(w.add_series(&ls(&[("a", "b")]), &[]), "sorted and unique");
+        order_error(
+            w.add_series(&ls(&[("a", "a")]), &[]),
+            r#"series {a="a"} added after {a="b"}"#,
+        );
+        order_error(
+            w.add_series(&ls(&[("a", "z")]), &[]),
+            r#"symbol "z" of series {a="z"} was not added"#,
+        );
+        order_error(w.add_series(&ls(&[("q", "x")]), &[]), r#"symbol "q""#);
+    }
+
+    #[test]
+    fn series_are_16_byte_aligned_with_sequential_refs() {
+        let (d, mut w) = writer();
+        for s in ["a", "b", "c"] {
+            w.add_symbol(s).unwrap();
+        }
+        let r1 = w.add_series(&ls(&[("a", "b")]), &[]).unwrap();
+        let chunks = [
+            ChunkMeta {
+                min_time: -5,
+                max_time: 10,
+                chunk_ref: 8,
+            },
+            ChunkMeta {
+                min_time: 11,
+                max_time: 20,
+                chunk_ref: 100,
+            },
+        ];
+        let r2 = w.add_series(&ls(&[("a", "c")]), &chunks).unwrap();
+        w.finish().unwrap();
+        let b = std::fs::read(d.path().join("index")).unwrap();
+        // Header 5 + symbol table 4+4+7 (symbols "", a, b, c)+4 = 24 → first
+        // series at 32.
+        assert_eq!((r1, r2), (2, 3));
+        // len, 1 label (a=b as refs 1,2), 0 chunks, CRC.
+        assert_eq!(&b[32..37], &[4, 1, 1, 2, 0]);
+        assert_eq!(&b[37..41], &crc32c::crc32c(&[1, 1, 2, 0]).to_be_bytes());
+        // Second series: 1 label (1,3), 2 chunks: mint -5 (zig-zag 9),
+        // maxt-mint 15, ref 8; then mint-prev maxt 1, 9, ref delta +92 (184).
+        let body = [1, 1, 3, 2, 9, 15, 8, 1, 9, 184, 1];
+        assert_eq!(b[48] as usize, body.len());
+        assert_eq!(&b[49..49 + body.len()], &body);
+    }
+
+    #[test]
+    fn an_existing_file_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index");
+        std::fs::write(&p, vec![7u8; 10_000]).unwrap();
+        let w = IndexWriter::create(&p).unwrap();
+        w.finish().unwrap();
+        let r = super::super::IndexReader::open(&p).unwrap();
+        assert!(r.label_names().is_empty());
+    }
+}
