@@ -3,4 +3,7 @@
 pub mod chunkenc;
 pub mod chunks;
 pub mod compact;
+pub mod index;
+pub mod meta;
 pub mod retention;
+pub mod tombstones;

@@ -247,7 +247,7 @@ mod tests {
         let mut small = b(1, 54, 56);
         assert_eq!(
             plan(&[big.clone(), small.clone(), b(2, 56, 58)], &ranges()),
-            vec![]
+            Vec::<usize>::new()
         );
         small.num_tombstones = 10;
         assert_eq!(plan(&[big, small, b(2, 56, 58)], &ranges()), vec![1]);
