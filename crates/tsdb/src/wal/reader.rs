@@ -204,14 +204,6 @@ impl WalReader {
                 self.pos = self.page_len;
                 continue;
             }
-            if h & ZSTD_FLAG != 0 {
-                let (dir, segment) = self.seg();
-                return Err(WalError::ZstdUnsupported {
-                    dir: dir.to_owned(),
-                    segment,
-                    offset: bad_at,
-                });
-            }
             let beyond = |r: CorruptionReason| {
                 if short_page {
                     CorruptionReason::Torn
@@ -243,6 +235,16 @@ impl WalReader {
             };
             if !in_sequence {
                 return Err(self.corrupt(bad_at, CorruptionReason::UnexpectedFragment(typ)));
+            }
+            // Checked only once the fragment is known to be genuine, so that
+            // garbage is reported as corruption rather than as zstd.
+            if h & ZSTD_FLAG != 0 {
+                let (dir, segment) = self.seg();
+                return Err(WalError::ZstdUnsupported {
+                    dir: dir.to_owned(),
+                    segment,
+                    offset: bad_at,
+                });
             }
             start.get_or_insert(frag_off);
             // Prometheus sets the flag on every fragment; the last one decides.
