@@ -1,0 +1,244 @@
+//! Two-way WAL compatibility with the real Prometheus (Debian's 2.42):
+//!
+//! - Prometheus scrapes itself for a few seconds, is killed with SIGKILL
+//!   (so its WAL is left as a crash leaves it), and pharos decodes every
+//!   record of its `wal/` directory.
+//! - pharos writes a WAL and `promtool tsdb dump` (which replays the WAL
+//!   into a read-only head) prints back exactly the samples written.
+//!
+//! Both skip, saying so, only when the binaries are not installed.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use model::Labels;
+use tsdb::record::{
+    decode_exemplars, decode_metadata, decode_mmap_markers, decode_samples, decode_series,
+    decode_tombstones, encode_samples, encode_series, RecordType, RefSample, RefSeries,
+};
+use tsdb::wal::{Wal, WalOptions, WalReader};
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// What a pass over a WAL found.
+#[derive(Default, Debug)]
+struct Census {
+    records: usize,
+    series: Vec<RefSeries>,
+    samples: usize,
+    sample_refs: HashSet<u64>,
+    other: usize,
+}
+
+/// Decodes every record of `wal_dir`, failing on any error.
+fn census(wal_dir: &Path) -> Result<Census, String> {
+    let mut c = Census::default();
+    let mut r = WalReader::open(wal_dir, None, None).unwrap();
+    let (mut series, mut samples) = (Vec::new(), Vec::new());
+    let (mut stones, mut ex, mut mm, mut md) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    loop {
+        let res = match r.next() {
+            None => break,
+            Some(rec) => {
+                let rec = rec.unwrap_or_else(|e| panic!("record {}: {e}", c.records + 1));
+                c.records += 1;
+                match RecordType::of(rec).map_err(|e| e.to_string())? {
+                    RecordType::Series => decode_series(rec, &mut series).map(|_| {
+                        c.series.append(&mut series);
+                    }),
+                    RecordType::Samples => decode_samples(rec, &mut samples).map(|_| {
+                        c.samples += samples.len();
+                        c.sample_refs.extend(samples.iter().map(|s| s.series_ref));
+                    }),
+                    RecordType::Tombstones => {
+                        decode_tombstones(rec, &mut stones).map(|_| c.other += 1)
+                    }
+                    RecordType::Exemplars => decode_exemplars(rec, &mut ex).map(|_| c.other += 1),
+                    RecordType::MmapMarkers => {
+                        decode_mmap_markers(rec, &mut mm).map(|_| c.other += 1)
+                    }
+                    RecordType::Metadata => decode_metadata(rec, &mut md).map(|_| c.other += 1),
+                    t => Err(tsdb::record::RecordError::Unsupported(t)),
+                }
+            }
+        };
+        // The position is read once the record's borrow has ended.
+        let at = r.position();
+        res.map_err(|e| format!("record at segment {} offset {}: {e}", at.0, at.1))?;
+    }
+    Ok(c)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
+    if !Path::new(PROMETHEUS).exists() {
+        println!("skipped: {PROMETHEUS} is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = tmp.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let mut child = Command::new(PROMETHEUS)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Wait until several scrapes are in the WAL (the writer flushes each
+    // append as it commits), then kill without letting it clean up.
+    let wal = data.join("wal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = 0;
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        if !wal.exists() {
+            continue;
+        }
+        let mut r = WalReader::open(&wal, None, None).unwrap();
+        let mut n = 0;
+        while let Some(Ok(rec)) = r.next() {
+            n += usize::from(rec.first() == Some(&2));
+        }
+        seen = n;
+        if seen >= 4 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        seen >= 4,
+        "Prometheus wrote only {seen} samples records in 60s"
+    );
+
+    let c = census(&wal).unwrap();
+    println!(
+        "decoded {} records: {} series, {} samples, {} other",
+        c.records,
+        c.series.len(),
+        c.samples,
+        c.other
+    );
+    assert!(c.series.len() > 100, "{c:?}");
+    assert!(c.samples > 400);
+    let up = c
+        .series
+        .iter()
+        .find(|s| s.labels.metric_name() == Some("up"))
+        .expect("series up");
+    assert_eq!(up.labels.get("job"), Some("self"));
+    // Every sample belongs to a series logged before it.
+    let known: HashSet<u64> = c.series.iter().map(|s| s.series_ref).collect();
+    assert!(c.sample_refs.is_subset(&known));
+
+    // Opening the killed WAL with pharos's writer: it may cut a torn tail,
+    // and must leave the WAL readable to the end.
+    let (w, repair) = Wal::open(&wal, WalOptions::default()).unwrap();
+    if let Some(r) = repair {
+        println!("repair: {r}");
+    }
+    drop(w);
+    let after = census(&wal).unwrap();
+    assert!(after.samples <= c.samples && after.samples > 0);
+}
+
+#[test]
+fn promtool_replays_a_wal_pharos_wrote() {
+    if !Path::new(PROMTOOL).exists() {
+        println!("skipped: {PROMTOOL} is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let wal_dir = tmp.path().join("wal");
+    // Small segments so the dump crosses segment boundaries too.
+    let opts = WalOptions {
+        segment_size: 32 * 1024,
+        ..WalOptions::default()
+    };
+    let (mut w, _) = Wal::open(&wal_dir, opts).unwrap();
+    let series: Vec<RefSeries> = (1..=50u64)
+        .map(|r| RefSeries {
+            series_ref: r,
+            labels: Labels::from_pairs(&[
+                ("__name__", "pharos_wal_test"),
+                ("instance", &format!("host-{r:02}")),
+                ("job", "compat"),
+            ]),
+        })
+        .collect();
+    let mut buf = Vec::new();
+    encode_series(&series, &mut buf);
+    w.log(&[&buf]).unwrap();
+    let t0 = 1_700_000_000_000i64;
+    let mut want = Vec::new();
+    for round in 0..200i64 {
+        let samples: Vec<RefSample> = series
+            .iter()
+            .map(|s| RefSample {
+                series_ref: s.series_ref,
+                t: t0 + round * 15_000,
+                v: (round * 1000 + s.series_ref as i64) as f64 / 4.0,
+            })
+            .collect();
+        buf.clear();
+        encode_samples(&samples, &mut buf);
+        w.log(&[&buf]).unwrap();
+        want.extend(samples);
+    }
+    let (_, last) = w.segments().unwrap();
+    assert!(last >= 1, "expected several segments, got {last}");
+    w.close().unwrap();
+
+    let out = Command::new(PROMTOOL)
+        .args(["tsdb", "dump"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Lines read `{labels} value timestamp`.
+    let mut got = Vec::new();
+    for line in BufReader::new(&out.stdout[..]).lines() {
+        let line = line.unwrap();
+        let (labels, rest) = line.rsplit_once("} ").unwrap();
+        let (v, t) = rest.split_once(' ').unwrap();
+        let host = labels.split("instance=\"host-").nth(1).unwrap();
+        let r: u64 = host[..2].parse().unwrap();
+        got.push(RefSample {
+            series_ref: r,
+            t: t.parse().unwrap(),
+            v: v.parse().unwrap(),
+        });
+    }
+    got.sort_by_key(|s| (s.t, s.series_ref));
+    want.sort_by_key(|s| (s.t, s.series_ref));
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+}
