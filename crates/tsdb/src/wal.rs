@@ -53,8 +53,8 @@
 //!
 //! # Repair on open
 //!
-//! [`Wal::open`] reads the last segment (or all of them, with
-//! [`RepairScope::AllSegments`]). At the first corruption (bad checksum,
+//! [`Wal::open`] reads from the last segment holding data to the end (or all
+//! segments, with [`RepairScope::AllSegments`]). At the first corruption (bad checksum,
 //! impossible fragment sequence, record cut short by the end of the file) in
 //! segment N at offset X, where X is the start of the first record that
 //! cannot be read whole, it truncates N to X, zero-pads it to the page

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -129,12 +129,10 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[test]
-fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
-    if !Path::new(PROMETHEUS).exists() {
-        println!("skipped: {PROMETHEUS} is not installed");
-        return;
-    }
+/// Runs Prometheus scraping itself every second until its WAL holds at least
+/// four samples records, then SIGKILLs it. Returns the temp dir (to keep it
+/// alive) and the WAL directory, or why Prometheus did not get there.
+fn run_prometheus_until_killed() -> Result<(tempfile::TempDir, PathBuf), String> {
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
     let config = tmp.path().join("prometheus.yml");
@@ -146,12 +144,13 @@ fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
     )
     .unwrap();
     let data = tmp.path().join("data");
+    let log_path = tmp.path().join("prometheus.log");
     let mut child = Command::new(PROMETHEUS)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--storage.tsdb.path={}", data.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
 
@@ -162,26 +161,52 @@ fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
     let mut seen = 0;
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
+        if let Some(status) = child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(format!("prometheus exited early ({status}):\n{log}"));
+        }
         if !wal.exists() {
             continue;
         }
+        // Prometheus is writing meanwhile: count up to the first record
+        // not yet written whole.
         let mut r = WalReader::open(&wal, None, None).unwrap();
         let mut n = 0;
         while let Some(Ok(rec)) = r.next() {
             n += usize::from(rec.first() == Some(&2));
         }
-        seen = n;
+        seen = seen.max(n);
         if seen >= 4 {
             break;
         }
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(
-        seen >= 4,
-        "Prometheus wrote only {seen} samples records in 60s"
-    );
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    if seen < 4 {
+        return Err(format!(
+            "Prometheus wrote only {seen} samples records in 60s; its log:\n{log}"
+        ));
+    }
+    Ok((tmp, wal))
+}
 
+#[test]
+fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
+    if !Path::new(PROMETHEUS).exists() {
+        println!("skipped: {PROMETHEUS} is not installed");
+        return;
+    }
+    // A port picked free can be taken before Prometheus binds it: retry then.
+    let mut attempt = 0;
+    let (_tmp, wal) = loop {
+        attempt += 1;
+        match run_prometheus_until_killed() {
+            Ok(v) => break v,
+            Err(e) if attempt < 3 => println!("attempt {attempt}: {e}"),
+            Err(e) => panic!("{e}"),
+        }
+    };
     let c = census(&wal).unwrap();
     println!(
         "decoded {} records: {} series, {} samples, {} other",

@@ -197,6 +197,28 @@ mod tests {
     }
 
     #[test]
+    fn torn_segment_before_an_empty_one_is_found() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), 10, 1000);
+        let path = segment_path(d.path(), 0);
+        let len = file_size(&path).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 1)
+            .unwrap();
+        std::fs::write(segment_path(d.path(), 1), b"").unwrap();
+        let (_, repair) = Wal::open(d.path(), opts(RepairScope::LastSegment)).unwrap();
+        let repair = repair.expect("repair");
+        assert_eq!(repair.segment, 0);
+        assert_eq!(repair.deleted, [DeletedSegment { index: 1, bytes: 0 }]);
+        let (after, err) = read_all(d.path());
+        assert!(err.is_none());
+        assert_eq!(after.len(), 9);
+    }
+
+    #[test]
     fn corruption_in_an_older_segment_drops_it_and_everything_after() {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), 30, 10); // segments 0, 1, 2

@@ -66,7 +66,15 @@ impl Wal {
         let mut repair = None;
         if let (Some(&first), Some(&last)) = (segs.first(), segs.last()) {
             let from = match opts.repair_scope {
-                RepairScope::LastSegment => last,
+                // The last segment with data: a crash right after a segment
+                // cut (or right after an open) leaves an empty last one.
+                RepairScope::LastSegment => {
+                    let mut i = last;
+                    while i > first && file_size(&segment_path(dir, i))? == 0 {
+                        i -= 1;
+                    }
+                    i
+                }
                 RepairScope::AllSegments => first,
             };
             if let Some(c) = scan_for_corruption(dir, from, last)? {
@@ -288,6 +296,8 @@ impl Wal {
                 corrupt: corruption.dir.clone(),
             });
         }
+        // Until a fresh segment is open, the one held may be deleted.
+        self.state = State::Failed;
         let report = repair_dir(&self.dir, corruption)?;
         let next = corruption.segment + 1;
         *self = Wal::with_segment(self.dir.clone(), self.opts, next)?;
