@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use model::Labels;
 use tsdb::record::{
     decode_exemplars, decode_metadata, decode_mmap_markers, decode_samples, decode_series,
-    decode_tombstones, encode_samples, encode_series, RecordType, RefSample, RefSeries,
+    decode_tombstones, encode_samples, encode_series, encode_tombstones, RecordType, RefSample,
+    RefSeries,
 };
 use tsdb::wal::{Wal, WalOptions, WalReader};
 
@@ -32,6 +33,7 @@ struct Census {
     series: Vec<RefSeries>,
     samples: usize,
     sample_refs: HashSet<u64>,
+    tombstones: usize,
     other: usize,
 }
 
@@ -56,7 +58,7 @@ fn census(wal_dir: &Path) -> Result<Census, String> {
                         c.sample_refs.extend(samples.iter().map(|s| s.series_ref));
                     }),
                     RecordType::Tombstones => {
-                        decode_tombstones(rec, &mut stones).map(|_| c.other += 1)
+                        decode_tombstones(rec, &mut stones).map(|_| c.tombstones += stones.len())
                     }
                     RecordType::Exemplars => decode_exemplars(rec, &mut ex).map(|_| c.other += 1),
                     RecordType::MmapMarkers => {
@@ -74,8 +76,8 @@ fn census(wal_dir: &Path) -> Result<Census, String> {
     Ok(c)
 }
 
-/// pharos's encoders and writer reproduce Prometheus's bytes: every series
-/// and samples record re-encodes to the same bytes, and logging the same
+/// pharos's encoders and writer reproduce Prometheus's bytes: every series,
+/// samples and tombstones record re-encodes to the same bytes, and logging the same
 /// records one by one (snappy on, as Prometheus's default) rebuilds the first
 /// segment byte for byte.
 fn assert_byte_identical(wal: &Path) {
@@ -83,6 +85,7 @@ fn assert_byte_identical(wal: &Path) {
     let (mut w, _) = Wal::open(tmp.path(), WalOptions::default()).unwrap();
     let mut r = WalReader::open(wal, Some(0), Some(0)).unwrap();
     let (mut series, mut samples, mut buf) = (Vec::new(), Vec::new(), Vec::new());
+    let mut stones = Vec::new();
     let mut n = 0;
     while let Some(rec) = r.next() {
         let rec = rec.unwrap();
@@ -97,6 +100,11 @@ fn assert_byte_identical(wal: &Path) {
                 decode_samples(rec, &mut samples).unwrap();
                 encode_samples(&samples, &mut buf);
                 assert_eq!(buf, rec, "samples record {n} re-encodes differently");
+            }
+            RecordType::Tombstones => {
+                decode_tombstones(rec, &mut stones).unwrap();
+                encode_tombstones(&stones, &mut buf);
+                assert_eq!(buf, rec, "tombstones record {n} re-encodes differently");
             }
             _ => {}
         }
@@ -129,6 +137,37 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A child process that is SIGKILLed when dropped, so that a failing test
+/// leaves no Prometheus running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Asks Prometheus's admin API to delete a metric's series, which makes it
+/// log a tombstones record.
+fn delete_series(port: u16, metric: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        conn,
+        "POST /api/v1/admin/tsdb/delete_series?match%5B%5D={metric} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp).map_err(|e| e.to_string())?;
+    if !resp.starts_with("HTTP/1.1 204") {
+        return Err(format!("delete_series answered: {resp}"));
+    }
+    Ok(())
+}
+
 /// Runs Prometheus scraping itself every second until its WAL holds at least
 /// four samples records, then SIGKILLs it. Returns the temp dir (to keep it
 /// alive) and the WAL directory, or why Prometheus did not get there.
@@ -145,14 +184,18 @@ fn run_prometheus_until_killed() -> Result<(tempfile::TempDir, PathBuf), String>
     .unwrap();
     let data = tmp.path().join("data");
     let log_path = tmp.path().join("prometheus.log");
-    let mut child = Command::new(PROMETHEUS)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(PROMETHEUS)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // For delete_series, which logs a tombstones record.
+            .arg("--web.enable-admin-api")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
 
     // Wait until several scrapes are in the WAL (the writer flushes each
     // append as it commits), then kill without letting it clean up.
@@ -161,7 +204,7 @@ fn run_prometheus_until_killed() -> Result<(tempfile::TempDir, PathBuf), String>
     let mut seen = 0;
     while Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             let log = std::fs::read_to_string(&log_path).unwrap_or_default();
             return Err(format!("prometheus exited early ({status}):\n{log}"));
         }
@@ -180,8 +223,10 @@ fn run_prometheus_until_killed() -> Result<(tempfile::TempDir, PathBuf), String>
             break;
         }
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    if seen >= 4 {
+        delete_series(port, "scrape_duration_seconds")?;
+    }
+    drop(child); // SIGKILL
     let log = std::fs::read_to_string(&log_path).unwrap_or_default();
     if seen < 4 {
         return Err(format!(
@@ -209,13 +254,15 @@ fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
     };
     let c = census(&wal).unwrap();
     println!(
-        "decoded {} records: {} series, {} samples, {} other",
+        "decoded {} records: {} series, {} samples, {} tombstones, {} other",
         c.records,
         c.series.len(),
         c.samples,
+        c.tombstones,
         c.other
     );
     assert!(c.series.len() > 100, "{c:?}");
+    assert!(c.tombstones >= 1, "no tombstones from delete_series");
     assert!(c.samples > 400);
     let up = c
         .series
