@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::{Criterion, Throughput};
 use tsdb::record::{decode_samples, encode_samples, RefSample};
 use tsdb::wal::{Compression, Wal, WalOptions, WalReader};
 
@@ -49,15 +49,44 @@ fn bench_wal(c: &mut Criterion) {
     encode_samples(&samples(0), &mut rec);
     let record_bytes = (rec.len() * RECORDS) as u64;
 
+    // Encoding alone, to tell it apart from the I/O below.
+    let batches: Vec<Vec<RefSample>> = (0..RECORDS).map(samples).collect();
+    g.throughput(Throughput::Bytes(record_bytes));
+    g.bench_function("encode_only", |b| {
+        let mut buf = Vec::new();
+        b.iter(|| {
+            for s in &batches {
+                buf.clear();
+                encode_samples(s, &mut buf);
+            }
+            buf.len()
+        })
+    });
+
     for (name, compression) in [("snappy", Compression::Snappy), ("none", Compression::None)] {
         g.throughput(Throughput::Bytes(record_bytes));
+        // One long-lived WAL, as the head has: segments are cut (and fsynced)
+        // every 8 MiB and the completed ones deleted between iterations.
+        let d = tempfile::tempdir().unwrap();
+        let opts = WalOptions {
+            compression,
+            segment_size: 8 << 20,
+            ..WalOptions::default()
+        };
+        let (mut w, _) = Wal::open(d.path(), opts).unwrap();
+        let mut buf = Vec::new();
         g.bench_function(format!("encode_and_log_{name}"), |b| {
-            b.iter_batched(
-                || tempfile::tempdir().unwrap(),
-                |d| write_wal(d.path(), compression),
-                BatchSize::PerIteration,
-            )
+            b.iter(|| {
+                for s in &batches {
+                    buf.clear();
+                    encode_samples(s, &mut buf);
+                    w.log(&[&buf]).unwrap();
+                }
+                let cur = w.current_segment();
+                w.truncate(cur).unwrap();
+            })
         });
+        drop(w);
 
         let d = tempfile::tempdir().unwrap();
         write_wal(d.path(), compression);
