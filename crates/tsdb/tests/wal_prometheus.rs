@@ -21,7 +21,7 @@ use tsdb::record::{
     decode_tombstones, encode_samples, encode_series, encode_tombstones, RecordType, RefSample,
     RefSeries,
 };
-use tsdb::wal::{Wal, WalOptions, WalReader};
+use tsdb::wal::{checkpoint, Compression, Wal, WalOptions, WalReader};
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 const PROMTOOL: &str = "/usr/bin/promtool";
@@ -287,21 +287,9 @@ fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
     assert!(after.samples <= c.samples && after.samples > 0);
 }
 
-#[test]
-fn promtool_replays_a_wal_pharos_wrote() {
-    if !Path::new(PROMTOOL).exists() {
-        println!("skipped: {PROMTOOL} is not installed");
-        return;
-    }
-    let tmp = tempfile::tempdir().unwrap();
-    let wal_dir = tmp.path().join("wal");
-    // Small segments so the dump crosses segment boundaries too.
-    let opts = WalOptions {
-        segment_size: 32 * 1024,
-        ..WalOptions::default()
-    };
-    let (mut w, _) = Wal::open(&wal_dir, opts).unwrap();
-    let series: Vec<RefSeries> = (1..=50u64)
+/// The test series: `pharos_wal_test{instance="host-NN", job="compat"}` with ref NN.
+fn test_series() -> Vec<RefSeries> {
+    (1..=50u64)
         .map(|r| RefSeries {
             series_ref: r,
             labels: Labels::from_pairs(&[
@@ -310,18 +298,20 @@ fn promtool_replays_a_wal_pharos_wrote() {
                 ("job", "compat"),
             ]),
         })
-        .collect();
+        .collect()
+}
+
+const T0: i64 = 1_700_000_000_000;
+
+/// Logs one samples record per round, one sample per test series.
+fn log_rounds(w: &mut Wal, rounds: std::ops::Range<i64>, want: &mut Vec<RefSample>) {
     let mut buf = Vec::new();
-    encode_series(&series, &mut buf);
-    w.log(&[&buf]).unwrap();
-    let t0 = 1_700_000_000_000i64;
-    let mut want = Vec::new();
-    for round in 0..200i64 {
-        let samples: Vec<RefSample> = series
+    for round in rounds {
+        let samples: Vec<RefSample> = test_series()
             .iter()
             .map(|s| RefSample {
                 series_ref: s.series_ref,
-                t: t0 + round * 15_000,
+                t: T0 + round * 15_000,
                 v: (round * 1000 + s.series_ref as i64) as f64 / 4.0,
             })
             .collect();
@@ -330,13 +320,13 @@ fn promtool_replays_a_wal_pharos_wrote() {
         w.log(&[&buf]).unwrap();
         want.extend(samples);
     }
-    let (_, last) = w.segments().unwrap();
-    assert!(last >= 1, "expected several segments, got {last}");
-    w.close().unwrap();
+}
 
+/// `promtool tsdb dump` of a data directory, as samples of the test series.
+fn promtool_dump(data: &Path) -> Vec<RefSample> {
     let out = Command::new(PROMTOOL)
         .args(["tsdb", "dump"])
-        .arg(tmp.path())
+        .arg(data)
         .output()
         .unwrap();
     assert!(
@@ -359,7 +349,82 @@ fn promtool_replays_a_wal_pharos_wrote() {
         });
     }
     got.sort_by_key(|s| (s.t, s.series_ref));
+    got
+}
+
+/// Segments of one page, so that the data spans many of them.
+fn small_segments() -> WalOptions {
+    WalOptions {
+        segment_size: 32 * 1024,
+        ..WalOptions::default()
+    }
+}
+
+#[test]
+fn promtool_replays_a_wal_pharos_wrote() {
+    if !Path::new(PROMTOOL).exists() {
+        println!("skipped: {PROMTOOL} is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut w, _) = Wal::open(&tmp.path().join("wal"), small_segments()).unwrap();
+    let mut buf = Vec::new();
+    encode_series(&test_series(), &mut buf);
+    w.log(&[&buf]).unwrap();
+    let mut want = Vec::new();
+    log_rounds(&mut w, 0..200, &mut want);
+    let (_, last) = w.segments().unwrap();
+    assert!(last >= 1, "expected several segments, got {last}");
+    w.close().unwrap();
+
+    let got = promtool_dump(tmp.path());
     want.sort_by_key(|s| (s.t, s.series_ref));
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got, want);
+}
+
+#[test]
+fn promtool_replays_a_checkpoint_pharos_wrote() {
+    if !Path::new(PROMTOOL).exists() {
+        println!("skipped: {PROMTOOL} is not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let wal_dir = tmp.path().join("wal");
+    let (mut w, _) = Wal::open(&wal_dir, small_segments()).unwrap();
+    let mut buf = Vec::new();
+    encode_series(&test_series(), &mut buf);
+    w.log(&[&buf]).unwrap();
+    let mut logged = Vec::new();
+    log_rounds(&mut w, 0..200, &mut logged);
+    let covered = w.current_segment();
+    w.next_segment().unwrap();
+    log_rounds(&mut w, 200..220, &mut logged);
+
+    // Series 1-25 stay alive; data before round 100 goes.
+    let mint = T0 + 100 * 15_000;
+    let stats = checkpoint::checkpoint(
+        &wal_dir,
+        0,
+        covered,
+        &|r| r <= 25,
+        mint,
+        Compression::Snappy,
+    )
+    .unwrap();
+    assert_eq!(stats.dropped_series, 25);
+    w.truncate(covered + 1).unwrap();
+    w.close().unwrap();
+    assert!(wal_dir.join(format!("checkpoint.{covered:08}")).is_dir());
+    assert_eq!(tsdb::wal::list_segments(&wal_dir).unwrap()[0], covered + 1);
+
+    // Prometheus drops samples of series it does not know (26-50 here).
+    let mut want: Vec<RefSample> = logged
+        .into_iter()
+        .filter(|s| s.t >= mint && s.series_ref <= 25)
+        .collect();
+    want.sort_by_key(|s| (s.t, s.series_ref));
+    let got = promtool_dump(tmp.path());
     assert_eq!(got.len(), want.len());
     assert_eq!(got, want);
 }

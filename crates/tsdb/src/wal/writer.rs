@@ -90,8 +90,18 @@ impl Wal {
     }
 
     fn with_segment(dir: PathBuf, opts: WalOptions, index: u32) -> Result<Wal, WalError> {
-        let file = create_segment(&dir, index)?;
-        let done_pages = file_size(&segment_path(&dir, index))? / PAGE_SIZE as u64;
+        let mut file = create_segment(&dir, index)?;
+        let path = segment_path(&dir, index);
+        let size = file_size(&path)?;
+        // The segment is new, so this never runs unless something else wrote
+        // it; then pad its torn last page, as Prometheus does, so that our
+        // fragments stay page-aligned.
+        let torn = (size % PAGE_SIZE as u64) as usize;
+        if torn != 0 {
+            file.write_all(&vec![0; PAGE_SIZE - torn])
+                .map_err(|e| WalError::io("pad", &path, e))?;
+        }
+        let done_pages = size.div_ceil(PAGE_SIZE as u64);
         Ok(Wal {
             dir,
             opts,
