@@ -248,6 +248,9 @@ pub enum WalError {
         /// First index after it.
         next: u32,
     },
+    /// The last segment's index is `u32::MAX`: there is no next one.
+    #[error("cannot start a new WAL segment in {}: segment index would exceed {}", .0.display(), u32::MAX)]
+    SegmentIndexOverflow(PathBuf),
     /// The segment size is not a positive multiple of the page size.
     #[error("cannot open WAL: segment size {0} is not a positive multiple of {PAGE_SIZE}")]
     InvalidSegmentSize(u64),

@@ -82,7 +82,7 @@ impl Wal {
             }
         }
         let next = match list_segments(dir)?.last() {
-            Some(&l) => l + 1,
+            Some(&l) => next_index(dir, l)?,
             None => 0,
         };
         let wal = Wal::with_segment(dir.to_owned(), opts, next)?;
@@ -261,7 +261,7 @@ impl Wal {
             self.flush_page(true)?;
         }
         self.sync()?;
-        let next = self.segment + 1;
+        let next = next_index(&self.dir, self.segment)?;
         self.file = create_segment(&self.dir, next)?;
         self.segment = next;
         self.done_pages = 0;
@@ -309,7 +309,7 @@ impl Wal {
         // Until a fresh segment is open, the one held may be deleted.
         self.state = State::Failed;
         let report = repair_dir(&self.dir, corruption)?;
-        let next = corruption.segment + 1;
+        let next = next_index(&self.dir, corruption.segment)?;
         *self = Wal::with_segment(self.dir.clone(), self.opts, next)?;
         Ok(report)
     }
@@ -326,6 +326,13 @@ impl Wal {
         }
         self.sync()
     }
+}
+
+/// The index after `i`; a directory holding segment `u32::MAX` is refused
+/// rather than wrapped around.
+fn next_index(dir: &Path, i: u32) -> Result<u32, WalError> {
+    i.checked_add(1)
+        .ok_or_else(|| WalError::SegmentIndexOverflow(dir.to_owned()))
 }
 
 #[cfg(test)]
@@ -457,6 +464,14 @@ mod tests {
         assert_eq!(w.segments().unwrap(), (2, 2));
         w.close().unwrap();
         assert_eq!(read_all(d.path()), [b"three".to_vec()]);
+    }
+
+    #[test]
+    fn refuses_to_wrap_segment_indexes() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(segment_path(d.path(), u32::MAX), b"").unwrap();
+        let e = Wal::open(d.path(), WalOptions::default()).err().unwrap();
+        assert!(matches!(e, WalError::SegmentIndexOverflow(_)), "{e}");
     }
 
     #[test]
