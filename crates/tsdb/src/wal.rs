@@ -50,6 +50,12 @@
 //!   below detects and cuts off.
 //! - A write error leaves the current page in an unknown state, so the
 //!   [`Wal`] refuses further writes; reopening repairs the tail.
+//! - Dropping a [`Wal`] without [`Wal::close`] is the same as a kill: nothing
+//!   `log` returned is lost, but the last segment is not fsynced.
+//!
+//! Cutting a segment fsyncs the completed one before `log` returns (Prometheus
+//! does it in the background); at the default 128 MiB that is one fsync per
+//! 128 MiB of records.
 //!
 //! # Repair on open
 //!
@@ -63,6 +69,16 @@
 //! found later by a full replay is repaired the same way by [`Wal::repair`].
 //! Like Prometheus, the writer then always starts a fresh segment rather
 //! than appending to an existing one.
+//!
+//! # Replay
+//!
+//! At startup the head opens the [`Wal`] (which repairs the tail), then reads
+//! [`checkpoint::open_replay`]: the newest checkpoint followed by the segments
+//! after it, decoding each record with [`crate::record`]. A
+//! [`WalError::Corrupt`] met there is handed to [`Wal::repair`], which keeps
+//! everything read so far and drops the rest. Checkpointing
+//! ([`checkpoint::checkpoint`]) followed by [`Wal::truncate`] bounds the WAL's
+//! size.
 
 pub mod checkpoint;
 mod reader;
