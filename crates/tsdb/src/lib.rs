@@ -5,5 +5,7 @@ pub mod chunks;
 pub mod compact;
 pub mod index;
 pub mod meta;
+pub mod record;
 pub mod retention;
 pub mod tombstones;
+pub mod wal;
