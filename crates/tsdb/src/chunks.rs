@@ -69,7 +69,7 @@ pub(crate) const CRC_SIZE: usize = 4;
 
 /// Where to find a chunk and which time range it covers, as the index
 /// stores it for each chunk of a series.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ChunkMeta {
     /// Timestamp of the chunk's first sample (ms).
     pub min_time: i64,

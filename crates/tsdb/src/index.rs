@@ -94,16 +94,7 @@ pub(crate) const SAMPLING: usize = 32;
 /// Identifies a series within one block's index: its entry's offset / 16.
 pub type SeriesRef = u64;
 
-/// Where one chunk of a series lives and which time range it covers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChunkMeta {
-    /// Timestamp of the first sample, in milliseconds.
-    pub min_time: i64,
-    /// Timestamp of the last sample, in milliseconds.
-    pub max_time: i64,
-    /// Reference of the chunk in the block's chunk segment files.
-    pub chunk_ref: u64,
-}
+pub use crate::chunks::ChunkMeta;
 
 /// Why an index could not be written or read.
 #[derive(Debug, thiserror::Error)]
