@@ -58,9 +58,11 @@
 //! differently from one that never left memory, and both decode the same.
 
 mod bstream;
+pub mod cut;
 mod varint;
 mod xor;
 
+pub use cut::ChunkCutter;
 pub use xor::{XorChunk, XorIter};
 
 pub(crate) use varint::{put_uvarint, read_uvarint_slice};

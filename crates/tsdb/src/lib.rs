@@ -1,5 +1,6 @@
 //! pharos's time-series database.
 
+pub mod backfill;
 pub mod block;
 pub mod chunkenc;
 pub mod chunks;
