@@ -22,9 +22,9 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
   --web.listen-address=127.0.0.1:$port_prom --log.level=warn >/dev/null 2>&1 &
 pid=$!
 sleep 3
-idle=$(awk '/VmRSS/ {printf "%d\n", $2*1024}' /proc/$pid/status)
+idle=$(awk '/VmRSS/ {printf "%.0f\n", $2*1024}' /proc/$pid/status)
 # Prometheus's own metrics, read from its /metrics (it does not scrape itself here).
-q() { curl -s "http://127.0.0.1:$port_prom/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%d\n", s}'; }
+q() { curl -s "http://127.0.0.1:$port_prom/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%.0f\n", s}'; }
 for _ in $(seq 1 120); do
   s=$(q 'prometheus_tsdb_head_samples_appended_total')
   [[ ${s:-0} -ge $((2 * n)) ]] && break
@@ -32,6 +32,6 @@ for _ in $(seq 1 120); do
 done
 sleep 5
 series=$(q 'prometheus_tsdb_head_series')
-rss=$(awk '/VmRSS/ {printf "%d\n", $2*1024}' /proc/$pid/status)
+rss=$(awk '/VmRSS/ {printf "%.0f\n", $2*1024}' /proc/$pid/status)
 heap=$(q 'go_memstats_heap_inuse_bytes')
 echo "series=$series rss=$rss idle_rss=$idle heap_inuse=$heap bytes_per_series=$(( (rss - idle) / series ))"

@@ -58,6 +58,9 @@ pub enum BackfillError {
     Block(#[from] BlockError),
 }
 
+/// The block written for one window, if the window had samples.
+type WindowResult = Result<Option<BlockMeta>, BackfillError>;
+
 /// A series handle returned by [`Backfill::add_series`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SeriesId(u32);
@@ -137,8 +140,7 @@ impl Backfill {
 
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
-        let results: Mutex<Vec<(usize, Result<Option<BlockMeta>, BackfillError>)>> =
-            Mutex::new(Vec::new());
+        let results: Mutex<Vec<(usize, WindowResult)>> = Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..threads.max(1) {
                 s.spawn(|| loop {
@@ -179,7 +181,7 @@ impl Backfill {
         end: i64,
         chunk_range: i64,
         order: &[usize],
-    ) -> Result<Option<BlockMeta>, BackfillError> {
+    ) -> WindowResult {
         let mut series: Vec<(usize, Vec<EncodedChunk>)> = Vec::new();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for &id in order {
