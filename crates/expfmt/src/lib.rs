@@ -1,1 +1,12 @@
 //! Exposition formats: the Prometheus text format 0.0.4 and OpenMetrics 1.0.
+
+pub mod entry;
+pub mod error;
+pub mod float;
+mod scan;
+pub mod text;
+
+pub use entry::{Entry, Exemplar, LabelIter, LabelPair, Series};
+pub use error::{ErrorKind, ParseError, Token};
+pub use float::{format_go_float, format_openmetrics_float};
+pub use text::TextParser;

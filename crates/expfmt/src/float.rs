@@ -1,0 +1,376 @@
+//! Floats as the exposition formats spell them.
+//!
+//! Reading follows Prometheus, which reads values with Go's
+//! `strconv.ParseFloat` but refuses `p`, `P` and `_` (so no hex floats and no
+//! digit separators): an optional sign, digits with an optional point and
+//! exponent, `Inf`/`Infinity` with an optional sign and `NaN` without one, all
+//! case-insensitive. A finite literal too large for an `f64` is an error, as
+//! Go reports `ErrRange`. Every NaN becomes Prometheus's "normal" NaN so the
+//! stale marker can never be smuggled in through a scrape.
+//!
+//! Writing follows Go's `strconv.FormatFloat(v, 'g', -1, 64)`, which the
+//! text format uses: the shortest digits that read back to the same `f64`,
+//! in `%e` form (`1e+06`, `1.5e-07`) when the decimal exponent is below -4 or
+//! at least 6, plain decimal otherwise (`123456`, `0.0001`).
+
+use model::sample::NORMAL_NAN_BITS;
+
+/// Why a float token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FloatError {
+    /// `p`, `P` or `_`: syntax Go has but Prometheus refuses.
+    Unsupported,
+    /// Not a float at all.
+    Syntax,
+    /// A finite literal beyond the range of `f64`.
+    Range,
+}
+
+impl FloatError {
+    /// The reason as it appears in error messages.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            FloatError::Unsupported => "unsupported character in float",
+            FloatError::Syntax => "invalid syntax",
+            FloatError::Range => "value out of range",
+        }
+    }
+}
+
+/// Largest integer every one of whose neighbours is exactly representable:
+/// integers up to 2^53 convert to `f64` without rounding.
+const EXACT_INT_MAX: u64 = 1 << 53;
+
+/// Reads a sample value.
+pub(crate) fn parse_value(b: &[u8]) -> Result<f64, FloatError> {
+    // Fast path: plain unsigned integers, the most common value in a scrape.
+    if !b.is_empty() && b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
+        let mut n: u64 = 0;
+        for &c in b {
+            n = n * 10 + u64::from(c - b'0');
+        }
+        debug_assert!(n < EXACT_INT_MAX);
+        return Ok(n as f64);
+    }
+    parse_general(b)
+}
+
+/// The full grammar, for everything the fast path does not take.
+fn parse_general(b: &[u8]) -> Result<f64, FloatError> {
+    if b.iter().any(|&c| matches!(c, b'p' | b'P' | b'_')) {
+        return Err(FloatError::Unsupported);
+    }
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if body.eq_ignore_ascii_case(b"inf") || body.eq_ignore_ascii_case(b"infinity") {
+        return Ok(if neg {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        });
+    }
+    if body.eq_ignore_ascii_case(b"nan") {
+        // Go's ParseFloat takes no sign before NaN.
+        if body.len() != b.len() {
+            return Err(FloatError::Syntax);
+        }
+        return Ok(f64::from_bits(NORMAL_NAN_BITS));
+    }
+    if !is_decimal(body) {
+        return Err(FloatError::Syntax);
+    }
+    // `is_decimal` admits only ASCII, so this cannot fail; map rather than
+    // unwrap all the same.
+    let s = std::str::from_utf8(b).map_err(|_| FloatError::Syntax)?;
+    let v: f64 = s.parse().map_err(|_| FloatError::Syntax)?;
+    if v.is_infinite() {
+        return Err(FloatError::Range);
+    }
+    Ok(v)
+}
+
+/// `digits [. digits*] | . digits` followed by an optional `e[+-]digits`.
+fn is_decimal(b: &[u8]) -> bool {
+    let mut i = 0;
+    let int_digits = count_digits(&b[i..]);
+    i += int_digits;
+    let mut frac_digits = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        frac_digits = count_digits(&b[i..]);
+        i += frac_digits;
+    }
+    if int_digits + frac_digits == 0 {
+        return false;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let exp_digits = count_digits(&b[i..]);
+        if exp_digits == 0 {
+            return false;
+        }
+        i += exp_digits;
+    }
+    i == b.len()
+}
+
+fn count_digits(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// Reads an OpenMetrics timestamp (float seconds) as milliseconds.
+///
+/// Prometheus computes `int64(seconds * 1000)`, which for a plain decimal
+/// such as `1520879607.789` can land one millisecond low when the product
+/// rounds down. Plain decimals are therefore read exactly here (fraction
+/// digits past the millisecond are truncated, as the conversion truncates);
+/// exponent forms go through `f64` as Prometheus does.
+pub(crate) fn parse_om_timestamp(b: &[u8]) -> Result<i64, FloatError> {
+    if let Some(ms) = exact_decimal_millis(b) {
+        return Ok(ms);
+    }
+    let secs = parse_general(b)?;
+    if !secs.is_finite() {
+        return Err(FloatError::Range);
+    }
+    // `as` saturates where Go's conversion is undefined; both are garbage in.
+    Ok((secs * 1000.0) as i64)
+}
+
+/// `[-]digits[.digits]` converted exactly, or `None` when the text has
+/// another form or overflows.
+fn exact_decimal_millis(b: &[u8]) -> Option<i64> {
+    let (neg, body) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let int_len = count_digits(body);
+    let (int, frac) = body.split_at(int_len);
+    let frac = match frac {
+        [] => &[][..],
+        [b'.', rest @ ..] if rest.iter().all(u8::is_ascii_digit) => rest,
+        _ => return None,
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut ms: i64 = 0;
+    for &c in int {
+        ms = ms.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
+    }
+    ms = ms.checked_mul(1000)?;
+    let mut scale = 100;
+    for &c in frac.iter().take(3) {
+        ms = ms.checked_add(i64::from(c - b'0') * scale)?;
+        scale /= 10;
+    }
+    Some(if neg { -ms } else { ms })
+}
+
+/// Appends `v` as Go's `strconv.FormatFloat(v, 'g', -1, 64)` does, with
+/// Prometheus's spelling of the specials: `+Inf`, `-Inf`, `NaN`.
+pub fn format_go_float(out: &mut Vec<u8>, v: f64) {
+    if v.is_nan() {
+        out.extend_from_slice(b"NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
+        return;
+    }
+    if v.is_sign_negative() {
+        out.push(b'-');
+    }
+    if v == 0.0 {
+        out.push(b'0');
+        return;
+    }
+    let mut buf = ryu::Buffer::new();
+    let (digits, dp) = shortest_digits(buf.format_finite(v.abs()));
+    let digits = digits.as_slice();
+    // Go's 'g' picks %e when the exponent is below -4 or at least the
+    // precision, and takes 6 as the precision when asked for the shortest.
+    let exp = dp - 1;
+    if exp < -4 || exp >= 6 {
+        out.push(digits[0]);
+        if digits.len() > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&digits[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push(b'0');
+        }
+        out.extend_from_slice(e.to_string().as_bytes());
+    } else if dp <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + dp.unsigned_abs() as usize, b'0');
+        out.extend_from_slice(digits);
+    } else {
+        let dp = dp as usize;
+        if dp >= digits.len() {
+            out.extend_from_slice(digits);
+            out.resize(out.len() + dp - digits.len(), b'0');
+        } else {
+            out.extend_from_slice(&digits[..dp]);
+            out.push(b'.');
+            out.extend_from_slice(&digits[dp..]);
+        }
+    }
+}
+
+/// Appends `v` as OpenMetrics writers do (`labels.FormatOpenMetricsFloat`):
+/// Go's shortest form with `.0` added when it would otherwise read as an
+/// integer.
+pub fn format_openmetrics_float(out: &mut Vec<u8>, v: f64) {
+    let start = out.len();
+    format_go_float(out, v);
+    if v.is_finite() && !out[start..].iter().any(|&c| c == b'.' || c == b'e') {
+        out.extend_from_slice(b".0");
+    }
+}
+
+/// The significant digits of ryu's output (no leading or trailing zeros)
+/// and the position of the decimal point relative to them: the value is
+/// `0.d1d2d3… × 10^dp`.
+fn shortest_digits(s: &str) -> (Vec<u8>, i32) {
+    let (mant, exp) = match s.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (s, 0),
+    };
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    let mut digits: Vec<u8> = Vec::with_capacity(int.len() + frac.len());
+    digits.extend_from_slice(int.as_bytes());
+    digits.extend_from_slice(frac.as_bytes());
+    let mut dp = int.len() as i32 + exp;
+    let lead = digits.iter().take_while(|&&c| c == b'0').count();
+    digits.drain(..lead);
+    dp -= lead as i32;
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        // Only zero has no significant digits; callers handle zero first.
+        digits.push(b'0');
+        dp = 1;
+    }
+    (digits, dp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn go(v: f64) -> String {
+        let mut out = Vec::new();
+        format_go_float(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    fn om(v: f64) -> String {
+        let mut out = Vec::new();
+        format_openmetrics_float(&mut out, v);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formats_like_go_g_shortest() {
+        // Expected strings are what Go 1.22's strconv.FormatFloat(v,'g',-1,64) prints.
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (1e6, "1e+06"),
+            (123456.0, "123456"),
+            (1234567.0, "1.234567e+06"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (12.5, "12.5"),
+            (-3.25, "-3.25"),
+            (1e21, "1e+21"),
+            (1e100, "1e+100"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (5e-324, "5e-324"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            (f64::NAN, "NaN"),
+            (2.5e+07, "2.5e+07"),
+            (8.009312817000001, "8.009312817000001"),
+        ];
+        for &(v, want) in cases {
+            assert_eq!(go(v), want, "formatting {v:e}");
+        }
+    }
+
+    #[test]
+    fn openmetrics_adds_point_zero() {
+        assert_eq!(om(17.0), "17.0");
+        assert_eq!(om(1e6), "1e+06");
+        assert_eq!(om(0.5), "0.5");
+        assert_eq!(om(f64::INFINITY), "+Inf");
+        assert_eq!(om(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn parses_go_syntax_minus_hex_and_underscores() {
+        let ok: &[(&str, f64)] = &[
+            ("1", 1.0),
+            ("-1", -1.0),
+            ("+1.5", 1.5),
+            (".5", 0.5),
+            ("5.", 5.0),
+            ("1e3", 1000.0),
+            ("1E-3", 0.001),
+            ("+Inf", f64::INFINITY),
+            ("-inf", f64::NEG_INFINITY),
+            ("Infinity", f64::INFINITY),
+            ("123456789012345678901234567890", 1.2345678901234568e29),
+            ("1e-400", 0.0),
+        ];
+        for &(s, want) in ok {
+            assert_eq!(parse_value(s.as_bytes()), Ok(want), "parsing {s}");
+        }
+        let nan = parse_value(b"NaN").unwrap();
+        assert_eq!(nan.to_bits(), NORMAL_NAN_BITS);
+        assert_eq!(parse_value(b"nan").unwrap().to_bits(), NORMAL_NAN_BITS);
+        let bad: &[(&str, FloatError)] = &[
+            ("", FloatError::Syntax),
+            ("true", FloatError::Syntax),
+            (".", FloatError::Syntax),
+            ("1e", FloatError::Syntax),
+            ("-nan", FloatError::Syntax),
+            ("1_2", FloatError::Unsupported),
+            ("0x1p-3", FloatError::Unsupported),
+            ("0x10", FloatError::Syntax),
+            ("1e400", FloatError::Range),
+            ("infinit", FloatError::Syntax),
+            ("1\t2", FloatError::Syntax),
+        ];
+        for &(s, want) in bad {
+            assert_eq!(parse_value(s.as_bytes()), Err(want), "parsing {s:?}");
+        }
+    }
+
+    #[test]
+    fn openmetrics_timestamps_in_millis() {
+        assert_eq!(parse_om_timestamp(b"1520879607.789"), Ok(1520879607789));
+        assert_eq!(parse_om_timestamp(b"1520879607.7899"), Ok(1520879607789));
+        assert_eq!(parse_om_timestamp(b"1"), Ok(1000));
+        assert_eq!(parse_om_timestamp(b"-1.5"), Ok(-1500));
+        assert_eq!(parse_om_timestamp(b"1.5e3"), Ok(1_500_000));
+        assert_eq!(parse_om_timestamp(b"NaN"), Err(FloatError::Range));
+        assert_eq!(parse_om_timestamp(b"+Inf"), Err(FloatError::Range));
+        assert_eq!(parse_om_timestamp(b"1x"), Err(FloatError::Syntax));
+    }
+}
