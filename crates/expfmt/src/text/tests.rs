@@ -132,7 +132,7 @@ fn errors_like_prometheus() {
         (b"a{,b=\"c\"} 1\n", r#"1:3: expected label name, got "," while parsing "a{,""#),
         (b"a 1 -2\n", r#"1:5: expected timestamp or new record, got "-2" while parsing "a 1 -""#),
         (b"a 1 99999999999999999999\n", r#"1:5: cannot parse timestamp "99999999999999999999": value out of range"#),
-        (b"a{\"x\"=\"1\",\"y\"} 1\n", r#"1:11: metric name already set while parsing "a{\"x\"=\"1\",\"y\""""#),
+        (b"a{\"x\"=\"1\",\"y\"} 1\n", r#"1:11: metric name already set while parsing "a{\"x\"=\"1\",\"y\"""#),
         (b"a 1e400\n", r#"1:3: cannot parse float "1e400": value out of range"#),
         (b"ok 1\n9 1\n", r#"2:1: expected a valid start token, got "9" while parsing "9""#),
         (b"a{b=\"x\\\ny\"} 1\n", r#"1:8: expected label value, got "\n" while parsing "a{b=\"x\\\n""#),
