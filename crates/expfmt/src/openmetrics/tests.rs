@@ -159,7 +159,7 @@ fn errors_like_prometheus() {
         (b"c_total 1 # {aa=\"bb\",,cc=\"dd\"} 1", r#"1:22: expected label name, got "," while parsing "c_total 1 # {aa=\"bb\",,""#),
         (b"c_total 1 # {aa=\"bb\"} 1_2\n# EOF\n", r#"1:23: cannot parse float "1_2": unsupported character in float"#),
         (b"c_total 1 # {aa=\"bb\"} 1 2 3\n# EOF\n", r#"1:26: expected next entry after timestamp, got " " while parsing "c_total 1 # {aa=\"bb\"} 1 2 ""#),
-        (long.as_bytes(), "1:13: exemplar label set has 129 runes, more than the limit of 128"),
+        (long.as_bytes(), "1:14: exemplar label set has 129 runes, more than the limit of 128"),
         (b"{\"a\",\"b\"} 1\n# EOF\n", r#"1:6: metric name already set while parsing "{\"a\",\"b\"""#),
         (b"{a=\"ok\"} 1\n# EOF\n", r#"1:1: metric name not set while parsing "{a=\"ok\"}""#),
     ];
