@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use model::{Labels, MatchType, Matcher};
 use tsdb::index::{
     expand, intersect, postings_for_matchers, BoxPostings, ChunkMeta, IndexReader, IndexWriter,
@@ -69,13 +69,17 @@ fn bench_postings(c: &mut Criterion) {
     let mut g = c.benchmark_group("postings");
     g.throughput(Throughput::Elements((a.len() + b.len()) as u64));
     g.bench_function("intersect_1M_667k", |bench| {
-        bench.iter(|| {
-            let its: Vec<BoxPostings<'_>> = vec![
-                Box::new(ListPostings::new(a.clone())),
-                Box::new(ListPostings::new(b.clone())),
-            ];
-            black_box(expand(intersect(its)).len())
-        })
+        bench.iter_batched(
+            || {
+                let its: Vec<BoxPostings<'_>> = vec![
+                    Box::new(ListPostings::new(a.clone())),
+                    Box::new(ListPostings::new(b.clone())),
+                ];
+                its
+            },
+            |its| black_box(expand(intersect(its)).len()),
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 

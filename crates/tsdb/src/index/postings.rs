@@ -97,8 +97,8 @@ impl Postings for ListPostings {
                 _ => {}
             }
         }
-        let from = self.pos.saturating_sub(1);
-        let i = from + self.list[from..].partition_point(|&r| r < target);
+        let list = &self.list;
+        let i = gallop(self.pos.saturating_sub(1), list.len(), target, |i| list[i]);
         self.pos = i + 1;
         self.list.get(i).copied()
     }
@@ -106,6 +106,32 @@ impl Postings for ListPostings {
     fn is_known_empty(&self) -> bool {
         self.list.is_empty()
     }
+}
+
+/// The first index in `from..len` whose ref is `>= target` (or `len`), for
+/// ascending refs: steps of doubling size from `from`, then a binary search
+/// of the last step, so seeking a nearby ref (the common case when
+/// intersecting) costs a few comparisons rather than a search of the whole
+/// rest. On unsorted (corrupt) input it still returns an index whose ref is
+/// `>= target`, or `len`.
+#[inline]
+fn gallop(from: usize, len: usize, target: SeriesRef, get: impl Fn(usize) -> SeriesRef) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1usize);
+    while hi < len && get(hi) < target {
+        lo = hi + 1;
+        hi = hi.saturating_add(step);
+        step = step.saturating_mul(2);
+    }
+    let mut hi = hi.min(len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if get(mid) < target {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Postings read in place from an index: big-endian `u32` refs.
@@ -150,18 +176,13 @@ impl Postings for BigEndianPostings<'_> {
                 _ => {}
             }
         }
-        // Binary search the rest; `get` is only None past the end.
-        let (mut lo, mut hi) = (self.pos.saturating_sub(1), self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.get(mid).is_some_and(|r| r < target) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        self.pos = lo + 1;
-        self.get(lo)
+        let list = self.list;
+        let i = gallop(self.pos.saturating_sub(1), self.len(), target, |i| {
+            let b = &list[i * 4..i * 4 + 4];
+            SeriesRef::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        });
+        self.pos = i + 1;
+        self.get(i)
     }
 
     fn is_known_empty(&self) -> bool {
