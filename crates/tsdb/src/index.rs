@@ -29,6 +29,8 @@
 //! position (its *symbol ref*):
 //! `len <4b> | count <4b> | (uvarint length, bytes)… | CRC <4b>`. `len` counts
 //! the bytes from `count` up to the CRC, which covers the same bytes.
+//! Prometheus's tables always begin with the empty string (its all-series
+//! postings key is a label pair of empty strings), and so do ours.
 //!
 //! **Series** — one entry per series, sorted by label set, each starting at an
 //! offset divisible by 16; the series ref used everywhere else is that offset

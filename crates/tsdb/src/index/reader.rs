@@ -3,6 +3,7 @@
 //! postings list (bounds and CRC) when it is read. Nothing in a corrupt file
 //! can make the reader panic; it returns [`IndexError`] instead.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
 
@@ -66,6 +67,10 @@ pub struct IndexReader {
     names: Vec<(Box<str>, Vec<SampledEntry>)>,
     /// File range of the postings offset table's entries.
     table: (usize, usize),
+    /// Symbol ref of each label name → its index in `names`: names are half
+    /// of all symbol lookups and few, so they skip the table walk (as
+    /// Prometheus's `nameSymbols`).
+    name_symbols: HashMap<u32, usize>,
 }
 
 impl std::fmt::Debug for IndexReader {
@@ -123,12 +128,19 @@ impl IndexReader {
         let toc = read_toc(data)?;
         let symbols = Symbols::new(data, to_usize(toc.symbols))?;
         let (names, table) = read_postings_table(data, to_usize(toc.postings_table))?;
+        let mut name_symbols = HashMap::with_capacity(names.len());
+        for (i, (n, _)) in names.iter().enumerate() {
+            if let Some(r) = symbols.reverse_lookup(data, n)? {
+                name_symbols.insert(r, i);
+            }
+        }
         Ok(IndexReader {
             bytes,
             toc,
             symbols,
             names,
             table,
+            name_symbols,
         })
     }
 
@@ -278,7 +290,11 @@ impl IndexReader {
         let mut pairs: Vec<Label<'_>> = Vec::with_capacity(n);
         for _ in 0..n {
             let at = d.pos();
-            let name = self.lookup_symbol(d.uvarint32()?)?;
+            let name_ref = d.uvarint32()?;
+            let name = match self.name_symbols.get(&name_ref) {
+                Some(&i) => &*self.names[i].0,
+                None => self.lookup_symbol(name_ref)?,
+            };
             let value = self.lookup_symbol(d.uvarint32()?)?;
             if pairs.last().is_some_and(|p| p.name >= name) {
                 return Err(IndexError::corrupt(
@@ -451,7 +467,7 @@ fn read_postings_table(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::postings::expand;
     use super::super::writer::IndexWriter;
     use super::*;
