@@ -264,9 +264,8 @@ impl IndexReader {
         self.postings("", &[""])
     }
 
-    /// The labels of series `id`; its chunk metas replace the contents of `chunks`.
-    pub fn series(&self, id: SeriesRef, chunks: &mut Vec<ChunkMeta>) -> Result<Labels, IndexError> {
-        chunks.clear();
+    /// The CRC-checked entry of series `id`.
+    fn series_entry(&self, id: SeriesRef) -> Result<Decbuf<'_>, IndexError> {
         let off = id
             .checked_mul(16)
             .and_then(|o| usize::try_from(o).ok())
@@ -277,9 +276,18 @@ impl IndexReader {
                     format!("series ref {id} out of range"),
                 )
             })?;
-        let mut d = uvarint_section_at(self.data(), off, "series")?;
+        uvarint_section_at(self.data(), off, "series")
+    }
+
+    /// Walks the labels at the start of a series entry, calling `f` with
+    /// each name and value symbol ref until it returns `false`.
+    fn walk_labels<'a>(
+        &'a self,
+        d: &mut Decbuf<'a>,
+        mut f: impl FnMut(&'a str, u32) -> Result<bool, IndexError>,
+    ) -> Result<(), IndexError> {
         let n = d.uvarint_len()?;
-        let mut pairs: Vec<Label<'_>> = Vec::with_capacity(n);
+        let mut prev: Option<&str> = None;
         for _ in 0..n {
             let at = d.pos();
             let name_ref = d.uvarint32()?;
@@ -287,19 +295,66 @@ impl IndexReader {
                 Some(&i) => &*self.names[i].0,
                 None => self.lookup_symbol(name_ref)?,
             };
-            let value = self.lookup_symbol(d.uvarint32()?)?;
-            if pairs.last().is_some_and(|p| p.name >= name) {
+            let value_ref = d.uvarint32()?;
+            if prev.is_some_and(|p| p >= name) {
                 return Err(IndexError::corrupt(
                     "series",
                     at,
                     "labels not sorted or not unique",
                 ));
             }
-            pairs.push(Label { name, value });
+            prev = Some(name);
+            if !f(name, value_ref)? {
+                break;
+            }
         }
+        Ok(())
+    }
+
+    /// The labels of series `id`; its chunk metas replace the contents of `chunks`.
+    pub fn series(&self, id: SeriesRef, chunks: &mut Vec<ChunkMeta>) -> Result<Labels, IndexError> {
+        chunks.clear();
+        let mut d = self.series_entry(id)?;
+        let mut pairs: Vec<Label<'_>> = Vec::new();
+        self.walk_labels(&mut d, |name, v| {
+            pairs.push(Label {
+                name,
+                value: self.lookup_symbol(v)?,
+            });
+            Ok(true)
+        })?;
         let labels = Labels::from_sorted_unchecked(pairs);
         decode_chunks(&mut d, chunks)?;
         Ok(labels)
+    }
+
+    /// The value of label `name` of series `id`, if it has the label.
+    pub fn label_value_for(&self, id: SeriesRef, name: &str) -> Result<Option<&str>, IndexError> {
+        let mut d = self.series_entry(id)?;
+        let mut found = None;
+        self.walk_labels(&mut d, |n, v| {
+            if n == name {
+                found = Some(v);
+            }
+            Ok(n < name)
+        })?;
+        found.map(|v| self.lookup_symbol(v)).transpose()
+    }
+
+    /// The label names used by any of the series `ids`, sorted.
+    pub fn label_names_for(
+        &self,
+        ids: impl IntoIterator<Item = SeriesRef>,
+    ) -> Result<Vec<&str>, IndexError> {
+        let mut names = std::collections::BTreeSet::new();
+        for id in ids {
+            let mut d = self.series_entry(id)?;
+            self.walk_labels(&mut d, |n, _| {
+                names.insert(n);
+                Ok(true)
+            })?;
+        }
+        Ok(names.into_iter().collect())
     }
 }
 
@@ -478,6 +533,18 @@ pub(crate) mod tests {
         r.series(all[2], &mut chunks).unwrap();
         assert_eq!(chunks, chunks_for(2));
 
+        assert_eq!(r.label_value_for(all[1], "job").unwrap(), Some("a"));
+        assert_eq!(r.label_value_for(all[1], "code").unwrap(), None);
+        assert_eq!(r.label_value_for(all[0], "code").unwrap(), Some("200"));
+        assert_eq!(
+            r.label_names_for(all[..1].iter().copied()).unwrap(),
+            ["__name__", "code"]
+        );
+        assert_eq!(
+            r.label_names_for(all.iter().copied()).unwrap(),
+            ["__name__", "code", "instance", "job"]
+        );
+        assert!(r.label_value_for(1, "job").is_err());
         let up = expand(r.postings("__name__", &["up"]).unwrap());
         assert_eq!(up, all[1..].to_vec());
         let both = expand(r.postings("job", &["b", "a", "zzz"]).unwrap());

@@ -45,7 +45,9 @@ fn exercise(bytes: Vec<u8>) {
     });
     for id in [0, 1, 2, u64::from(u32::MAX), u64::MAX] {
         let _ = r.series(id, &mut chunks);
+        let _ = r.label_value_for(id, "j");
     }
+    let _ = r.label_names_for(0..64);
 }
 
 fn sample_index() -> Vec<u8> {
