@@ -27,8 +27,9 @@ pub trait Postings {
     }
 }
 
-/// A boxed [`Postings`] borrowing from an index reader or head.
-pub type BoxPostings<'a> = Box<dyn Postings + 'a>;
+/// A boxed [`Postings`] borrowing from an index reader or head; `Send` so
+/// that a query can be evaluated off the thread that planned it.
+pub type BoxPostings<'a> = Box<dyn Postings + Send + 'a>;
 
 impl<P: Postings + ?Sized> Postings for Box<P> {
     fn next(&mut self) -> Option<SeriesRef> {
