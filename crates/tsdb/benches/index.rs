@@ -113,6 +113,10 @@ fn bench_postings(c: &mut Criterion) {
     g.bench_function("postings_one_value", |bench| {
         bench.iter(|| black_box(expand(r.postings("instance", &["host-0517:9100"]).unwrap())))
     });
+    let instances = r.label_values("instance").unwrap();
+    g.bench_function("postings_1000_values_merged", |bench| {
+        bench.iter(|| black_box(expand(r.postings("instance", &instances).unwrap()).len()))
+    });
     let ms = [
         Matcher::new(MatchType::Regex, "instance", "host-05.*").unwrap(),
         Matcher::new(MatchType::NotEqual, "job", "job1").unwrap(),

@@ -3,6 +3,7 @@
 //! refs it needs (`seek` lets an intersection skip whole runs of a long list).
 
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 
 use super::SeriesRef;
@@ -278,13 +279,18 @@ impl Merge<'_> {
     /// Pops the smallest ref, advancing every list positioned on it.
     fn pop_min(&mut self) -> Option<SeriesRef> {
         let Reverse((min, _)) = *self.heap.peek()?;
-        while let Some(&Reverse((r, i))) = self.heap.peek() {
+        // Replacing the top in place sifts once, where pop + push would
+        // sift twice.
+        while let Some(mut top) = self.heap.peek_mut() {
+            let Reverse((r, i)) = *top;
             if r != min {
                 break;
             }
-            self.heap.pop();
-            if let Some(n) = self.its[i].next() {
-                self.heap.push(Reverse((n, i)));
+            match self.its[i].next() {
+                Some(n) => *top = Reverse((n, i)),
+                None => {
+                    PeekMut::pop(top);
+                }
             }
         }
         self.cur = Some(min);
