@@ -179,6 +179,15 @@ pub enum IndexError {
         /// The CRC of the bytes read.
         computed: u32,
     },
+    /// An index file failed validation when opened.
+    #[error("cannot open index {path}: {source}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        #[source]
+        source: Box<IndexError>,
+    },
     /// A label matcher could not be inverted (its regex failed to compile).
     #[error("cannot select postings: {0}")]
     Matcher(#[from] model::MatcherError),

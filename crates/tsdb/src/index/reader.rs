@@ -102,7 +102,10 @@ impl IndexReader {
         // SAFETY: block files are immutable once written; pharos never
         // modifies an index in place (a rewrite goes to a new block).
         let map = unsafe { Mmap::map(&f) }.map_err(|e| io("mmap", e))?;
-        Self::new(Bytes::Mapped(map))
+        Self::new(Bytes::Mapped(map)).map_err(|source| IndexError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })
     }
 
     /// Validates and reads an index held in memory.
@@ -594,6 +597,21 @@ pub(crate) mod tests {
         let both = expand(r.postings("job", &["b", "a", "zzz"]).unwrap());
         assert_eq!(both, all[1..].to_vec());
         assert!(expand(r.postings("job", &["c"]).unwrap()).is_empty());
+    }
+
+    #[test]
+    fn open_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index");
+        std::fs::write(&p, vec![0u8; 100]).unwrap();
+        let e = IndexReader::open(&p).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot open index {}: cannot read index header at offset 0: invalid magic number 0x00000000",
+                p.display()
+            )
+        );
     }
 
     #[test]
