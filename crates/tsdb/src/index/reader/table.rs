@@ -14,8 +14,9 @@ pub(super) struct SampledEntry {
     pub(super) entry_off: usize,
 }
 
-/// One postings offset table entry: the value and the postings offset. The
-/// name is checked to be the expected one by the caller's walk bounds.
+/// One postings offset table entry: its value and postings offset. The name
+/// is skipped: lookups walk only within one name's run of entries, whose
+/// order was checked when the table was read.
 pub(super) fn read_entry<'a>(d: &mut Decbuf<'a>) -> Result<(&'a [u8], u64), IndexError> {
     let k = d.uvarint64()?;
     if k != 2 {
