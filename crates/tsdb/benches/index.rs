@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 use std::path::Path;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use model::{Labels, MatchType, Matcher};
 use tsdb::index::{
     expand, intersect, postings_for_matchers, BoxPostings, ChunkMeta, IndexReader, IndexWriter,
@@ -32,11 +32,16 @@ fn series() -> Vec<Labels> {
     out
 }
 
-fn write(path: &Path, series: &[Labels]) {
-    let symbols: BTreeSet<&str> = series
+fn symbols(series: &[Labels]) -> BTreeSet<&str> {
+    series
         .iter()
         .flat_map(|l| l.iter().flat_map(|p| [p.name, p.value]))
-        .collect();
+        .collect()
+}
+
+/// Writes the index; `symbols` are computed by the caller, as a head or a
+/// compactor has them at hand.
+fn write(path: &Path, series: &[Labels], symbols: &BTreeSet<&str>) {
     let mut w = IndexWriter::create(path).unwrap();
     for s in symbols {
         w.add_symbol(s).unwrap();
@@ -54,12 +59,13 @@ fn write(path: &Path, series: &[Labels]) {
 
 fn bench_write(c: &mut Criterion) {
     let s = series();
+    let syms = symbols(&s);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index");
     let mut g = c.benchmark_group("index_write");
     g.sample_size(10);
     g.throughput(Throughput::Elements(SERIES as u64));
-    g.bench_function("100k_series", |b| b.iter(|| write(&path, &s)));
+    g.bench_function("100k_series", |b| b.iter(|| write(&path, &s, &syms)));
     g.finish();
 }
 
@@ -69,19 +75,24 @@ fn bench_postings(c: &mut Criterion) {
     let mut g = c.benchmark_group("postings");
     g.throughput(Throughput::Elements((a.len() + b.len()) as u64));
     g.bench_function("intersect_1M_667k", |bench| {
-        bench.iter(|| {
-            let its: Vec<BoxPostings<'_>> = vec![
-                Box::new(ListPostings::new(a.clone())),
-                Box::new(ListPostings::new(b.clone())),
-            ];
-            black_box(expand(intersect(its)).len())
-        })
+        bench.iter_batched(
+            || {
+                let its: Vec<BoxPostings<'_>> = vec![
+                    Box::new(ListPostings::new(a.clone())),
+                    Box::new(ListPostings::new(b.clone())),
+                ];
+                its
+            },
+            |its| black_box(expand(intersect(its)).len()),
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("index");
-    write(&path, &series());
+    let s = series();
+    write(&path, &s, &symbols(&s));
     let r = IndexReader::open(&path).unwrap();
     let mut g = c.benchmark_group("index_read");
     g.bench_function("intersect_job_10k_name_1k", |bench| {
@@ -101,6 +112,10 @@ fn bench_postings(c: &mut Criterion) {
     });
     g.bench_function("postings_one_value", |bench| {
         bench.iter(|| black_box(expand(r.postings("instance", &["host-0517:9100"]).unwrap())))
+    });
+    let instances = r.label_values("instance").unwrap();
+    g.bench_function("postings_1000_values_merged", |bench| {
+        bench.iter(|| black_box(expand(r.postings("instance", &instances).unwrap()).len()))
     });
     let ms = [
         Matcher::new(MatchType::Regex, "instance", "host-05.*").unwrap(),

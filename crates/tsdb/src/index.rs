@@ -6,6 +6,36 @@
 //! [`postings`] iterators combine the sorted series lists that
 //! [`postings_for_matchers`] selects for a query's label matchers.
 //!
+//! ```
+//! use model::{Labels, Matcher, MatchType};
+//! use tsdb::index::{expand, postings_for_matchers, ChunkMeta, IndexReader, IndexWriter};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("index");
+//! let a = Labels::from_pairs(&[("__name__", "up"), ("job", "api")]);
+//! let b = Labels::from_pairs(&[("__name__", "up"), ("job", "db")]);
+//!
+//! let mut w = IndexWriter::create(&path)?;
+//! for sym in ["__name__", "api", "db", "job", "up"] {
+//!     w.add_symbol(sym)?; // sorted
+//! }
+//! let chunk = ChunkMeta { min_time: 0, max_time: 15_000, chunk_ref: 8 };
+//! w.add_series(&a, &[chunk])?; // sorted by labels
+//! w.add_series(&b, &[chunk])?;
+//! w.finish()?;
+//!
+//! let r = IndexReader::open(&path)?;
+//! assert_eq!(r.label_values("job")?, ["api", "db"]);
+//! let ms = [Matcher::new(MatchType::NotEqual, "job", "api")?];
+//! let refs = expand(postings_for_matchers(&r, &ms)?);
+//! let mut chunks = Vec::new();
+//! assert_eq!(r.series(refs[0], &mut chunks)?, b);
+//! assert_eq!(chunks, [chunk]);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Layout
 //!
 //! All fixed-width integers are big-endian. `uvarint` is the unsigned LEB128
@@ -29,6 +59,8 @@
 //! position (its *symbol ref*):
 //! `len <4b> | count <4b> | (uvarint length, bytes)… | CRC <4b>`. `len` counts
 //! the bytes from `count` up to the CRC, which covers the same bytes.
+//! Prometheus's tables always begin with the empty string (its all-series
+//! postings key is a label pair of empty strings), and so do ours.
 //!
 //! **Series** — one entry per series, sorted by label set, each starting at an
 //! offset divisible by 16; the series ref used everywhere else is that offset
@@ -137,6 +169,15 @@ pub enum IndexError {
         stored: u32,
         /// The CRC of the bytes read.
         computed: u32,
+    },
+    /// An index file failed validation when opened.
+    #[error("cannot open index {path}: {source}")]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        #[source]
+        source: Box<IndexError>,
     },
     /// A label matcher could not be inverted (its regex failed to compile).
     #[error("cannot select postings: {0}")]

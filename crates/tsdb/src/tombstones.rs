@@ -14,6 +14,18 @@
 //! is no count. Intervals are closed (`[min, max]`, in ms). Prometheus writes
 //! series in map order; pharos writes them sorted by ref so the file is
 //! deterministic. A missing file means no tombstones.
+//!
+//! ```
+//! use tsdb::tombstones::{Interval, Tombstones};
+//!
+//! let mut t = Tombstones::new();
+//! t.add_interval(3, Interval { min_time: 0, max_time: 10 });
+//! t.add_interval(3, Interval { min_time: 11, max_time: 20 }); // touches: merged
+//! assert_eq!(t.get(3), [Interval { min_time: 0, max_time: 20 }]);
+//! let dir = tempfile::tempdir().unwrap();
+//! t.write(dir.path()).unwrap();
+//! assert_eq!(Tombstones::read(dir.path()).unwrap().0, t);
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use model::{Labels, MatchType, Matcher};
-use tsdb::index::{expand, postings_for_matchers, IndexReader, IndexWriter};
+use tsdb::index::{expand, postings_for_matchers, ChunkMeta, IndexReader, IndexWriter};
 use tsdb::meta::BlockMeta;
 use tsdb::tombstones::Tombstones;
 
@@ -277,4 +277,71 @@ fn promtool_reads_pharos_index_and_it_is_byte_identical() {
         "{analyze}"
     );
     assert!(analyze.contains("Label names: 9"), "{analyze}");
+}
+
+/// A larger index pharos writes from scratch (no promtool block behind it):
+/// promtool's reader must agree on its series, names and postings.
+#[test]
+fn promtool_analyzes_a_large_pharos_index() {
+    if !promtool_present() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let ulid = ulid::Ulid::from_parts(1_700_000_000_000, 42);
+    let block = db.join(ulid.to_string());
+    std::fs::create_dir_all(block.join("chunks")).unwrap();
+    let n = 5_000usize;
+    let series: Vec<Labels> = {
+        let mut v: Vec<Labels> = (0..n)
+            .map(|i| {
+                Labels::from_pairs(&[
+                    ("__name__", format!("metric_{}", i % 50)),
+                    ("pod", format!("pod-{i:05}")),
+                    ("ns", format!("ns{}", i % 7)),
+                ])
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let symbols: BTreeSet<&str> = series
+        .iter()
+        .flat_map(|l| l.iter().flat_map(|p| [p.name, p.value]))
+        .collect();
+    let mut w = IndexWriter::create(block.join("index")).unwrap();
+    for s in &symbols {
+        w.add_symbol(s).unwrap();
+    }
+    // promtool analyze assumes every series has a chunk; it does not read them.
+    for (i, l) in series.iter().enumerate() {
+        let c = ChunkMeta {
+            min_time: 0,
+            max_time: 999,
+            chunk_ref: i as u64 * 64,
+        };
+        w.add_series(l, &[c]).unwrap();
+    }
+    w.finish().unwrap();
+    let mut meta = BlockMeta::parse(
+        format!(r#"{{"ulid":"{ulid}","minTime":0,"maxTime":1000,"stats":{{"numSeries":{n}}},"compaction":{{"level":1,"sources":["{ulid}"]}},"version":1}}"#).as_bytes(),
+        Path::new("meta.json"),
+    )
+    .unwrap();
+    meta.write(&block).unwrap();
+    Tombstones::new().write(&block).unwrap();
+
+    let out = run(Command::new(PROMTOOL).args(["tsdb", "analyze"]).arg(&db));
+    assert!(out.contains(&format!("Series: {n}")), "{out}");
+    assert!(out.contains("Label names: 3"), "{out}");
+    // 50 names + 5000 pods + 7 namespaces.
+    assert!(out.contains("Postings (unique label pairs): 5057"), "{out}");
+    assert!(
+        out.contains(&format!("Postings entries (total label pairs): {}", 3 * n)),
+        "{out}"
+    );
+    assert!(
+        out.contains("Highest cardinality labels:\n5000 pod\n50 __name__\n7 ns\n"),
+        "{out}"
+    );
 }

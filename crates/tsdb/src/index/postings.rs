@@ -3,6 +3,7 @@
 //! refs it needs (`seek` lets an intersection skip whole runs of a long list).
 
 use std::cmp::Reverse;
+use std::collections::binary_heap::PeekMut;
 use std::collections::BinaryHeap;
 
 use super::SeriesRef;
@@ -27,8 +28,9 @@ pub trait Postings {
     }
 }
 
-/// A boxed [`Postings`] borrowing from an index reader or head.
-pub type BoxPostings<'a> = Box<dyn Postings + 'a>;
+/// A boxed [`Postings`] borrowing from an index reader or head; `Send` so
+/// that a query can be evaluated off the thread that planned it.
+pub type BoxPostings<'a> = Box<dyn Postings + Send + 'a>;
 
 impl<P: Postings + ?Sized> Postings for Box<P> {
     fn next(&mut self) -> Option<SeriesRef> {
@@ -97,8 +99,8 @@ impl Postings for ListPostings {
                 _ => {}
             }
         }
-        let from = self.pos.saturating_sub(1);
-        let i = from + self.list[from..].partition_point(|&r| r < target);
+        let list = &self.list;
+        let i = gallop(self.pos.saturating_sub(1), list.len(), target, |i| list[i]);
         self.pos = i + 1;
         self.list.get(i).copied()
     }
@@ -106,6 +108,32 @@ impl Postings for ListPostings {
     fn is_known_empty(&self) -> bool {
         self.list.is_empty()
     }
+}
+
+/// The first index in `from..len` whose ref is `>= target` (or `len`), for
+/// ascending refs: steps of doubling size from `from`, then a binary search
+/// of the last step, so seeking a nearby ref (the common case when
+/// intersecting) costs a few comparisons rather than a search of the whole
+/// rest. On unsorted (corrupt) input it still returns an index whose ref is
+/// `>= target`, or `len`.
+#[inline]
+fn gallop(from: usize, len: usize, target: SeriesRef, get: impl Fn(usize) -> SeriesRef) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1usize);
+    while hi < len && get(hi) < target {
+        lo = hi + 1;
+        hi = hi.saturating_add(step);
+        step = step.saturating_mul(2);
+    }
+    let mut hi = hi.min(len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if get(mid) < target {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Postings read in place from an index: big-endian `u32` refs.
@@ -150,18 +178,13 @@ impl Postings for BigEndianPostings<'_> {
                 _ => {}
             }
         }
-        // Binary search the rest; `get` is only None past the end.
-        let (mut lo, mut hi) = (self.pos.saturating_sub(1), self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.get(mid).is_some_and(|r| r < target) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        self.pos = lo + 1;
-        self.get(lo)
+        let list = self.list;
+        let i = gallop(self.pos.saturating_sub(1), self.len(), target, |i| {
+            let b = &list[i * 4..i * 4 + 4];
+            SeriesRef::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        });
+        self.pos = i + 1;
+        self.get(i)
     }
 
     fn is_known_empty(&self) -> bool {
@@ -256,13 +279,18 @@ impl Merge<'_> {
     /// Pops the smallest ref, advancing every list positioned on it.
     fn pop_min(&mut self) -> Option<SeriesRef> {
         let Reverse((min, _)) = *self.heap.peek()?;
-        while let Some(&Reverse((r, i))) = self.heap.peek() {
+        // Replacing the top in place sifts once, where pop + push would
+        // sift twice.
+        while let Some(mut top) = self.heap.peek_mut() {
+            let Reverse((r, i)) = *top;
             if r != min {
                 break;
             }
-            self.heap.pop();
-            if let Some(n) = self.its[i].next() {
-                self.heap.push(Reverse((n, i)));
+            match self.its[i].next() {
+                Some(n) => *top = Reverse((n, i)),
+                None => {
+                    PeekMut::pop(top);
+                }
             }
         }
         self.cur = Some(min);

@@ -144,3 +144,67 @@ fn inverse_postings_for_matcher<'a, S: PostingsSource + ?Sized>(
     };
     ix.postings(&m.name, &res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::postings::expand;
+    use super::super::reader::tests::write_index;
+    use super::*;
+    use model::Labels;
+    use proptest::prelude::*;
+
+    fn matcher() -> impl Strategy<Value = Matcher> {
+        let t = prop_oneof![
+            Just(MatchType::Equal),
+            Just(MatchType::NotEqual),
+            Just(MatchType::Regex),
+            Just(MatchType::NotRegex),
+        ];
+        let v = prop_oneof![
+            "[ab]{0,2}",
+            Just(".*".to_owned()),
+            Just(".+".to_owned()),
+            Just("a.*".to_owned()),
+            Just("a|b|bb".to_owned()),
+            Just("[ab]b?".to_owned()),
+        ];
+        (t, "[xyz]", v).prop_map(|(t, n, v)| Matcher::new(t, n, v).unwrap())
+    }
+
+    fn series() -> impl Strategy<Value = Vec<Labels>> {
+        let set = proptest::collection::btree_map("[xyz]", "[ab]{0,2}", 0..3).prop_map(|m| {
+            let mut pairs: Vec<(String, String)> = m.into_iter().collect();
+            pairs.push(("__name__".into(), "m".into()));
+            Labels::from_pairs(&pairs)
+        });
+        proptest::collection::vec(set, 1..30)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Selection equals filtering every series with the matchers.
+        #[test]
+        fn selects_what_a_scan_selects(series in series(), ms in proptest::collection::vec(matcher(), 1..4)) {
+            let r = IndexReader::from_vec(write_index(&series)).unwrap();
+            let mut chunks = Vec::new();
+            let got: Vec<Labels> = expand(postings_for_matchers(&r, &ms).unwrap())
+                .into_iter()
+                .map(|id| r.series(id, &mut chunks).unwrap())
+                .collect();
+            let mut want: Vec<Labels> = series
+                .iter()
+                .filter(|l| ms.iter().all(|m| m.matches(l.get_or_empty(&m.name))))
+                .cloned()
+                .collect();
+            want.sort();
+            want.dedup();
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn no_matchers_select_nothing() {
+        let r = IndexReader::from_vec(write_index(&[Labels::from_pairs(&[("a", "b")])])).unwrap();
+        assert!(expand(postings_for_matchers(&r, &[]).unwrap()).is_empty());
+    }
+}

@@ -537,3 +537,49 @@ mod tests {
         assert!(r.label_names().is_empty());
     }
 }
+
+/// Run by hand (`cargo test -p tsdb --release -- --ignored million`) with
+/// `/usr/bin/time -v` to see the writer's peak memory on a large index.
+#[cfg(test)]
+mod scale_tests {
+    use super::*;
+
+    #[test]
+    #[ignore = "slow; for measuring memory by hand"]
+    fn million_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index");
+        let n = 1_000_000usize;
+        // Series are generated in label order on the fly, so the test itself
+        // holds none of them: the peak RSS is the writer's.
+        let name = |i: usize| format!("metric_{:03}", i / 10_000);
+        let inst = |i: usize| format!("host-{:06}", i % 10_000);
+        let mut symbols: Vec<String> = (0..n / 10_000).map(|j| name(j * 10_000)).collect();
+        symbols.extend((0..10_000).map(inst));
+        symbols.extend(["__name__", "instance", "job", "a", "b"].map(String::from));
+        symbols.sort();
+        let mut w = IndexWriter::create(&path).unwrap();
+        for s in &symbols {
+            w.add_symbol(s).unwrap();
+        }
+        drop(symbols);
+        for i in 0..n {
+            let l = Labels::from_pairs(&[
+                ("__name__", name(i).as_str()),
+                ("instance", inst(i).as_str()),
+                ("job", if i % 2 == 0 { "a" } else { "b" }),
+            ]);
+            let c = ChunkMeta {
+                min_time: 0,
+                max_time: 7_200_000,
+                chunk_ref: i as u64 * 100,
+            };
+            w.add_series(&l, &[c]).unwrap();
+        }
+        w.finish().unwrap();
+        let r = super::super::IndexReader::open(&path).unwrap();
+        let all = super::super::expand(r.all_postings().unwrap());
+        assert_eq!(all.len(), n);
+        eprintln!("index of {n} series: {} bytes", r.size());
+    }
+}
