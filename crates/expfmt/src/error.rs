@@ -55,11 +55,11 @@ pub enum ErrorKind {
         reason: &'static str,
     },
     /// A name, label value, help text or unit is not UTF-8.
-    #[error("invalid UTF-8 in {what}: {bytes:?}")]
+    #[error("invalid UTF-8 in {what}: \"{bytes}\"")]
     InvalidUtf8 {
         /// Which part of the line.
         what: &'static str,
-        /// The offending bytes, escaped.
+        /// The offending byte sequence, escaped like `\xff`.
         bytes: String,
     },
     /// `# TYPE` names a type the format does not have.

@@ -433,7 +433,16 @@ pub(crate) fn utf8_error(
         offset + e.valid_up_to(),
         ErrorKind::InvalidUtf8 {
             what,
-            bytes: format!("{:?}", &part[e.valid_up_to()..part.len().min(e.valid_up_to() + 8)]),
+            bytes: part[e.valid_up_to()..]
+                .iter()
+                .take(e.error_len().unwrap_or(4))
+                .copied()
+                .flat_map(std::ascii::escape_default)
+                .map(char::from)
+                .collect(),
         },
     )
 }
+
+#[cfg(test)]
+mod tests;
