@@ -3,10 +3,12 @@
 pub mod entry;
 pub mod error;
 pub mod float;
+pub mod openmetrics;
 mod scan;
 pub mod text;
 
 pub use entry::{Entry, Exemplar, LabelIter, LabelPair, Series};
 pub use error::{ErrorKind, ParseError, Token};
 pub use float::{format_go_float, format_openmetrics_float};
+pub use openmetrics::OpenMetricsParser;
 pub use text::TextParser;
