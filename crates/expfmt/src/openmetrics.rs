@@ -332,7 +332,11 @@ impl<'a> OpenMetricsParser<'a> {
     }
 
     /// ` <token>` where the token runs to the next space or newline.
-    fn token(&mut self, line_start: usize, expected: &'static str) -> Result<(usize, usize), ParseError> {
+    fn token(
+        &mut self,
+        line_start: usize,
+        expected: &'static str,
+    ) -> Result<(usize, usize), ParseError> {
         if self.peek() != Some(b' ') {
             return Err(self.unexpected(line_start, expected));
         }
@@ -403,7 +407,11 @@ impl<'a> OpenMetricsParser<'a> {
                 .map(|l| l.name.chars().count() + l.value.chars().count())
                 .sum();
             if runes > EXEMPLAR_MAX_RUNES {
-                return Err(ParseError::at(b, block_start, ErrorKind::ExemplarTooLong { runes }));
+                return Err(ParseError::at(
+                    b,
+                    block_start,
+                    ErrorKind::ExemplarTooLong { runes },
+                ));
             }
         }
         Ok(Exemplar {
@@ -531,7 +539,12 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
             return None;
         }
         let r = self.entry();
-        if !matches!(r, Ok(Some(Entry::Series(_) | Entry::Help { .. } | Entry::Type { .. } | Entry::Unit { .. }))) {
+        if !matches!(
+            r,
+            Ok(Some(
+                Entry::Series(_) | Entry::Help { .. } | Entry::Type { .. } | Entry::Unit { .. }
+            ))
+        ) {
             self.done = true;
         }
         r.transpose()

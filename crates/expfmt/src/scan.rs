@@ -102,7 +102,12 @@ pub(crate) fn scan_quoted(b: &[u8], pos: usize, newline_ok: bool) -> Result<Quot
         };
         i += k;
         match b[i] {
-            b'"' => return Ok(Quoted { end: i + 1, escaped }),
+            b'"' => {
+                return Ok(Quoted {
+                    end: i + 1,
+                    escaped,
+                })
+            }
             b'\\' => match b.get(i + 1) {
                 None | Some(b'\n') => return Err(i + 1),
                 Some(_) => {

@@ -173,7 +173,11 @@ impl<'a> TextParser<'a> {
     }
 
     /// The metric name of a HELP or TYPE line, bare or quoted.
-    fn meta_name(&mut self, line_start: usize, what: &'static str) -> Result<Cow<'a, str>, ParseError> {
+    fn meta_name(
+        &mut self,
+        line_start: usize,
+        what: &'static str,
+    ) -> Result<Cow<'a, str>, ParseError> {
         let b = self.b;
         let start = self.pos;
         let expected = if what == "HELP" {
@@ -380,7 +384,10 @@ impl std::iter::FusedIterator for TextParser<'_> {}
 fn parse_millis(b: &[u8], start: usize, end: usize) -> Result<i64, ParseError> {
     let mut v: i64 = 0;
     for &c in &b[start..end] {
-        v = match v.checked_mul(10).and_then(|v| v.checked_add(i64::from(c - b'0'))) {
+        v = match v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i64::from(c - b'0')))
+        {
             Some(v) => v,
             None => {
                 return Err(ParseError::at(

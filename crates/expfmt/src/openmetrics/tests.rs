@@ -28,7 +28,12 @@ fn render_one(e: Result<Entry<'_>, ParseError>) -> String {
                     .labels()
                     .map(|l| format!("{}={:?}", l.name, l.value))
                     .collect();
-                line += &format!(" # [{}] {} {:?}", labels.join(" "), e.value(), e.timestamp());
+                line += &format!(
+                    " # [{}] {} {:?}",
+                    labels.join(" "),
+                    e.value(),
+                    e.timestamp()
+                );
             }
             line
         }
@@ -114,54 +119,183 @@ fn errors_like_prometheus() {
     let long = format!("a_total 1 # {{x=\"{}\"}} 1\n# EOF\n", "é".repeat(128));
     let cases: &[(&[u8], &str)] = &[
         (b"", "1:1: data does not end with # EOF"),
-        (b"\n", r#"1:1: expected a valid start token, got "\n" while parsing "\n""#),
-        (b"metric", r#"1:7: expected value after metric, got end of input while parsing "metric""#),
+        (
+            b"\n",
+            r#"1:1: expected a valid start token, got "\n" while parsing "\n""#,
+        ),
+        (
+            b"metric",
+            r#"1:7: expected value after metric, got end of input while parsing "metric""#,
+        ),
         (b"metric 1", "1:9: data does not end with # EOF"),
         (b"metric 1\n", "2:1: data does not end with # EOF"),
-        (b"metric_total 1 # {aa=\"bb\"} 4", "1:29: data does not end with # EOF"),
-        (b"a\n#EOF\n", r#"1:2: expected value after metric, got "\n" while parsing "a\n""#),
-        (b" a 1\n# EOF\n", r#"1:1: expected a valid start token, got " " while parsing " ""#),
-        (b"9\n# EOF\n", r#"1:1: expected a valid start token, got "9" while parsing "9""#),
-        (b"# TYPE u untyped\n# EOF\n", r#"1:10: invalid metric type "untyped""#),
-        (b"# TYPE c counter \n# EOF\n", r#"1:10: invalid metric type "counter ""#),
-        (b"#  TYPE c counter\n# EOF\n", r##"1:2: expected a valid start token, got " " while parsing "# ""##),
-        (b"# TYPE \n# EOF\n", r##"1:8: expected metric name after TYPE, got "\n" while parsing "# TYPE \n""##),
-        (b"# TYPE m\n# EOF\n", r##"1:9: expected text in TYPE, got "\n" while parsing "# TYPE m\n""##),
-        (b"# UNIT metric suffix\n# EOF\n", r#"1:15: unit "suffix" not a suffix of metric "metric""#),
-        (b"# UNIT metricsuffix suffix\n# EOF\n", r#"1:21: unit "suffix" not a suffix of metric "metricsuffix""#),
-        (b"# HELP m\n# EOF\n", r##"1:9: expected text in HELP, got "\n" while parsing "# HELP m\n""##),
-        (b"a\t1\n# EOF\n", r#"1:2: expected value after metric, got "\t" while parsing "a\t""#),
-        (b"a 1\t2\n# EOF\n", r#"1:3: cannot parse float "1\t2": invalid syntax"#),
-        (b"a 1 2 \n# EOF\n", r#"1:6: expected next entry after timestamp, got " " while parsing "a 1 2 ""#),
-        (b"a 1 2 #\n# EOF\n", r##"1:6: expected next entry after timestamp, got " " while parsing "a 1 2 ""##),
-        (b"a 1 1z\n# EOF\n", r#"1:5: cannot parse timestamp "1z": invalid syntax"#),
-        (b" # EOF\n", r#"1:1: expected a valid start token, got " " while parsing " ""#),
+        (
+            b"metric_total 1 # {aa=\"bb\"} 4",
+            "1:29: data does not end with # EOF",
+        ),
+        (
+            b"a\n#EOF\n",
+            r#"1:2: expected value after metric, got "\n" while parsing "a\n""#,
+        ),
+        (
+            b" a 1\n# EOF\n",
+            r#"1:1: expected a valid start token, got " " while parsing " ""#,
+        ),
+        (
+            b"9\n# EOF\n",
+            r#"1:1: expected a valid start token, got "9" while parsing "9""#,
+        ),
+        (
+            b"# TYPE u untyped\n# EOF\n",
+            r#"1:10: invalid metric type "untyped""#,
+        ),
+        (
+            b"# TYPE c counter \n# EOF\n",
+            r#"1:10: invalid metric type "counter ""#,
+        ),
+        (
+            b"#  TYPE c counter\n# EOF\n",
+            r##"1:2: expected a valid start token, got " " while parsing "# ""##,
+        ),
+        (
+            b"# TYPE \n# EOF\n",
+            r##"1:8: expected metric name after TYPE, got "\n" while parsing "# TYPE \n""##,
+        ),
+        (
+            b"# TYPE m\n# EOF\n",
+            r##"1:9: expected text in TYPE, got "\n" while parsing "# TYPE m\n""##,
+        ),
+        (
+            b"# UNIT metric suffix\n# EOF\n",
+            r#"1:15: unit "suffix" not a suffix of metric "metric""#,
+        ),
+        (
+            b"# UNIT metricsuffix suffix\n# EOF\n",
+            r#"1:21: unit "suffix" not a suffix of metric "metricsuffix""#,
+        ),
+        (
+            b"# HELP m\n# EOF\n",
+            r##"1:9: expected text in HELP, got "\n" while parsing "# HELP m\n""##,
+        ),
+        (
+            b"a\t1\n# EOF\n",
+            r#"1:2: expected value after metric, got "\t" while parsing "a\t""#,
+        ),
+        (
+            b"a 1\t2\n# EOF\n",
+            r#"1:3: cannot parse float "1\t2": invalid syntax"#,
+        ),
+        (
+            b"a 1 2 \n# EOF\n",
+            r#"1:6: expected next entry after timestamp, got " " while parsing "a 1 2 ""#,
+        ),
+        (
+            b"a 1 2 #\n# EOF\n",
+            r##"1:6: expected next entry after timestamp, got " " while parsing "a 1 2 ""##,
+        ),
+        (
+            b"a 1 1z\n# EOF\n",
+            r#"1:5: cannot parse timestamp "1z": invalid syntax"#,
+        ),
+        (
+            b" # EOF\n",
+            r#"1:1: expected a valid start token, got " " while parsing " ""#,
+        ),
         (b"# EOF\na 1", "2:1: unexpected data after # EOF"),
         (b"# EOF\n\n", "2:1: unexpected data after # EOF"),
         (b"# EOFa 1", "1:6: unexpected data after # EOF"),
-        (b"#\tTYPE c counter\n", r##"1:2: expected a valid start token, got "\t" while parsing "#\t""##),
-        (b"# TYPE c  counter\n", r#"1:10: invalid metric type " counter""#),
-        (b"a{b='c'} 1\n# EOF\n", r#"1:5: expected label value, got "'c'" while parsing "a{b='""#),
-        (b"a{,b=\"c\"} 1\n# EOF\n", r#"1:3: expected label name, got "," while parsing "a{,""#),
-        (b"a{b=\"c\"d=\"e\"} 1\n# EOF\n", r#"1:8: expected comma or brace close, got "d" while parsing "a{b=\"c\"d""#),
-        (b"a{b=\"c\",,d=\"e\"} 1\n# EOF\n", r#"1:9: expected label name, got "," while parsing "a{b=\"c\",,""#),
-        (b"a{b=\"\xff\"} 1\n# EOF\n", r#"1:6: invalid UTF-8 in series: "\xff""#),
-        (b"a{b = \"c\"} 1\n# EOF\n", r#"1:4: expected equal, got " " while parsing "a{b ""#),
-        (b"a{b=\"x\ny\"} 1\n# EOF\n", r#"1:7: expected label value, got "\n" while parsing "a{b=\"x\n""#),
-        (b"{A}0\n# EOF\n", r#"1:3: expected equal, got "}" while parsing "{A}""#),
-        (b"foo 1_2\n\n# EOF\n", r#"1:5: cannot parse float "1_2": unsupported character in float"#),
-        (b"foo 0 1_2\n\n# EOF\n", r#"1:7: cannot parse timestamp "1_2": unsupported character in float"#),
-        (b"foo 1 NaN\n# EOF\n", r#"1:7: cannot parse timestamp "NaN": value out of range"#),
-        (b"c_total 1 # {aa=bb}\n# EOF\n", r#"1:17: expected label value, got "bb" while parsing "c_total 1 # {aa=b""#),
-        (b"c_total 1 # {aa=\"bb\"}\n# EOF\n", r#"1:22: expected value after exemplar labels, got "\n" while parsing "c_total 1 # {aa=\"bb\"}\n""#),
-        (b"c_total 1 # {bb}", r#"1:16: expected equal, got "}" while parsing "c_total 1 # {bb}""#),
-        (b"c_total 1 # {\"bb\"} 1\n# EOF\n", r#"1:18: expected equal, got "}" while parsing "c_total 1 # {\"bb\"}""#),
-        (b"c_total 1 # {aa=\"bb\",,cc=\"dd\"} 1", r#"1:22: expected label name, got "," while parsing "c_total 1 # {aa=\"bb\",,""#),
-        (b"c_total 1 # {aa=\"bb\"} 1_2\n# EOF\n", r#"1:23: cannot parse float "1_2": unsupported character in float"#),
-        (b"c_total 1 # {aa=\"bb\"} 1 2 3\n# EOF\n", r#"1:26: expected next entry after timestamp, got " " while parsing "c_total 1 # {aa=\"bb\"} 1 2 ""#),
-        (long.as_bytes(), "1:14: exemplar label set has 129 runes, more than the limit of 128"),
-        (b"{\"a\",\"b\"} 1\n# EOF\n", r#"1:6: metric name already set while parsing "{\"a\",\"b\"""#),
-        (b"{a=\"ok\"} 1\n# EOF\n", r#"1:1: metric name not set while parsing "{a=\"ok\"}""#),
+        (
+            b"#\tTYPE c counter\n",
+            r##"1:2: expected a valid start token, got "\t" while parsing "#\t""##,
+        ),
+        (
+            b"# TYPE c  counter\n",
+            r#"1:10: invalid metric type " counter""#,
+        ),
+        (
+            b"a{b='c'} 1\n# EOF\n",
+            r#"1:5: expected label value, got "'c'" while parsing "a{b='""#,
+        ),
+        (
+            b"a{,b=\"c\"} 1\n# EOF\n",
+            r#"1:3: expected label name, got "," while parsing "a{,""#,
+        ),
+        (
+            b"a{b=\"c\"d=\"e\"} 1\n# EOF\n",
+            r#"1:8: expected comma or brace close, got "d" while parsing "a{b=\"c\"d""#,
+        ),
+        (
+            b"a{b=\"c\",,d=\"e\"} 1\n# EOF\n",
+            r#"1:9: expected label name, got "," while parsing "a{b=\"c\",,""#,
+        ),
+        (
+            b"a{b=\"\xff\"} 1\n# EOF\n",
+            r#"1:6: invalid UTF-8 in series: "\xff""#,
+        ),
+        (
+            b"a{b = \"c\"} 1\n# EOF\n",
+            r#"1:4: expected equal, got " " while parsing "a{b ""#,
+        ),
+        (
+            b"a{b=\"x\ny\"} 1\n# EOF\n",
+            r#"1:7: expected label value, got "\n" while parsing "a{b=\"x\n""#,
+        ),
+        (
+            b"{A}0\n# EOF\n",
+            r#"1:3: expected equal, got "}" while parsing "{A}""#,
+        ),
+        (
+            b"foo 1_2\n\n# EOF\n",
+            r#"1:5: cannot parse float "1_2": unsupported character in float"#,
+        ),
+        (
+            b"foo 0 1_2\n\n# EOF\n",
+            r#"1:7: cannot parse timestamp "1_2": unsupported character in float"#,
+        ),
+        (
+            b"foo 1 NaN\n# EOF\n",
+            r#"1:7: cannot parse timestamp "NaN": value out of range"#,
+        ),
+        (
+            b"c_total 1 # {aa=bb}\n# EOF\n",
+            r#"1:17: expected label value, got "bb" while parsing "c_total 1 # {aa=b""#,
+        ),
+        (
+            b"c_total 1 # {aa=\"bb\"}\n# EOF\n",
+            r#"1:22: expected value after exemplar labels, got "\n" while parsing "c_total 1 # {aa=\"bb\"}\n""#,
+        ),
+        (
+            b"c_total 1 # {bb}",
+            r#"1:16: expected equal, got "}" while parsing "c_total 1 # {bb}""#,
+        ),
+        (
+            b"c_total 1 # {\"bb\"} 1\n# EOF\n",
+            r#"1:18: expected equal, got "}" while parsing "c_total 1 # {\"bb\"}""#,
+        ),
+        (
+            b"c_total 1 # {aa=\"bb\",,cc=\"dd\"} 1",
+            r#"1:22: expected label name, got "," while parsing "c_total 1 # {aa=\"bb\",,""#,
+        ),
+        (
+            b"c_total 1 # {aa=\"bb\"} 1_2\n# EOF\n",
+            r#"1:23: cannot parse float "1_2": unsupported character in float"#,
+        ),
+        (
+            b"c_total 1 # {aa=\"bb\"} 1 2 3\n# EOF\n",
+            r#"1:26: expected next entry after timestamp, got " " while parsing "c_total 1 # {aa=\"bb\"} 1 2 ""#,
+        ),
+        (
+            long.as_bytes(),
+            "1:14: exemplar label set has 129 runes, more than the limit of 128",
+        ),
+        (
+            b"{\"a\",\"b\"} 1\n# EOF\n",
+            r#"1:6: metric name already set while parsing "{\"a\",\"b\"""#,
+        ),
+        (
+            b"{a=\"ok\"} 1\n# EOF\n",
+            r#"1:1: metric name not set while parsing "{a=\"ok\"}""#,
+        ),
     ];
     for (input, want) in cases {
         let got = render(input);
