@@ -37,22 +37,95 @@ impl FloatError {
     }
 }
 
-/// Largest integer every one of whose neighbours is exactly representable:
-/// integers up to 2^53 convert to `f64` without rounding.
-const EXACT_INT_MAX: u64 = 1 << 53;
+/// Powers of ten that are exact in an `f64`.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
 
 /// Reads a sample value.
+#[inline]
 pub(crate) fn parse_value(b: &[u8]) -> Result<f64, FloatError> {
-    // Fast path: plain unsigned integers, the most common value in a scrape.
-    if !b.is_empty() && b.len() <= 15 && b.iter().all(u8::is_ascii_digit) {
-        let mut n: u64 = 0;
-        for &c in b {
-            n = n * 10 + u64::from(c - b'0');
-        }
-        debug_assert!(n < EXACT_INT_MAX);
-        return Ok(n as f64);
+    match fast_decimal(b) {
+        Some(v) => Ok(v),
+        None => parse_general(b),
     }
-    parse_general(b)
+}
+
+/// Clinger's fast path: a decimal of at most 15 significant digits is an
+/// exact integer `m` in an `f64`, and `m × 10^e` or `m / 10^e` for
+/// `|e| <= 22` is one correctly rounded IEEE operation on exact operands,
+/// hence exactly what a full parser returns. Most scraped values
+/// (`0`, `460.07`, `1.6e+10`) take this path; anything else returns `None`.
+#[inline]
+fn fast_decimal(b: &[u8]) -> Option<f64> {
+    let (neg, mut i) = match b.first()? {
+        b'-' => (true, 1),
+        b'+' => (false, 1),
+        _ => (false, 0),
+    };
+    let mut mant: u64 = 0;
+    let mut digits = 0u32;
+    let mut frac = 0i32;
+    let mut seen_point = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                mant = mant * 10 + u64::from(c - b'0');
+                digits += 1;
+                frac += i32::from(seen_point);
+                if digits > 15 {
+                    return None;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    let mut exp = 0i32;
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        let exp_neg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        while let Some(&c @ b'0'..=b'9') = b.get(i) {
+            if i - start >= 3 {
+                return None;
+            }
+            exp = exp * 10 + i32::from(c - b'0');
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        if exp_neg {
+            exp = -exp;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    let e = exp - frac;
+    let m = mant as f64;
+    let v = if e >= 0 {
+        m * *POW10.get(e as usize)?
+    } else {
+        m / *POW10.get(e.unsigned_abs() as usize)?
+    };
+    Some(if neg { -v } else { v })
 }
 
 /// The full grammar, for everything the fast path does not take.
@@ -359,6 +432,47 @@ mod tests {
         ];
         for &(s, want) in bad {
             assert_eq!(parse_value(s.as_bytes()), Err(want), "parsing {s:?}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_parser() {
+        let cases = [
+            "0", "-0", "460.07", "1.6482816e+10", "3.2561e-05", "0.000124", "123456789012345",
+            "1e22", "1e-22", "9.99999999999999e-7", "+5.5", "1.", ".5", "1e+1", "0.1", "2.5E3",
+        ];
+        for c in cases {
+            let fast = fast_decimal(c.as_bytes()).expect(c);
+            let full: f64 = c.parse().unwrap();
+            assert_eq!(fast.to_bits(), full.to_bits(), "{c}");
+        }
+        for c in ["1234567890123456", "1e23", "1e-23", "1e", "1.2.3", "e5", "-", "1e1000", "."] {
+            assert_eq!(fast_decimal(c.as_bytes()), None, "{c}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_matches_std(m in 0u64..1_000_000_000_000_000, point in 0usize..17, e in proptest::option::of(-30i32..30), neg: bool) {
+            let digits = m.to_string();
+            let point = point.min(digits.len());
+            let mut s = format!("{}{}.{}", if neg { "-" } else { "" }, &digits[..point], &digits[point..]);
+            if let Some(e) = e {
+                s += &format!("e{e}");
+            }
+            let full: f64 = s.parse().unwrap();
+            if let Some(fast) = fast_decimal(s.as_bytes()) {
+                proptest::prop_assert_eq!(fast.to_bits(), full.to_bits(), "{}", s);
+            }
+            proptest::prop_assert_eq!(parse_value(s.as_bytes()).map(f64::to_bits), Ok(full.to_bits()));
+        }
+
+        #[test]
+        fn format_reads_back(v: f64) {
+            let mut out = Vec::new();
+            format_go_float(&mut out, v);
+            let back = parse_value(&out).unwrap();
+            proptest::prop_assert!(back.to_bits() == v.to_bits() || (v.is_nan() && back.is_nan()));
         }
     }
 

@@ -283,10 +283,11 @@ impl<'a> OpenMetricsParser<'a> {
             self.pos = end;
         }
         let mut labels = (self.pos, self.pos);
+        let mut non_ascii = false;
         if self.peek() == Some(b'{') {
             self.pos += 1;
             let block_start = self.pos;
-            self.label_block(line_start, Some(&mut name))?;
+            non_ascii = self.label_block(line_start, Some(&mut name))?;
             labels = (block_start, self.pos - 1);
         }
         let series_end = self.pos;
@@ -312,8 +313,14 @@ impl<'a> OpenMetricsParser<'a> {
         self.line_end(line_start, "next entry after timestamp")?;
 
         let raw_bytes = &b[line_start..series_end];
-        let raw = std::str::from_utf8(raw_bytes)
-            .map_err(|e| utf8_error(b, line_start, raw_bytes, e, "series"))?;
+        let raw = if non_ascii {
+            std::str::from_utf8(raw_bytes)
+                .map_err(|e| utf8_error(b, line_start, raw_bytes, e, "series"))?
+        } else {
+            // SAFETY: outside quoted strings the scanner accepted only ASCII
+            // bytes, and no quoted string reported a byte above 0x7f.
+            unsafe { scan::ascii_str_unchecked(raw_bytes) }
+        };
         let sub = |from: usize, to: usize| raw.get(from - line_start..to - line_start);
         let name_text = sub(name_start, name_end).unwrap_or_default();
         let name = if name_escaped {
@@ -439,19 +446,21 @@ impl<'a> OpenMetricsParser<'a> {
         &mut self,
         line_start: usize,
         mut name: Option<&mut Option<(usize, usize, bool)>>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<bool, ParseError> {
         let b = self.b;
+        let mut non_ascii = false;
         loop {
             let start = self.pos;
             let quoted = match self.peek() {
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(());
+                    return Ok(non_ascii);
                 }
                 Some(b'"') => {
                     let q = scan::scan_quoted(b, start, false)
                         .map_err(|_| self.unexpected(line_start, "label name"))?;
                     self.pos = q.end;
+                    non_ascii |= q.maybe_non_ascii;
                     Some(q)
                 }
                 Some(c) if scan::is_label_start(c) => {
@@ -474,7 +483,7 @@ impl<'a> OpenMetricsParser<'a> {
                 *name = Some((start + 1, q.end - 1, q.escaped));
                 self.pos += 1;
                 if c == b'}' {
-                    return Ok(());
+                    return Ok(non_ascii);
                 }
                 continue;
             }
@@ -489,6 +498,7 @@ impl<'a> OpenMetricsParser<'a> {
                 ParseError::unexpected(b, line_start, at.min(b.len()), "label value")
             })?;
             self.pos = q.end;
+            non_ascii |= q.maybe_non_ascii;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {}

@@ -80,44 +80,99 @@ pub(crate) struct Quoted {
     pub(crate) end: usize,
     /// Whether the content holds a backslash (and may need unescaping).
     pub(crate) escaped: bool,
+    /// Whether a byte of 0x80 or above may be among the content (and the
+    /// string must be checked for UTF-8). Never false when such a byte is
+    /// there; may be true when it is not.
+    pub(crate) maybe_non_ascii: bool,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `x` equal to `c` have their high bit set in the result; the
+/// lowest set bit marks the first match exactly (higher ones may be false
+/// positives, which is all a "find the first" needs).
+#[inline(always)]
+fn match_byte(x: u64, c: u8) -> u64 {
+    let v = x ^ (LO * u64::from(c));
+    v.wrapping_sub(LO) & !v & HI
 }
 
 /// Scans the quoted string whose opening quote is at `pos`. Returns `Err`
 /// with the offset of the offending byte when the string is unterminated,
 /// has a backslash before a newline or the end, or — when `newline_ok` is
 /// false, as in OpenMetrics — holds a raw newline.
+///
+/// Values are short and scanned millions of times per second, so this reads
+/// eight bytes at a time (SWAR) instead of calling into `memchr`, whose set-up
+/// costs more than such strings.
 #[inline]
 pub(crate) fn scan_quoted(b: &[u8], pos: usize, newline_ok: bool) -> Result<Quoted, usize> {
     let mut i = pos + 1;
     let mut escaped = false;
+    let mut high = 0u64;
     loop {
-        let rest = b.get(i..).unwrap_or_default();
-        let found = if newline_ok {
-            memchr::memchr2(b'"', b'\\', rest)
-        } else {
-            memchr::memchr3(b'"', b'\\', b'\n', rest)
-        };
-        let Some(k) = found else {
+        // Jump to the next quote, backslash or (in OpenMetrics) newline.
+        while let Some(chunk) = b.get(i..i + 8) {
+            let Ok(arr) = <[u8; 8]>::try_from(chunk) else {
+                break;
+            };
+            let x = u64::from_le_bytes(arr);
+            let mut m = match_byte(x, b'"') | match_byte(x, b'\\');
+            if !newline_ok {
+                m |= match_byte(x, b'\n');
+            }
+            if m != 0 {
+                let k = (m.trailing_zeros() / 8) as usize;
+                // Only the bytes before the stop are content.
+                if k > 0 {
+                    high |= x & (u64::MAX >> (8 * (8 - k)));
+                }
+                i += k;
+                break;
+            }
+            high |= x;
+            i += 8;
+        }
+        let Some(&c) = b.get(i) else {
             return Err(b.len());
         };
-        i += k;
-        match b[i] {
+        match c {
             b'"' => {
                 return Ok(Quoted {
                     end: i + 1,
                     escaped,
+                    maybe_non_ascii: high & HI != 0,
                 })
             }
             b'\\' => match b.get(i + 1) {
                 None | Some(b'\n') => return Err(i + 1),
-                Some(_) => {
+                Some(&next) => {
                     escaped = true;
+                    high |= u64::from(next);
                     i += 2;
                 }
             },
-            _ => return Err(i),
+            b'\n' if !newline_ok => return Err(i),
+            c => {
+                high |= u64::from(c);
+                i += 1;
+            }
         }
     }
+}
+
+/// `b` as a `&str` without a second validation pass.
+///
+/// # Safety
+/// Every byte of `b` must be below 0x80 (the scanners establish this: names
+/// come from ASCII-only character classes, punctuation and blanks are ASCII,
+/// and [`scan_quoted`] reports any quoted string that may not be).
+#[inline]
+pub(crate) unsafe fn ascii_str_unchecked(b: &[u8]) -> &str {
+    debug_assert!(b.is_ascii(), "BUG: non-ASCII bytes passed as ASCII");
+    // SAFETY: ASCII is valid UTF-8, and the caller guarantees ASCII.
+    unsafe { std::str::from_utf8_unchecked(b) }
 }
 
 /// Unescapes a label value or quoted name: `\\`, `\"` and `\n`.
@@ -180,14 +235,16 @@ mod tests {
             scan_quoted(br#""ab" x"#, 0, false),
             Ok(Quoted {
                 end: 4,
-                escaped: false
+                escaped: false,
+                maybe_non_ascii: false
             })
         );
         assert_eq!(
             scan_quoted(br#""a\"b""#, 0, false),
             Ok(Quoted {
                 end: 6,
-                escaped: true
+                escaped: true,
+                maybe_non_ascii: false
             })
         );
         assert_eq!(scan_quoted(b"\"a\nb\"", 0, true).map(|q| q.end), Ok(5));
@@ -195,6 +252,26 @@ mod tests {
         assert_eq!(scan_quoted(b"\"a\\\nb\"", 0, true), Err(3));
         assert_eq!(scan_quoted(b"\"ab", 0, true), Err(3));
         assert_eq!(scan_quoted(b"\"ab\\", 0, true), Err(4));
+    }
+
+    #[test]
+    fn quoted_strings_long_and_non_ascii() {
+        let s = b"\"0123456789abcdef\\\"xyz\" tail \xff";
+        let q = scan_quoted(s, 0, false).unwrap();
+        assert_eq!((q.end, q.escaped, q.maybe_non_ascii), (23, true, false));
+        for at in 1..22 {
+            let mut v = s.to_vec();
+            v[at] = 0xc3;
+            if at == 17 || at == 18 {
+                continue; // the escape itself
+            }
+            let q = scan_quoted(&v, 0, false);
+            assert!(q.is_ok_and(|q| q.maybe_non_ascii), "non-ASCII at {at}");
+        }
+        let q = scan_quoted(b"\"0123456\"\xff\xff\xff\xff", 0, true).unwrap();
+        assert!(!q.maybe_non_ascii);
+        assert_eq!(scan_quoted(b"\"0123456789\nabc\"", 0, false), Err(11));
+        assert_eq!(scan_quoted(b"\"0123456789abcdef", 0, true), Err(17));
     }
 
     #[test]

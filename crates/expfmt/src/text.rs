@@ -212,10 +212,11 @@ impl<'a> TextParser<'a> {
         }
         let mut series_end = name.map_or(self.pos, |n| n.1);
         let mut labels = (0, 0);
+        let mut non_ascii = false;
         if self.peek() == Some(b'{') {
             self.pos += 1;
             let block_start = self.pos;
-            self.label_block(line_start, &mut name)?;
+            non_ascii = self.label_block(line_start, &mut name)?;
             labels = (block_start, self.pos - 1);
             series_end = self.pos;
         }
@@ -271,8 +272,14 @@ impl<'a> TextParser<'a> {
             name_start
         };
         let raw_bytes = &b[series_start..series_end];
-        let raw = std::str::from_utf8(raw_bytes)
-            .map_err(|e| utf8_error(b, series_start, raw_bytes, e, "series"))?;
+        let raw = if non_ascii {
+            std::str::from_utf8(raw_bytes)
+                .map_err(|e| utf8_error(b, series_start, raw_bytes, e, "series"))?
+        } else {
+            // SAFETY: outside quoted strings the scanner accepted only ASCII
+            // bytes, and no quoted string reported a byte above 0x7f.
+            unsafe { scan::ascii_str_unchecked(raw_bytes) }
+        };
         let rel = |i: usize| i - series_start;
         let name_text = raw.get(rel(name_start)..rel(name_end)).unwrap_or_default();
         let name = if name_escaped {
@@ -297,20 +304,22 @@ impl<'a> TextParser<'a> {
         &mut self,
         line_start: usize,
         name: &mut Option<(usize, usize, bool)>,
-    ) -> Result<(), ParseError> {
+    ) -> Result<bool, ParseError> {
         let b = self.b;
+        let mut non_ascii = false;
         loop {
             self.skip_blanks();
             let start = self.pos;
             let quoted = match self.peek() {
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(());
+                    return Ok(non_ascii);
                 }
                 Some(b'"') => {
                     let q = scan::scan_quoted(b, start, true)
                         .map_err(|_| self.unexpected(line_start, "label name"))?;
                     self.pos = q.end;
+                    non_ascii |= q.maybe_non_ascii;
                     Some(q)
                 }
                 Some(c) if scan::is_label_start(c) => {
@@ -332,7 +341,7 @@ impl<'a> TextParser<'a> {
                     *name = Some((start + 1, q.end - 1, q.escaped));
                     self.pos += 1;
                     if c == b'}' {
-                        return Ok(());
+                        return Ok(non_ascii);
                     }
                     continue;
                 }
@@ -349,6 +358,7 @@ impl<'a> TextParser<'a> {
                 ParseError::unexpected(b, line_start, at.min(b.len()), "label value")
             })?;
             self.pos = q.end;
+            non_ascii |= q.maybe_non_ascii;
             self.skip_blanks();
             if self.peek() == Some(b',') {
                 self.pos += 1;
