@@ -53,7 +53,9 @@ fn family(out: &mut String, name: &str, help: &str, t: &str) {
 fn node_exporter_payload(target: usize) -> String {
     let mut r = Lcg(42);
     let mut out = String::with_capacity(target + 64 * 1024);
-    let modes = ["idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user"];
+    let modes = [
+        "idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user",
+    ];
     let mut round = 0;
     while out.len() < target {
         round += 1;
@@ -64,58 +66,216 @@ fn node_exporter_payload(target: usize) -> String {
         }
         let _ = writeln!(out, "go_gc_duration_seconds_sum {}", r.value(0));
         let _ = writeln!(out, "go_gc_duration_seconds_count {}", r.value(2));
-        for g in ["go_goroutines", "go_threads", "go_memstats_alloc_bytes", "go_memstats_heap_inuse_bytes"] {
-            family(&mut out, g, "Number of bytes allocated in heap and currently in use.", "gauge");
+        for g in [
+            "go_goroutines",
+            "go_threads",
+            "go_memstats_alloc_bytes",
+            "go_memstats_heap_inuse_bytes",
+        ] {
+            family(
+                &mut out,
+                g,
+                "Number of bytes allocated in heap and currently in use.",
+                "gauge",
+            );
             let _ = writeln!(out, "{g} {}", r.value(1));
         }
-        family(&mut out, "node_cpu_seconds_total", "Seconds the CPUs spent in each mode.", "counter");
+        family(
+            &mut out,
+            "node_cpu_seconds_total",
+            "Seconds the CPUs spent in each mode.",
+            "counter",
+        );
         for cpu in 0..64 {
             for mode in modes {
-                let _ = writeln!(out, "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {}", r.value(0));
+                let _ = writeln!(
+                    out,
+                    "node_cpu_seconds_total{{cpu=\"{cpu}\",mode=\"{mode}\"}} {}",
+                    r.value(0)
+                );
             }
         }
-        for (name, kind) in [("avail_bytes", 1), ("free_bytes", 1), ("size_bytes", 1), ("files", 2), ("files_free", 2), ("readonly", 2), ("device_error", 2)] {
-            family(&mut out, &format!("node_filesystem_{name}"), "Filesystem space available to non-root users in bytes.", "gauge");
+        for (name, kind) in [
+            ("avail_bytes", 1),
+            ("free_bytes", 1),
+            ("size_bytes", 1),
+            ("files", 2),
+            ("files_free", 2),
+            ("readonly", 2),
+            ("device_error", 2),
+        ] {
+            family(
+                &mut out,
+                &format!("node_filesystem_{name}"),
+                "Filesystem space available to non-root users in bytes.",
+                "gauge",
+            );
             for fs in 0..40 {
                 let (device, fstype, mp) = match fs % 4 {
-                    0 => (format!("/dev/nvme0n1p{fs}"), "ext4", format!("/var/lib/kubelet/pods/{fs:08x}-a1b2/volumes")),
+                    0 => (
+                        format!("/dev/nvme0n1p{fs}"),
+                        "ext4",
+                        format!("/var/lib/kubelet/pods/{fs:08x}-a1b2/volumes"),
+                    ),
                     1 => ("tmpfs".to_owned(), "tmpfs", format!("/run/user/{fs}")),
-                    2 => (format!("/dev/mapper/vg-lv{fs}"), "xfs", format!("/srv/data{fs}")),
-                    _ => ("overlay".to_owned(), "overlay", format!("/var/lib/docker/overlay2/{fs:016x}/merged")),
+                    2 => (
+                        format!("/dev/mapper/vg-lv{fs}"),
+                        "xfs",
+                        format!("/srv/data{fs}"),
+                    ),
+                    _ => (
+                        "overlay".to_owned(),
+                        "overlay",
+                        format!("/var/lib/docker/overlay2/{fs:016x}/merged"),
+                    ),
                 };
                 let _ = writeln!(out, "node_filesystem_{name}{{device=\"{device}\",device_error=\"\",fstype=\"{fstype}\",mountpoint=\"{mp}\"}} {}", r.value(kind));
             }
         }
-        for name in ["receive_bytes_total", "receive_packets_total", "receive_errs_total", "receive_drop_total", "transmit_bytes_total", "transmit_packets_total", "transmit_errs_total", "transmit_drop_total"] {
-            family(&mut out, &format!("node_network_{name}"), "Network device statistic receive_bytes.", "counter");
+        for name in [
+            "receive_bytes_total",
+            "receive_packets_total",
+            "receive_errs_total",
+            "receive_drop_total",
+            "transmit_bytes_total",
+            "transmit_packets_total",
+            "transmit_errs_total",
+            "transmit_drop_total",
+        ] {
+            family(
+                &mut out,
+                &format!("node_network_{name}"),
+                "Network device statistic receive_bytes.",
+                "counter",
+            );
             for dev in 0..32 {
-                let device = match dev % 3 { 0 => format!("eth{dev}"), 1 => format!("veth{dev:x}a9f"), _ => format!("cali{dev:010x}") };
-                let _ = writeln!(out, "node_network_{name}{{device=\"{device}\"}} {}", r.value(1));
+                let device = match dev % 3 {
+                    0 => format!("eth{dev}"),
+                    1 => format!("veth{dev:x}a9f"),
+                    _ => format!("cali{dev:010x}"),
+                };
+                let _ = writeln!(
+                    out,
+                    "node_network_{name}{{device=\"{device}\"}} {}",
+                    r.value(1)
+                );
             }
         }
-        for name in ["reads_completed_total", "read_bytes_total", "writes_completed_total", "written_bytes_total", "io_time_seconds_total", "read_time_seconds_total"] {
-            family(&mut out, &format!("node_disk_{name}"), "The total number of reads completed successfully.", "counter");
+        for name in [
+            "reads_completed_total",
+            "read_bytes_total",
+            "writes_completed_total",
+            "written_bytes_total",
+            "io_time_seconds_total",
+            "read_time_seconds_total",
+        ] {
+            family(
+                &mut out,
+                &format!("node_disk_{name}"),
+                "The total number of reads completed successfully.",
+                "counter",
+            );
             for dev in 0..24 {
-                let _ = writeln!(out, "node_disk_{name}{{device=\"sd{}\"}} {}", (b'a' + dev as u8) as char, r.value(dev as u8 % 4));
+                let _ = writeln!(
+                    out,
+                    "node_disk_{name}{{device=\"sd{}\"}} {}",
+                    (b'a' + dev as u8) as char,
+                    r.value(dev as u8 % 4)
+                );
             }
         }
-        family(&mut out, "http_request_duration_seconds", "A histogram of request latencies.", "histogram");
-        for handler in ["/metrics", "/api/v1/query", "/api/v1/query_range", "/api/v1/series"] {
+        family(
+            &mut out,
+            "http_request_duration_seconds",
+            "A histogram of request latencies.",
+            "histogram",
+        );
+        for handler in [
+            "/metrics",
+            "/api/v1/query",
+            "/api/v1/query_range",
+            "/api/v1/series",
+        ] {
             for code in ["200", "400", "500"] {
                 let mut count = 0;
-                for le in ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"] {
+                for le in [
+                    "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+                    "+Inf",
+                ] {
                     count += r.next() % 50;
                     let _ = writeln!(out, "http_request_duration_seconds_bucket{{code=\"{code}\",handler=\"{handler}\",le=\"{le}\"}} {count}");
                 }
-                let _ = writeln!(out, "http_request_duration_seconds_sum{{code=\"{code}\",handler=\"{handler}\"}} {}", r.value(0));
+                let _ = writeln!(
+                    out,
+                    "http_request_duration_seconds_sum{{code=\"{code}\",handler=\"{handler}\"}} {}",
+                    r.value(0)
+                );
                 let _ = writeln!(out, "http_request_duration_seconds_count{{code=\"{code}\",handler=\"{handler}\"}} {count}");
             }
         }
-        family(&mut out, "node_scrape_collector_duration_seconds", "node_exporter: Duration of a collector scrape.", "gauge");
-        for c in ["arp", "bcache", "bonding", "btrfs", "conntrack", "cpu", "cpufreq", "diskstats", "dmi", "edac", "entropy", "fibrechannel", "filefd", "filesystem", "hwmon", "infiniband", "ipvs", "loadavg", "mdadm", "meminfo", "netclass", "netdev", "netstat", "nfs", "nfsd", "nvme", "os", "powersupplyclass", "pressure", "rapl", "schedstat", "selinux", "sockstat", "softnet", "stat", "tapestats", "textfile", "thermal_zone", "time", "timex", "udp_queues", "uname", "vmstat", "xfs", "zfs"] {
-            let _ = writeln!(out, "node_scrape_collector_duration_seconds{{collector=\"{c}\"}} {}", r.value(3));
+        family(
+            &mut out,
+            "node_scrape_collector_duration_seconds",
+            "node_exporter: Duration of a collector scrape.",
+            "gauge",
+        );
+        for c in [
+            "arp",
+            "bcache",
+            "bonding",
+            "btrfs",
+            "conntrack",
+            "cpu",
+            "cpufreq",
+            "diskstats",
+            "dmi",
+            "edac",
+            "entropy",
+            "fibrechannel",
+            "filefd",
+            "filesystem",
+            "hwmon",
+            "infiniband",
+            "ipvs",
+            "loadavg",
+            "mdadm",
+            "meminfo",
+            "netclass",
+            "netdev",
+            "netstat",
+            "nfs",
+            "nfsd",
+            "nvme",
+            "os",
+            "powersupplyclass",
+            "pressure",
+            "rapl",
+            "schedstat",
+            "selinux",
+            "sockstat",
+            "softnet",
+            "stat",
+            "tapestats",
+            "textfile",
+            "thermal_zone",
+            "time",
+            "timex",
+            "udp_queues",
+            "uname",
+            "vmstat",
+            "xfs",
+            "zfs",
+        ] {
+            let _ = writeln!(
+                out,
+                "node_scrape_collector_duration_seconds{{collector=\"{c}\"}} {}",
+                r.value(3)
+            );
         }
-        let _ = writeln!(out, "node_boot_time_seconds{{round=\"{round}\"}} 1.700000123e+09");
+        let _ = writeln!(
+            out,
+            "node_boot_time_seconds{{round=\"{round}\"}} 1.700000123e+09"
+        );
     }
     out
 }
@@ -158,15 +318,23 @@ fn bench_parse(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("parse_bytes");
     g.throughput(Throughput::Bytes(text.len() as u64));
-    g.bench_function("text", |b| b.iter(|| walk(TextParser::new(black_box(text.as_bytes())))));
+    g.bench_function("text", |b| {
+        b.iter(|| walk(TextParser::new(black_box(text.as_bytes()))))
+    });
     g.throughput(Throughput::Bytes(om.len() as u64));
-    g.bench_function("openmetrics", |b| b.iter(|| walk(OpenMetricsParser::new(black_box(&om)))));
+    g.bench_function("openmetrics", |b| {
+        b.iter(|| walk(OpenMetricsParser::new(black_box(&om))))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("parse_samples");
     g.throughput(Throughput::Elements(samples as u64));
-    g.bench_function("text", |b| b.iter(|| walk(TextParser::new(black_box(text.as_bytes())))));
-    g.bench_function("openmetrics", |b| b.iter(|| walk(OpenMetricsParser::new(black_box(&om)))));
+    g.bench_function("text", |b| {
+        b.iter(|| walk(TextParser::new(black_box(text.as_bytes()))))
+    });
+    g.bench_function("openmetrics", |b| {
+        b.iter(|| walk(OpenMetricsParser::new(black_box(&om))))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("encode_bytes");

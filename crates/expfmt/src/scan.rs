@@ -55,22 +55,56 @@ pub(crate) fn is_label_start(c: u8) -> bool {
 /// `pos` (already checked).
 #[inline]
 pub(crate) fn metric_name_end(b: &[u8], pos: usize) -> usize {
-    let mut i = pos + 1;
-    while i < b.len() && CLASS[b[i] as usize] & METRIC_CHAR != 0 {
-        i += 1;
-    }
-    i
+    name_end(b, pos + 1, true)
 }
 
 /// End of the label name `[a-zA-Z_][a-zA-Z0-9_]*` whose first byte is at
 /// `pos` (already checked).
 #[inline]
 pub(crate) fn label_name_end(b: &[u8], pos: usize) -> usize {
-    let mut i = pos + 1;
-    while i < b.len() && CLASS[b[i] as usize] & LABEL_CHAR != 0 {
+    name_end(b, pos + 1, false)
+}
+
+/// First offset from `i` on that is not a name character. Metric names run
+/// to 30 bytes and more, so eight bytes are classified at a time (SWAR);
+/// the byte loop finishes the tail and any chunk with a non-ASCII byte.
+#[inline]
+fn name_end(b: &[u8], mut i: usize, colon: bool) -> usize {
+    while let Some(chunk) = b.get(i..i + 8) {
+        let Ok(arr) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let x = u64::from_le_bytes(arr);
+        if x & HI != 0 {
+            break;
+        }
+        let mut ok = in_range(x, b'a', b'z')
+            | in_range(x, b'A', b'Z')
+            | in_range(x, b'0', b'9')
+            | in_range(x, b'_', b'_');
+        if colon {
+            ok |= in_range(x, b':', b':');
+        }
+        let stop = !ok & HI;
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let class = if colon { METRIC_CHAR } else { LABEL_CHAR };
+    while i < b.len() && CLASS[b[i] as usize] & class != 0 {
         i += 1;
     }
     i
+}
+
+/// For eight ASCII bytes, the high bit of each byte in `lo..=hi`. No byte
+/// sum exceeds 0xff, so no carry crosses into a neighbour.
+#[inline(always)]
+fn in_range(x: u64, lo: u8, hi: u8) -> u64 {
+    let ge_lo = x + LO * u64::from(0x80 - lo);
+    let gt_hi = x + LO * u64::from(0x7f - hi);
+    ge_lo & !gt_hi & HI
 }
 
 /// A quoted string that ended well.
@@ -227,6 +261,25 @@ mod tests {
         assert!(!is_metric_start(b'1') && !is_label_start(b'1'));
         assert_eq!(metric_name_end(b"a:b_1{", 0), 5);
         assert_eq!(label_name_end(b"a:b", 0), 1);
+        // Every byte value, at every position of a chunk and in the tail.
+        for c in 0..=255u8 {
+            for at in 1..12 {
+                let mut v = vec![b'a'; 14];
+                v[at] = c;
+                let want_metric = if CLASS[c as usize] & METRIC_CHAR != 0 {
+                    14
+                } else {
+                    at
+                };
+                let want_label = if CLASS[c as usize] & LABEL_CHAR != 0 {
+                    14
+                } else {
+                    at
+                };
+                assert_eq!(metric_name_end(&v, 0), want_metric, "byte {c} at {at}");
+                assert_eq!(label_name_end(&v, 0), want_label, "byte {c} at {at}");
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Generated families survive encode → parse unchanged, in both formats.
 
 use expfmt::{
-    decode_openmetrics, decode_text, encode_openmetrics, encode_text, FamilyExemplar,
-    FamilySample, MetricFamily,
+    decode_openmetrics, decode_text, encode_openmetrics, encode_text, FamilyExemplar, FamilySample,
+    MetricFamily,
 };
 use model::MetricType;
 use proptest::prelude::*;
@@ -173,7 +173,12 @@ fn assert_same(want: &[MetricFamily], got: &[MetricFamily]) -> Result<(), TestCa
         for (ws, gs) in w.samples.iter().zip(&g.samples) {
             prop_assert_eq!(&ws.name, &gs.name);
             prop_assert_eq!(&ws.labels, &gs.labels);
-            prop_assert!(same_floats(ws.value, gs.value), "{} vs {}", ws.value, gs.value);
+            prop_assert!(
+                same_floats(ws.value, gs.value),
+                "{} vs {}",
+                ws.value,
+                gs.value
+            );
             prop_assert_eq!(ws.timestamp, gs.timestamp);
             prop_assert_eq!(ws.exemplar.is_some(), gs.exemplar.is_some());
             if let (Some(we), Some(ge)) = (&ws.exemplar, &gs.exemplar) {
