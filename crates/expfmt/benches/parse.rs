@@ -11,6 +11,9 @@
 //!
 //! Run: `cargo bench -p expfmt --bench parse -- --warm-up-time 1 --measurement-time 3`
 
+// criterion's macros generate undocumented public items.
+#![allow(missing_docs)]
+
 use std::fmt::Write as _;
 use std::hint::black_box;
 

@@ -271,7 +271,7 @@ pub fn format_go_float(out: &mut Vec<u8>, v: f64) {
     // Go's 'g' picks %e when the exponent is below -4 or at least the
     // precision, and takes 6 as the precision when asked for the shortest.
     let exp = dp - 1;
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');

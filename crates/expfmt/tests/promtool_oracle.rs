@@ -62,14 +62,22 @@ fn promtool_dump(body: &[u8]) -> Vec<String> {
         .arg(&data)
         .output()
         .expect("run promtool");
-    assert!(out.status.success(), "promtool refused the body: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "promtool refused the body: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::create_dir_all(data.join("wal")).expect("wal dir");
     let out = Command::new(PROMTOOL)
         .args(["tsdb", "dump"])
         .arg(&data)
         .output()
         .expect("run promtool dump");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_owned)
@@ -86,7 +94,11 @@ fn our_dump(body: &[u8]) -> Vec<String> {
         .map(|(labels, v, t)| {
             let mut value = Vec::new();
             expfmt::format_go_float(&mut value, v);
-            format!("{labels} {} {}", String::from_utf8_lossy(&value), t.unwrap_or_default())
+            format!(
+                "{labels} {} {}",
+                String::from_utf8_lossy(&value),
+                t.unwrap_or_default()
+            )
         })
         .collect();
     lines.sort();

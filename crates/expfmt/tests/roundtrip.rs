@@ -76,7 +76,7 @@ fn types(fmt: Fmt) -> impl Strategy<Value = MetricType> {
 }
 
 fn suffixes(t: MetricType) -> &'static [&'static str] {
-    expfmt::openmetrics::family_suffixes(t)
+    expfmt::family_suffixes(t)
 }
 
 fn exemplar() -> impl Strategy<Value = FamilyExemplar> {
