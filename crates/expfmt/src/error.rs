@@ -179,6 +179,31 @@ fn token_at(input: &[u8], offset: usize) -> Token {
     Token::Text(excerpt(&rest[..len.min(32)]))
 }
 
+/// An invalid-UTF-8 error pointing at the first bad byte of `part`, which
+/// starts at `offset` in `b`.
+pub(crate) fn utf8_error(
+    b: &[u8],
+    offset: usize,
+    part: &[u8],
+    e: std::str::Utf8Error,
+    what: &'static str,
+) -> ParseError {
+    ParseError::at(
+        b,
+        offset + e.valid_up_to(),
+        ErrorKind::InvalidUtf8 {
+            what,
+            bytes: part[e.valid_up_to()..]
+                .iter()
+                .take(e.error_len().unwrap_or(4))
+                .copied()
+                .flat_map(std::ascii::escape_default)
+                .map(char::from)
+                .collect(),
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

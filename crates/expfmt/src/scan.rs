@@ -9,6 +9,8 @@
 
 use std::borrow::Cow;
 
+use crate::error::{utf8_error, ParseError};
+
 /// Classes of a byte, looked up in one table so the hot loops do one load
 /// per byte.
 const METRIC_START: u8 = 1;
@@ -249,6 +251,28 @@ fn unescape(s: &str, quote: bool) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Bytes the scanner has seen to be ASCII name characters.
+pub(crate) fn ascii_str(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
+/// The content of a quoted string at `start`, checked for UTF-8 and
+/// unescaped when needed.
+pub(crate) fn quoted_str<'a>(
+    b: &'a [u8],
+    start: usize,
+    q: Quoted,
+    what: &'static str,
+) -> Result<Cow<'a, str>, ParseError> {
+    let inner = &b[start + 1..q.end - 1];
+    let s = std::str::from_utf8(inner).map_err(|e| utf8_error(b, start + 1, inner, e, what))?;
+    Ok(if q.escaped {
+        unescape_label(s)
+    } else {
+        Cow::Borrowed(s)
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Table tests of the OpenMetrics parser, many taken from the cases
 //! Prometheus's own parser is tested with.
 
+use super::created::strip_family_suffix;
 use super::*;
 
 fn render_one(e: Result<Entry<'_>, ParseError>) -> String {
