@@ -118,23 +118,29 @@ impl<'a> OpenMetricsParser<'a> {
         ParseError::at(self.b, self.b.len(), ErrorKind::MissingEof)
     }
 
-    fn entry(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+    /// The next entry, built in place in the iterator's return type (see
+    /// the text parser for why).
+    fn entry(&mut self) -> Option<Result<Entry<'a>, ParseError>> {
         loop {
             let line_start = self.pos;
             match self.peek() {
-                None => return Err(self.missing_eof()),
-                Some(b'#') => return self.meta_line(line_start).map(Some),
+                None => return Some(Err(self.missing_eof())),
+                Some(b'#') => return Some(self.meta_line(line_start)),
                 Some(c) if c == b'{' || scan::is_metric_start(c) => {
-                    let s = self.series_line(line_start)?;
-                    if self.skip_created
-                        && has_created_series(self.metric_type)
-                        && s.name().ends_with("_created")
-                    {
-                        continue;
+                    let r = self.series_line(line_start);
+                    if let Ok(Entry::Series(s)) = &r {
+                        if self.skip_created
+                            && has_created_series(self.metric_type)
+                            && s.name().ends_with("_created")
+                        {
+                            continue;
+                        }
                     }
-                    return Ok(Some(Entry::Series(s)));
+                    return Some(r);
                 }
-                Some(_) => return Err(self.unexpected(line_start, "a valid start token")),
+                Some(_) => {
+                    return Some(Err(self.unexpected(line_start, "a valid start token")));
+                }
             }
         }
     }
@@ -256,13 +262,14 @@ impl<'a> Iterator for OpenMetricsParser<'a> {
         let r = self.entry();
         if !matches!(
             r,
-            Ok(Some(
-                Entry::Series(_) | Entry::Help { .. } | Entry::Type { .. } | Entry::Unit { .. }
-            ))
+            Some(Ok(Entry::Series(_)
+                | Entry::Help { .. }
+                | Entry::Type { .. }
+                | Entry::Unit { .. }))
         ) {
             self.done = true;
         }
-        r.transpose()
+        r
     }
 }
 

@@ -4,13 +4,13 @@
 use std::borrow::Cow;
 
 use super::{OpenMetricsParser, EXEMPLAR_MAX_RUNES};
-use crate::entry::{Exemplar, LabelIter, Series};
+use crate::entry::{Entry, Exemplar, LabelIter, Series};
 use crate::error::{excerpt, utf8_error, ErrorKind, ParseError};
 use crate::float;
 use crate::scan;
 
 impl<'a> OpenMetricsParser<'a> {
-    pub(super) fn series_line(&mut self, line_start: usize) -> Result<Series<'a>, ParseError> {
+    pub(super) fn series_line(&mut self, line_start: usize) -> Result<Entry<'a>, ParseError> {
         let b = self.b;
         let mut name: Option<(usize, usize, bool)> = None;
         if self.peek() != Some(b'{') {
@@ -64,14 +64,14 @@ impl<'a> OpenMetricsParser<'a> {
         } else {
             Cow::Borrowed(name_text)
         };
-        Ok(Series {
+        Ok(Entry::Series(Series {
             raw,
             name,
             labels: sub(labels.0, labels.1).unwrap_or_default(),
             value,
             timestamp,
             exemplar,
-        })
+        }))
     }
 
     /// ` <token>` where the token runs to the next space or newline.

@@ -3,13 +3,13 @@
 use std::borrow::Cow;
 
 use super::TextParser;
-use crate::entry::Series;
+use crate::entry::{Entry, Series};
 use crate::error::{excerpt, utf8_error, ErrorKind, ParseError};
 use crate::float;
 use crate::scan;
 
 impl<'a> TextParser<'a> {
-    pub(super) fn series_line(&mut self, line_start: usize) -> Result<Series<'a>, ParseError> {
+    pub(super) fn series_line(&mut self, line_start: usize) -> Result<Entry<'a>, ParseError> {
         let b = self.b;
         // Name as a range of the input plus whether it needs unescaping.
         let mut name: Option<(usize, usize, bool)> = None;
@@ -97,14 +97,14 @@ impl<'a> TextParser<'a> {
             Cow::Borrowed(name_text)
         };
         let labels = raw.get(rel(labels.0.max(series_start))..rel(labels.1.max(series_start)));
-        Ok(Series {
+        Ok(Entry::Series(Series {
             raw,
             name,
             labels: labels.unwrap_or_default(),
             value,
             timestamp,
             exemplar: None,
-        })
+        }))
     }
 
     /// Checks a label block; the cursor is just past `{` and ends just past
