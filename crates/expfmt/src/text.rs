@@ -24,6 +24,10 @@
 //! `float.rs`), `<timestamp>` decimal digits of milliseconds.
 //!
 //! As in Prometheus, a NUL byte where a line should start ends the input.
+//! Two deliberate differences, both on input no exposer writes: a quoted
+//! name in `# HELP`/`# TYPE` may not span lines, and the name must be
+//! followed by a blank or the line end (Prometheus drops whatever single
+//! byte follows it).
 
 use std::borrow::Cow;
 
@@ -189,7 +193,9 @@ impl<'a> TextParser<'a> {
         };
         match self.peek() {
             Some(b'"') => {
-                let q = scan::scan_quoted(b, start, true)
+                // Unlike label values, a name here may not span lines: the
+                // text that follows it runs to the end of *this* line.
+                let q = scan::scan_quoted(b, start, false)
                     .map_err(|_| self.unexpected(line_start, expected))?;
                 self.pos = q.end;
                 quoted_str(b, start, q, "metric name")

@@ -225,6 +225,14 @@ fn errors_like_prometheus() {
             r#"2:1: expected a valid start token, got "9" while parsing "9""#,
         ),
         (
+            b"# HELP \"a\nb\" x\n",
+            r##"1:8: expected metric name after HELP, got "\"" while parsing "# HELP \"""##,
+        ),
+        (
+            b"# HELP a{b\n",
+            r##"1:9: expected text after the metric name, got "{" while parsing "# HELP a{""##,
+        ),
+        (
             b"a{b=\"x\\\ny\"} 1\n",
             r#"1:8: expected label value, got "\n" while parsing "a{b=\"x\\\n""#,
         ),
