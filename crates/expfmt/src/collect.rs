@@ -56,11 +56,17 @@ fn series_labels(
     metric_type: MetricType,
     b: &mut LabelsBuilder,
 ) -> Result<Labels, ParseError> {
+    let offset = s.raw().as_ptr() as usize - body.as_ptr() as usize;
+    if s.name().is_empty() {
+        return Err(ParseError::at(body, offset, ErrorKind::EmptyName("metric")));
+    }
     b.reset();
     b.set(METRIC_NAME, s.name());
     for l in s.labels() {
+        if l.name.is_empty() {
+            return Err(ParseError::at(body, offset, ErrorKind::EmptyName("label")));
+        }
         if b.get(&l.name).is_some() || l.name == METRIC_NAME {
-            let offset = s.raw().as_ptr() as usize - body.as_ptr() as usize;
             return Err(ParseError::at(
                 body,
                 offset,
@@ -127,5 +133,9 @@ mod tests {
         assert_eq!(e.to_string(), r#"2:1: label name "b" is not unique"#);
         let e = collect_text(b"a{__name__=\"x\"} 1\n").unwrap_err();
         assert_eq!(e.kind, ErrorKind::DuplicateLabel("__name__".into()));
+        let e = collect_text(b"{\"\"} 1\n").unwrap_err();
+        assert_eq!(e.to_string(), "1:1: empty metric name");
+        let e = collect_openmetrics(b"a{\"\"=\"v\"} 1\n# EOF\n").unwrap_err();
+        assert_eq!(e.to_string(), "1:1: empty label name");
     }
 }

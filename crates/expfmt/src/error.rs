@@ -96,6 +96,11 @@ pub enum ErrorKind {
     /// as written).
     #[error("label name {0:?} is not unique")]
     DuplicateLabel(String),
+    /// An empty metric or label name (`{""} 1`): the grammar allows the
+    /// quoted form, but no series can have one, so the collecting helpers
+    /// refuse it as Prometheus's scrape does.
+    #[error("empty {0} name")]
+    EmptyName(&'static str),
 }
 
 /// What a parser found where it wanted something else, for messages.

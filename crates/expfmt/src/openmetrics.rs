@@ -63,6 +63,10 @@ pub struct OpenMetricsParser<'a> {
     done: bool,
     metric_type: MetricType,
     skip_created: bool,
+    /// The last created-timestamp look-up: identity hash and answer. All
+    /// buckets of a histogram series share one `_created` sample, so the
+    /// look-ahead runs once per series rather than once per bucket.
+    created_cache: Option<(u64, Option<i64>)>,
 }
 
 /// The sample-name suffixes OpenMetrics allows for a family of type `t`;
@@ -89,6 +93,7 @@ impl<'a> OpenMetricsParser<'a> {
             done: false,
             metric_type: MetricType::Unknown,
             skip_created: false,
+            created_cache: None,
         }
     }
 
@@ -192,6 +197,7 @@ impl<'a> OpenMetricsParser<'a> {
         self.pos = eol + 1;
         match what {
             "TYPE" => {
+                self.created_cache = None;
                 self.metric_type = match text {
                     b"counter" => MetricType::Counter,
                     b"gauge" => MetricType::Gauge,

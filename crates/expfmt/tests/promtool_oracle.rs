@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use expfmt::{collect_openmetrics, decode_openmetrics, encode_openmetrics, encode_text};
+use expfmt::{decode_openmetrics, decode_text, encode_openmetrics, encode_text, Entry};
 
 const PROMTOOL: &str = "/usr/bin/promtool";
 
@@ -86,21 +86,30 @@ fn promtool_dump(body: &[u8]) -> Vec<String> {
     lines
 }
 
-/// Our reading of the body, printed as `promtool tsdb dump` prints.
+/// Our reading of the body, printed as `promtool tsdb dump` prints. Built
+/// from the streaming parser directly, without the 3.x `le`/`quantile`
+/// rewriting that `collect_openmetrics` does and 2.42 does not.
 fn our_dump(body: &[u8]) -> Vec<String> {
-    let mut lines: Vec<String> = collect_openmetrics(body)
-        .expect("our parser accepts the body")
-        .into_iter()
-        .map(|(labels, v, t)| {
-            let mut value = Vec::new();
-            expfmt::format_go_float(&mut value, v);
-            format!(
-                "{labels} {} {}",
-                String::from_utf8_lossy(&value),
-                t.unwrap_or_default()
-            )
-        })
-        .collect();
+    let mut lines = Vec::new();
+    let mut b = model::LabelsBuilder::new();
+    for entry in expfmt::OpenMetricsParser::new(body) {
+        let Entry::Series(s) = entry.expect("our parser accepts the body") else {
+            continue;
+        };
+        b.reset();
+        b.set("__name__", s.name());
+        for l in s.labels() {
+            b.set(&l.name, &l.value);
+        }
+        let mut value = Vec::new();
+        expfmt::format_go_float(&mut value, s.value());
+        lines.push(format!(
+            "{} {} {}",
+            b.build(),
+            String::from_utf8_lossy(&value),
+            s.timestamp().unwrap_or_default()
+        ));
+    }
     lines.sort();
     lines
 }
@@ -111,6 +120,33 @@ fn openmetrics_reads_like_prometheus() {
         return;
     }
     assert_eq!(our_dump(BODY.as_bytes()), promtool_dump(BODY.as_bytes()));
+}
+
+#[test]
+fn node_exporter_text_reads_like_prometheus() {
+    // Our text parser reads a real node_exporter scrape; our OpenMetrics
+    // encoding of what it read (timestamped, as backfill needs) must then
+    // read the same in promtool as in our OpenMetrics parser, and hold every
+    // sample of the scrape.
+    if !promtool_available() {
+        return;
+    }
+    let text = include_bytes!("../testdata/node_exporter-1.5.0.prom");
+    let mut families = decode_text(text).expect("our text parser reads node_exporter");
+    let mut ts = 1_700_000_000_000;
+    for s in families.iter_mut().flat_map(|f| f.samples.iter_mut()) {
+        ts += 1;
+        s.timestamp = Some(ts);
+    }
+    let samples = families.iter().map(|f| f.samples.len()).sum::<usize>();
+    let series_lines = text
+        .split(|&c| c == b'\n')
+        .filter(|l| !l.is_empty() && l[0] != b'#')
+        .count();
+    assert_eq!(samples, series_lines);
+    let mut body = Vec::new();
+    encode_openmetrics(&mut body, &families);
+    assert_eq!(our_dump(&body), promtool_dump(&body));
 }
 
 #[test]

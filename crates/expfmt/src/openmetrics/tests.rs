@@ -116,6 +116,40 @@ fn created_series_skipped_and_found_by_look_ahead() {
 }
 
 #[test]
+fn created_look_ahead_per_series_with_cache() {
+    let body = b"# TYPE h histogram\n\
+        h_bucket{a=\"1\",le=\"1\"} 1\n\
+        h_bucket{a=\"1\",le=\"+Inf\"} 1\n\
+        h_created{a=\"1\"} 10\n\
+        h_bucket{a=\"2\",le=\"1\"} 1\n\
+        h_bucket{a=\"2\",le=\"+Inf\"} 1\n\
+        h_created{a=\"2\"} 20.5\n\
+        h_bucket{a=\"3\",le=\"+Inf\"} 1\n\
+        h_created{a=\"4\"} 30\n\
+        # TYPE g gauge\n\
+        g_created 1\n\
+        # EOF\n";
+    let mut p = OpenMetricsParser::new(body).skip_created_series(true);
+    let mut seen = Vec::new();
+    while let Some(e) = p.next() {
+        if let Entry::Series(s) = e.unwrap() {
+            seen.push(p.created_timestamp(&s));
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Some(10_000),
+            Some(10_000),
+            Some(20_500),
+            Some(20_500),
+            None,
+            None
+        ]
+    );
+}
+
+#[test]
 fn errors_like_prometheus() {
     let long = format!("a_total 1 # {{x=\"{}\"}} 1\n# EOF\n", "é".repeat(128));
     let cases: &[(&[u8], &str)] = &[
