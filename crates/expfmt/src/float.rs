@@ -198,54 +198,18 @@ fn count_digits(b: &[u8]) -> usize {
     b.iter().take_while(|c| c.is_ascii_digit()).count()
 }
 
-/// Reads an OpenMetrics timestamp (float seconds) as milliseconds.
-///
-/// Prometheus computes `int64(seconds * 1000)`, which for a plain decimal
-/// such as `1520879607.789` can land one millisecond low when the product
-/// rounds down. Plain decimals are therefore read exactly here (fraction
-/// digits past the millisecond are truncated, as the conversion truncates);
-/// exponent forms go through `f64` as Prometheus does.
+/// Reads an OpenMetrics timestamp (float seconds) as milliseconds, as
+/// Prometheus does: `int64(seconds * 1000)`, truncating. For a decimal such
+/// as `1.005` the product rounds to `1004.999…` and truncates to 1004 ms;
+/// Prometheus stores that, so pharos stores that too — a backfill or scrape
+/// must give the same samples as the reference.
 pub(crate) fn parse_om_timestamp(b: &[u8]) -> Result<i64, FloatError> {
-    if let Some(ms) = exact_decimal_millis(b) {
-        return Ok(ms);
-    }
     let secs = parse_general(b)?;
     if !secs.is_finite() {
         return Err(FloatError::Range);
     }
     // `as` saturates where Go's conversion is undefined; both are garbage in.
     Ok((secs * 1000.0) as i64)
-}
-
-/// `[-]digits[.digits]` converted exactly, or `None` when the text has
-/// another form or overflows.
-fn exact_decimal_millis(b: &[u8]) -> Option<i64> {
-    let (neg, body) = match b.first() {
-        Some(b'-') => (true, &b[1..]),
-        Some(b'+') => (false, &b[1..]),
-        _ => (false, b),
-    };
-    let int_len = count_digits(body);
-    let (int, frac) = body.split_at(int_len);
-    let frac = match frac {
-        [] => &[][..],
-        [b'.', rest @ ..] if rest.iter().all(u8::is_ascii_digit) => rest,
-        _ => return None,
-    };
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut ms: i64 = 0;
-    for &c in int {
-        ms = ms.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
-    }
-    ms = ms.checked_mul(1000)?;
-    let mut scale = 100;
-    for &c in frac.iter().take(3) {
-        ms = ms.checked_add(i64::from(c - b'0') * scale)?;
-        scale /= 10;
-    }
-    Some(if neg { -ms } else { ms })
 }
 
 #[cfg(test)]
@@ -354,6 +318,8 @@ mod tests {
     fn openmetrics_timestamps_in_millis() {
         assert_eq!(parse_om_timestamp(b"1520879607.789"), Ok(1520879607789));
         assert_eq!(parse_om_timestamp(b"1520879607.7899"), Ok(1520879607789));
+        // Float arithmetic, truncated, as Prometheus: 1.005 * 1000 < 1005.
+        assert_eq!(parse_om_timestamp(b"1.005"), Ok(1004));
         assert_eq!(parse_om_timestamp(b"1"), Ok(1000));
         assert_eq!(parse_om_timestamp(b"-1.5"), Ok(-1500));
         assert_eq!(parse_om_timestamp(b"1.5e3"), Ok(1_500_000));

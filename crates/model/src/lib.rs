@@ -21,6 +21,7 @@ pub mod labels;
 pub mod matcher;
 pub mod metadata;
 pub mod sample;
+pub mod selector;
 
 pub use bytesize::{parse_byte_size, ByteSizeError};
 pub use duration::{format_duration, parse_duration, DurationError};
@@ -28,3 +29,4 @@ pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use metadata::{Metadata, MetricType};
 pub use sample::{is_stale_nan, Sample, Timestamp, STALE_NAN};
+pub use selector::{parse_metric_selector, SelectorError};

@@ -134,16 +134,31 @@ mod tests {
 
     #[test]
     fn times_like_go() {
-        assert_eq!(go_utc_time_secs(1_700_000_000_000), "2023-11-14 22:13:20 +0000 UTC");
-        assert_eq!(go_utc_time_secs(1_700_005_985_001), "2023-11-14 23:53:05 +0000 UTC");
+        assert_eq!(
+            go_utc_time_secs(1_700_000_000_000),
+            "2023-11-14 22:13:20 +0000 UTC"
+        );
+        assert_eq!(
+            go_utc_time_secs(1_700_005_985_001),
+            "2023-11-14 23:53:05 +0000 UTC"
+        );
         assert_eq!(go_utc_time_secs(0), "1970-01-01 00:00:00 +0000 UTC");
         assert_eq!(go_utc_time_secs(-1_000), "1969-12-31 23:59:59 +0000 UTC");
-        assert_eq!(go_utc_time_secs(951_782_400_000), "2000-02-29 00:00:00 +0000 UTC");
+        assert_eq!(
+            go_utc_time_secs(951_782_400_000),
+            "2000-02-29 00:00:00 +0000 UTC"
+        );
     }
 
     #[test]
     fn bytes_like_go() {
-        for (n, want) in [(3121, "3KiB49B"), (0, "0B"), (2048, "2KiB"), (1 << 20, "1MiB"), (1, "1B")] {
+        for (n, want) in [
+            (3121, "3KiB49B"),
+            (0, "0B"),
+            (2048, "2KiB"),
+            (1 << 20, "1MiB"),
+            (1, "1B"),
+        ] {
             assert_eq!(go_base2_bytes(n), want, "{n}");
         }
     }
@@ -152,7 +167,11 @@ mod tests {
     fn tabwriter_like_promtool_list() {
         let rows = vec![
             vec!["BLOCK ULID".into(), "NUM CHUNKS".into(), "SIZE".into()],
-            vec!["01M89Q9E4P2N1HQSNF1WJSTBAM".into(), "10".into(), "3121".into()],
+            vec![
+                "01M89Q9E4P2N1HQSNF1WJSTBAM".into(),
+                "10".into(),
+                "3121".into(),
+            ],
         ];
         assert_eq!(
             tabwrite(&rows, 13, 2),

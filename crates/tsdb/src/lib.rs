@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod compact;
 pub mod index;
 pub mod meta;
+pub mod readonly;
 pub mod record;
 pub mod retention;
 pub mod tombstones;

@@ -50,6 +50,12 @@ pub struct XorChunk {
     leading: u8,
     /// Trailing zeros of the current value window.
     trailing: u8,
+    /// Whether the stored bytes end with one empty byte. Prometheus's bit
+    /// stream appends a fresh byte after every whole byte it writes, so a
+    /// sample whose last write was a whole number of bytes ending on a byte
+    /// boundary leaves an empty byte behind, and Prometheus stores it; so
+    /// does pharos, to write the same bytes.
+    pad: bool,
 }
 
 impl XorChunk {
@@ -63,6 +69,7 @@ impl XorChunk {
             bit_len: HEADER_BITS,
             leading: NO_WINDOW,
             trailing: 0,
+            pad: false,
         }
     }
 
@@ -103,6 +110,7 @@ impl XorChunk {
                 state.leading
             },
             trailing: state.trailing,
+            pad: false,
         })
     }
 
@@ -129,7 +137,13 @@ impl XorChunk {
 
     /// The chunk data exactly as stored on disk (without the encoding byte).
     pub fn bytes(&self) -> &[u8] {
-        &self.buf[..byte_len(self.bit_len)]
+        &self.buf[..self.len()]
+    }
+
+    /// Length of the stored bytes: the bits written, rounded up, plus the
+    /// empty byte Prometheus leaves after a whole-byte write.
+    fn len(&self) -> usize {
+        byte_len(self.bit_len) + usize::from(self.pad)
     }
 
     /// Iterates over the samples.
@@ -145,7 +159,7 @@ impl XorChunk {
 
     /// Drops spare capacity, for a chunk that will take no more samples.
     pub fn shrink_to_fit(&mut self) {
-        let len = byte_len(self.bit_len);
+        let len = self.len();
         if len < self.buf.len() {
             self.buf = self.buf[..len].into();
         }
@@ -165,9 +179,11 @@ impl XorChunk {
         assert!(num < u16::MAX, "BUG: append to a full XOR chunk");
         let v = v.to_bits();
         let mut w = BitWriter::new(&mut self.buf, &mut self.bit_len);
-        w.reserve(MAX_SAMPLE_BYTES, INITIAL_CAPACITY);
+        // One more byte than a sample needs, for the trailing empty byte.
+        w.reserve(MAX_SAMPLE_BYTES + 1, INITIAL_CAPACITY);
         let mut varint = [0u8; MAX_VARINT_LEN64];
         let mut t_delta = 0;
+        let whole_bytes;
         match num {
             0 => {
                 let n = put_uvarint(&mut varint, zigzag(t));
@@ -175,6 +191,7 @@ impl XorChunk {
                     w.write_byte(b);
                 }
                 w.write_bits(v, 64);
+                whole_bytes = true;
             }
             1 => {
                 t_delta = t.wrapping_sub(self.t) as u64;
@@ -182,15 +199,16 @@ impl XorChunk {
                 for &b in &varint[..n] {
                     w.write_byte(b);
                 }
-                write_value(&mut w, v, self.v, &mut self.leading, &mut self.trailing);
+                whole_bytes = write_value(&mut w, v, self.v, &mut self.leading, &mut self.trailing);
             }
             _ => {
                 t_delta = t.wrapping_sub(self.t) as u64;
                 let dod = t_delta.wrapping_sub(self.t_delta) as i64;
                 write_dod(&mut w, dod);
-                write_value(&mut w, v, self.v, &mut self.leading, &mut self.trailing);
+                whole_bytes = write_value(&mut w, v, self.v, &mut self.leading, &mut self.trailing);
             }
         }
+        self.pad = whole_bytes && self.bit_len % 8 == 0;
         self.t = t;
         self.v = v;
         self.t_delta = t_delta;
@@ -242,12 +260,21 @@ fn write_dod(w: &mut BitWriter<'_>, dod: i64) {
 }
 
 /// Writes value bits `v` as a XOR delta against `prev`, updating the window.
+/// Returns whether Prometheus's encoder would have ended this write with a
+/// whole byte (its significant bits are a multiple of 8), which decides
+/// whether it leaves an empty byte behind.
 #[inline]
-fn write_value(w: &mut BitWriter<'_>, v: u64, prev: u64, leading: &mut u8, trailing: &mut u8) {
+fn write_value(
+    w: &mut BitWriter<'_>,
+    v: u64,
+    prev: u64,
+    leading: &mut u8,
+    trailing: &mut u8,
+) -> bool {
     let delta = v ^ prev;
     if delta == 0 {
         w.write_bit(false);
-        return;
+        return false;
     }
     // The count of leading zeros has 5 bits on disk.
     let lz = (delta.leading_zeros() as u8).min(31);
@@ -262,6 +289,7 @@ fn write_value(w: &mut BitWriter<'_>, v: u64, prev: u64, leading: &mut u8, trail
             w.write_bits(0b10, 2);
             w.write_bits(bits, sig);
         }
+        sig % 8 == 0
     } else {
         *leading = lz;
         *trailing = tz;
@@ -277,6 +305,7 @@ fn write_value(w: &mut BitWriter<'_>, v: u64, prev: u64, leading: &mut u8, trail
             w.write_bits(head, 13);
             w.write_bits(bits, sig);
         }
+        sig % 8 == 0
     }
 }
 

@@ -320,3 +320,20 @@ proptest! {
         }
     }
 }
+
+/// Prometheus's bit stream leaves an empty byte after a sample whose last
+/// write was whole bytes ending on a byte boundary (always after the first
+/// sample); the stored chunk includes it.
+#[test]
+fn trailing_empty_byte_as_prometheus() {
+    let mut c = XorChunk::new();
+    c.append(1000, 1.0);
+    assert_eq!(
+        c.bytes(),
+        [0x00, 0x01, 0xd0, 0x0f, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x00]
+    );
+    // A second sample with an unchanged value writes one bit into that byte.
+    c.append(2000, 1.0);
+    assert_eq!(c.bytes().len(), 15);
+    assert_eq!(c.iter().collect::<Vec<_>>(), [(1000, 1.0), (2000, 1.0)]);
+}
