@@ -59,13 +59,12 @@
 
 mod bstream;
 pub mod cut;
-mod varint;
 mod xor;
 
 pub use cut::ChunkCutter;
 pub use xor::{XorChunk, XorIter};
 
-pub(crate) use varint::{put_uvarint, read_uvarint_slice};
+pub(crate) use crate::encoding::{put_uvarint, read_uvarint_slice};
 
 /// How a chunk's bytes are encoded; stored as one byte next to the chunk.
 #[repr(u8)]

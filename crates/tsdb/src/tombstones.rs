@@ -30,6 +30,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::encoding::{
+    push_uvarint as put_uvarint, read_uvarint_slice as uvarint, unzigzag, zigzag,
+};
 use crate::index::SeriesRef;
 use crate::meta::write_atomically;
 
@@ -234,36 +237,6 @@ impl Tombstones {
         })?;
         Ok(b.len() as u64)
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    ((u >> 1) as i64) ^ -((u & 1) as i64)
-}
-
-fn put_uvarint(b: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        b.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    b.push(v as u8);
-}
-
-fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
-    let mut x = 0u64;
-    for (i, &byte) in b.iter().enumerate().take(10) {
-        if byte < 0x80 {
-            if i == 9 && byte > 1 {
-                return None;
-            }
-            return Some((x | (u64::from(byte) << (7 * i)), i + 1));
-        }
-        x |= u64::from(byte & 0x7f) << (7 * i);
-    }
-    None
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ mod iter;
 pub use iter::XorIter;
 
 use super::bstream::{byte_len, BitWriter};
-use super::varint::{put_uvarint, zigzag, MAX_VARINT_LEN64};
 use super::ChunkError;
+use crate::encoding::{put_uvarint, zigzag, MAX_VARINT_LEN64};
 
 /// Capacity of a new chunk's buffer, as Prometheus's `NewXORChunk`; a
 /// 120-sample chunk of a slowly moving series fits in it.
@@ -138,6 +138,12 @@ impl XorChunk {
     /// The chunk data exactly as stored on disk (without the encoding byte).
     pub fn bytes(&self) -> &[u8] {
         &self.buf[..self.len()]
+    }
+
+    /// Whether the stored bytes end with Prometheus's empty byte.
+    #[cfg(test)]
+    pub(crate) fn pad_byte(&self) -> bool {
+        self.pad
     }
 
     /// Length of the stored bytes: the bits written, rounded up, plus the

@@ -3,21 +3,7 @@
 
 use super::IndexError;
 
-/// Appends `v` as an unsigned LEB128 varint (Go's `binary.PutUvarint`).
-#[inline]
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        buf.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    buf.push(v as u8);
-}
-
-/// Appends `v` zig-zag encoded as a varint (Go's `binary.PutVarint`).
-#[inline]
-pub(crate) fn put_varint(buf: &mut Vec<u8>, v: i64) {
-    put_uvarint(buf, ((v << 1) ^ (v >> 63)) as u64);
-}
+pub(crate) use crate::encoding::{push_uvarint as put_uvarint, push_varint as put_varint};
 
 /// Appends a length-prefixed byte string.
 #[inline]
@@ -38,24 +24,7 @@ pub(crate) fn put_be64(buf: &mut Vec<u8>, v: u64) {
     buf.extend_from_slice(&v.to_be_bytes());
 }
 
-/// Decodes an unsigned varint at the start of `b`: the value and its length.
-/// `None` when `b` ends early or the value overflows 64 bits, as Go refuses.
-#[inline]
-pub(crate) fn uvarint(b: &[u8]) -> Option<(u64, usize)> {
-    let mut x: u64 = 0;
-    let mut shift = 0u32;
-    for (i, &byte) in b.iter().enumerate().take(10) {
-        if byte < 0x80 {
-            if i == 9 && byte > 1 {
-                return None;
-            }
-            return Some((x | (u64::from(byte) << shift), i + 1));
-        }
-        x |= u64::from(byte & 0x7f) << shift;
-        shift += 7;
-    }
-    None
-}
+pub(crate) use crate::encoding::read_uvarint_slice as uvarint;
 
 /// A cursor over a slice of the file that never reads past its end; every
 /// failure names the section and the file offset.

@@ -9,17 +9,7 @@ use super::{
     Tombstone,
 };
 
-pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut x: u64) {
-    while x >= 0x80 {
-        buf.push((x as u8) | 0x80);
-        x >>= 7;
-    }
-    buf.push(x as u8);
-}
-
-pub(crate) fn put_varint(buf: &mut Vec<u8>, x: i64) {
-    put_uvarint(buf, ((x << 1) ^ (x >> 63)) as u64);
-}
+pub(crate) use crate::encoding::{push_uvarint as put_uvarint, push_varint as put_varint};
 
 fn put_str(buf: &mut Vec<u8>, s: &str) {
     put_uvarint(buf, s.len() as u64);

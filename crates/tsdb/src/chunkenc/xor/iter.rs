@@ -1,8 +1,8 @@
 //! Decoding XOR chunks.
 
 use super::super::bstream::BitReader;
-use super::super::varint::{unzigzag, UvarintDecoder, VarintStep};
 use super::super::ChunkError;
+use crate::encoding::{unzigzag, UvarintDecoder, VarintStep};
 
 /// Iterates over the samples of an XOR chunk in borrowed bytes (an open
 /// [`super::XorChunk`] or an mmapped block chunk).

@@ -291,10 +291,12 @@ proptest! {
     fn truncation_is_an_error(s in samples(), cut in any::<prop::sample::Index>()) {
         let c = chunk_of(&s);
         let b = c.bytes();
-        let n = cut.index(b.len());
+        // Without the empty byte Prometheus may leave at the end, the last
+        // byte holds bits of the last sample, so any cut loses data and
+        // must be noticed.
+        let used = b.len() - usize::from(c.pad_byte());
+        let n = cut.index(used);
         let (got, err) = decode(&b[..n]);
-        // The last byte always holds bits of the last sample (padding is
-        // less than a byte), so any cut loses data and must be noticed.
         prop_assert!(err.is_some());
         prop_assert!(got.len() < s.len().max(1));
         prop_assert!(XorChunk::from_bytes(b[..n].to_vec()).is_err());

@@ -1,7 +1,9 @@
-//! Go's `encoding/binary` varints: little-endian base-128 groups, the high
-//! bit of each byte set when more bytes follow; signed values zig-zag
-//! encoded first. At most 10 bytes for 64 bits, and a 10th byte above 1
-//! overflows, as Go's decoder rules.
+//! Go's `encoding/binary` varints, the integer encoding of every Prometheus
+//! format pharos reads and writes (chunks, index, WAL records, tombstones):
+//! little-endian base-128 groups, the high bit of each byte set when more
+//! bytes follow; signed values zig-zag encoded first. At most 10 bytes for
+//! 64 bits, and a 10th byte above 1 overflows, as Go's decoder rules. One
+//! module, so every format agrees on the edge cases.
 
 /// Longest varint of a 64-bit value.
 pub(crate) const MAX_VARINT_LEN64: usize = 10;
@@ -17,6 +19,22 @@ pub(crate) fn put_uvarint(buf: &mut [u8; MAX_VARINT_LEN64], mut v: u64) -> usize
     }
     buf[i] = v as u8;
     i + 1
+}
+
+/// Appends `v` as an unsigned varint (Go's `binary.AppendUvarint`).
+#[inline]
+pub(crate) fn push_uvarint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+/// Appends `v` zig-zag encoded as a varint (Go's `binary.AppendVarint`).
+#[inline]
+pub(crate) fn push_varint(buf: &mut Vec<u8>, v: i64) {
+    push_uvarint(buf, zigzag(v));
 }
 
 /// Zig-zag encodes `v` so small magnitudes of either sign are short.
