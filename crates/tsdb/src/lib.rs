@@ -1,1 +1,4 @@
 //! pharos's time-series database.
+
+pub mod record;
+pub mod wal;
