@@ -1,4 +1,5 @@
 //! pharos's time-series database.
 
+pub mod head;
 pub mod record;
 pub mod wal;
