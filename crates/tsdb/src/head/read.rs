@@ -1,0 +1,354 @@
+//! Reading the head: the [`HeadQuerier`] behind [`storage::Querier`], and
+//! the index-like reads (label names and values, postings, series with their
+//! chunk metas, chunk bytes) through which a block writer persists the head.
+//!
+//! Readers never see a chunk being appended to: under the series lock they
+//! take the closed chunks by reference count and a copy of the open chunk's
+//! bytes, then decode without any lock.
+
+use std::sync::Arc;
+
+use model::{Labels, Matcher, Sample, Timestamp};
+use storage::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError};
+
+use super::series::{ClosedChunk, MemSeries};
+use super::{Head, HeadData};
+use crate::chunkenc::XorIter;
+
+/// A chunk of the head as readers get it: its time range and bytes (XOR
+/// encoding, without the encoding byte).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeadChunk {
+    /// Time of the first sample.
+    pub min_time: i64,
+    /// Time of the last sample.
+    pub max_time: i64,
+    /// The chunk's bytes.
+    pub data: Arc<[u8]>,
+}
+
+/// Where a head chunk is, for a block writer that lists a series' chunks
+/// first and fetches their bytes later ([`Head::chunk`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadChunkMeta {
+    /// Time of the first sample.
+    pub min_time: i64,
+    /// Time of the last sample.
+    pub max_time: i64,
+    /// `series_ref << 24 | chunk id` (ids are per series and wrap at 2^24),
+    /// as Prometheus's `HeadChunkRef`.
+    pub chunk_ref: u64,
+}
+
+const CHUNK_ID_BITS: u32 = 24;
+const CHUNK_ID_MASK: u64 = (1 << CHUNK_ID_BITS) - 1;
+
+/// The chunks of `s` overlapping `[mint, maxt]`, with their ids, taken
+/// under the series lock.
+fn snapshot(s: &MemSeries, mint: i64, maxt: i64) -> Vec<(u32, HeadChunk)> {
+    let c = s.chunks.lock();
+    let mut out = Vec::with_capacity(c.num_chunks());
+    let overlaps = |lo: i64, hi: i64| lo <= maxt && hi >= mint;
+    for (i, cc) in c.closed.iter().enumerate() {
+        if overlaps(cc.min_time, cc.max_time) {
+            let ClosedChunk {
+                min_time,
+                max_time,
+                data,
+            } = cc.clone();
+            let id = c.first_chunk_id.wrapping_add(i as u32);
+            out.push((
+                id,
+                HeadChunk {
+                    min_time,
+                    max_time,
+                    data,
+                },
+            ));
+        }
+    }
+    if let Some(h) = &c.head {
+        if let Some((last, _)) = h.last() {
+            if overlaps(c.head_min_time, last) {
+                let id = c.first_chunk_id.wrapping_add(c.closed.len() as u32);
+                out.push((
+                    id,
+                    HeadChunk {
+                        min_time: c.head_min_time,
+                        max_time: last,
+                        data: Arc::from(h.bytes()),
+                    },
+                ));
+            }
+        }
+    }
+    out
+}
+
+impl Head {
+    /// Sorted label names of all series.
+    pub fn label_names(&self) -> Vec<String> {
+        self.data.postings.read().label_names()
+    }
+
+    /// Sorted values of label `name` over all series.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        self.data.postings.read().label_values(name)
+    }
+
+    /// Refs of the series with `name=value`, sorted by ref.
+    pub fn postings(&self, name: &str, value: &str) -> Vec<u64> {
+        self.data.postings.read().get(name, value).to_vec()
+    }
+
+    /// Refs of the series satisfying every matcher, sorted by ref; see
+    /// [`postings`](super::postings) for the semantics and the refusal of
+    /// selections that would match every series.
+    pub fn postings_for_matchers(&self, matchers: &[Matcher]) -> Result<Vec<u64>, StorageError> {
+        self.data.postings.read().postings_for_matchers(matchers)
+    }
+
+    /// Every series ref, sorted by the series' labels: the order in which a
+    /// block's index lists series.
+    pub fn sorted_series_refs(&self) -> Vec<u64> {
+        let all = self.data.postings.read().all().to_vec();
+        sort_by_labels(&self.data, &all)
+            .into_iter()
+            .map(|s| s.series_ref)
+            .collect()
+    }
+
+    /// Labels of series `r` and the metas of its chunks overlapping
+    /// `[mint, maxt]`, oldest first; `None` if there is no such series.
+    pub fn series(&self, r: u64, mint: i64, maxt: i64) -> Option<(Labels, Vec<HeadChunkMeta>)> {
+        let s = self.data.series.get_by_ref(r)?;
+        let metas = snapshot(&s, mint, maxt)
+            .into_iter()
+            .map(|(id, c)| HeadChunkMeta {
+                min_time: c.min_time,
+                max_time: c.max_time,
+                chunk_ref: (r << CHUNK_ID_BITS) | (u64::from(id) & CHUNK_ID_MASK),
+            })
+            .collect();
+        Some((s.labels.clone(), metas))
+    }
+
+    /// Labels of series `r` and its chunks overlapping `[mint, maxt]` with
+    /// their bytes, oldest first, in one step.
+    pub fn series_chunks(&self, r: u64, mint: i64, maxt: i64) -> Option<(Labels, Vec<HeadChunk>)> {
+        let s = self.data.series.get_by_ref(r)?;
+        let chunks = snapshot(&s, mint, maxt)
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        Some((s.labels.clone(), chunks))
+    }
+
+    /// The chunk a [`HeadChunkMeta::chunk_ref`] names, if it still exists.
+    pub fn chunk(&self, chunk_ref: u64) -> Option<HeadChunk> {
+        let s = self.data.series.get_by_ref(chunk_ref >> CHUNK_ID_BITS)?;
+        let want = (chunk_ref & CHUNK_ID_MASK) as u32;
+        snapshot(&s, i64::MIN, i64::MAX)
+            .into_iter()
+            .find(|(id, _)| id & CHUNK_ID_MASK as u32 == want)
+            .map(|(_, c)| c)
+    }
+}
+
+fn sort_by_labels(data: &HeadData, refs: &[u64]) -> Vec<Arc<MemSeries>> {
+    let mut series: Vec<Arc<MemSeries>> = refs
+        .iter()
+        .filter_map(|&r| data.series.get_by_ref(r))
+        .collect();
+    series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+    series
+}
+
+/// A [`Querier`] over the head's samples with `mint <= t <= maxt`.
+pub struct HeadQuerier {
+    data: Arc<HeadData>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl HeadQuerier {
+    pub(crate) fn new(data: Arc<HeadData>, mint: i64, maxt: i64) -> HeadQuerier {
+        HeadQuerier { data, mint, maxt }
+    }
+
+    fn matching(&self, matchers: &[Matcher]) -> Result<Vec<Arc<MemSeries>>, StorageError> {
+        let refs = self.data.postings.read().postings_for_matchers(matchers)?;
+        Ok(refs
+            .iter()
+            .filter_map(|&r| self.data.series.get_by_ref(r))
+            .collect())
+    }
+}
+
+impl Querier for HeadQuerier {
+    fn select(
+        &self,
+        sorted: bool,
+        _hints: Option<&SelectHints>,
+        matchers: &[Matcher],
+    ) -> Result<SeriesSet, StorageError> {
+        let mut series = self.matching(matchers)?;
+        if sorted {
+            series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        }
+        let (mint, maxt) = (self.mint, self.maxt);
+        Ok(Box::new(series.into_iter().filter_map(move |s| {
+            let chunks: Vec<HeadChunk> = snapshot(&s, mint, maxt)
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect();
+            if chunks.is_empty() {
+                return None;
+            }
+            Some(Ok(Series {
+                labels: s.labels.clone(),
+                samples: Box::new(HeadIterator::new(chunks, mint, maxt)),
+            }))
+        })))
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() {
+            return Ok(self.data.postings.read().label_values(name));
+        }
+        let mut vals: Vec<String> = self
+            .matching(matchers)?
+            .iter()
+            .filter_map(|s| s.labels.get(name).map(str::to_owned))
+            .collect();
+        vals.sort_unstable();
+        vals.dedup();
+        Ok(vals)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if matchers.is_empty() {
+            return Ok(self.data.postings.read().label_names());
+        }
+        let mut names: Vec<String> = Vec::new();
+        for s in self.matching(matchers)? {
+            names.extend(s.labels.iter().map(|l| l.name.to_owned()));
+        }
+        names.sort_unstable();
+        names.dedup();
+        Ok(names)
+    }
+}
+
+/// Iterates the samples of a snapshot of chunks within `[mint, maxt]`,
+/// decoding one chunk at a time into a reused buffer.
+pub(crate) struct HeadIterator {
+    chunks: Vec<HeadChunk>,
+    /// Index of the next chunk to decode.
+    next_chunk: usize,
+    buf: Vec<Sample>,
+    /// Index in `buf` of the next sample to return.
+    pos: usize,
+    /// The sample most recently returned.
+    cur: Option<Sample>,
+    mint: i64,
+    maxt: i64,
+    err: Option<StorageError>,
+}
+
+impl HeadIterator {
+    pub(crate) fn new(chunks: Vec<HeadChunk>, mint: i64, maxt: i64) -> HeadIterator {
+        HeadIterator {
+            chunks,
+            next_chunk: 0,
+            buf: Vec::new(),
+            pos: 0,
+            cur: None,
+            mint,
+            maxt,
+            err: None,
+        }
+    }
+
+    /// Decodes the next chunk whose samples may reach `from`; false at the
+    /// end or on error.
+    fn load(&mut self, from: i64) -> bool {
+        self.buf.clear();
+        self.pos = 0;
+        while self.err.is_none() {
+            let Some(c) = self.chunks.get(self.next_chunk) else {
+                return false;
+            };
+            self.next_chunk += 1;
+            if c.max_time < from.max(self.mint) {
+                continue;
+            }
+            let mut it = match XorIter::new(&c.data) {
+                Ok(it) => it,
+                Err(e) => {
+                    self.err = Some(StorageError::Corruption(format!(
+                        "cannot read head chunk [{}, {}]: {e}",
+                        c.min_time, c.max_time
+                    )));
+                    return false;
+                }
+            };
+            let (lo, hi) = (self.mint, self.maxt);
+            self.buf.extend(
+                it.by_ref()
+                    .filter(|&(t, _)| t >= lo && t <= hi)
+                    .map(|(t, v)| Sample::new(t, v)),
+            );
+            if let Some(e) = it.error() {
+                self.err = Some(StorageError::Corruption(format!(
+                    "cannot read head chunk [{}, {}]: {e}",
+                    c.min_time, c.max_time
+                )));
+                return false;
+            }
+            if !self.buf.is_empty() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl SampleIterator for HeadIterator {
+    fn next(&mut self) -> Option<Sample> {
+        if self.pos >= self.buf.len() && !self.load(i64::MIN) {
+            self.buf.clear();
+            return None;
+        }
+        let s = self.buf[self.pos];
+        self.pos += 1;
+        self.cur = Some(s);
+        Some(s)
+    }
+
+    fn seek(&mut self, t: Timestamp) -> Option<Sample> {
+        if let Some(c) = self.cur {
+            if c.t >= t {
+                return Some(c);
+            }
+        }
+        loop {
+            let rest = &self.buf[self.pos.min(self.buf.len())..];
+            let i = rest.partition_point(|s| s.t < t);
+            if i < rest.len() {
+                let s = rest[i];
+                self.pos += i + 1;
+                self.cur = Some(s);
+                return Some(s);
+            }
+            if !self.load(t) {
+                self.buf.clear();
+                return None;
+            }
+        }
+    }
+
+    fn err(&mut self) -> Option<StorageError> {
+        self.err.take()
+    }
+}

@@ -1,0 +1,316 @@
+//! Rebuilding the head from its WAL: the newest checkpoint, then the
+//! segments after it, record by record (Prometheus's `head_wal.go`).
+//!
+//! - Series records recreate their series with the refs they were written
+//!   with, and the head's ref counter continues above the largest. A second
+//!   series record for labels already known under another ref (possible
+//!   after a checkpoint races a new series in Prometheus) maps the new ref to
+//!   the existing series.
+//! - Samples are appended directly to the series, with no WAL writes;
+//!   samples for refs no series record introduced are counted and skipped,
+//!   as are samples out of order (a WAL written by concurrent appenders may
+//!   hold them).
+//! - Tombstones are kept for the tombstone store to take
+//!   ([`Head::take_replayed_tombstones`]).
+//! - Record types pharos does not support (exemplars, metadata, mmap
+//!   markers, native histograms, ...) and records that do not decode are
+//!   counted and skipped; the replay goes on with the next record.
+//! - A corrupt WAL segment ends the replay; [`Head::open`] then cuts the WAL
+//!   at the corruption, as Prometheus does, and keeps what was read before.
+//!
+//! Speed: the calling thread reads and decodes records and creates series;
+//! `replay_workers` threads apply samples, each owning the refs congruent to
+//! its index, so a series is only ever touched by one of them and batches
+//! flow through bounded channels with their buffers recycled.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::time::{Duration, Instant};
+
+use super::series::{Appended, U64Map};
+use super::{Head, HeadData, HeadError, HeadOptions};
+use crate::record::{
+    decode_samples, decode_series, decode_tombstones, RecordError, RecordType, RefSample,
+    RefSeries, Tombstone,
+};
+use crate::wal::{checkpoint, Repair, Wal, WalError, WalOptions, WalReader};
+
+/// What a replay read, applied and skipped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplayStats {
+    /// Records read.
+    pub records: u64,
+    /// Series created.
+    pub series: u64,
+    /// Samples applied.
+    pub samples: u64,
+    /// Samples skipped because no series record introduced their ref.
+    pub samples_unknown_series: u64,
+    /// Samples skipped for being older than (or duplicating the time of)
+    /// their series' newest sample.
+    pub samples_out_of_order: u64,
+    /// Tombstones read.
+    pub tombstones: u64,
+    /// Records of types pharos does not support, by Prometheus's name.
+    pub unsupported: Vec<(&'static str, u64)>,
+    /// Records of supported types that did not decode, skipped.
+    pub undecodable: u64,
+    /// What the repair of a corrupt WAL dropped, if one was needed.
+    pub repair: Option<Repair>,
+    /// Wall time of the replay.
+    pub duration: Duration,
+}
+
+impl ReplayStats {
+    fn skip(&mut self, t: RecordType) {
+        let name = t.name();
+        match self.unsupported.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => self.unsupported.push((name, 1)),
+        }
+    }
+}
+
+/// Batches in flight per worker; enough to keep a worker busy while the
+/// reader decodes the next record.
+const QUEUE_DEPTH: usize = 4;
+
+/// Counters a worker returns when its channel closes.
+#[derive(Default)]
+struct WorkerStats {
+    applied: u64,
+    unknown: u64,
+    out_of_order: u64,
+    new_chunks: u64,
+    mint: i64,
+    maxt: i64,
+}
+
+impl Head {
+    /// Opens the WAL in `dir` (repairing a torn tail), replays it into a new
+    /// head and keeps logging to it.
+    pub fn open(
+        opts: HeadOptions,
+        dir: &Path,
+        wal_opts: WalOptions,
+    ) -> Result<(Head, ReplayStats), HeadError> {
+        let (mut wal, repaired) = Wal::open(dir, wal_opts)?;
+        let head = Head::new(opts, None);
+        let reader = checkpoint::open_replay(dir)?;
+        let (mut stats, corrupt) = head.replay(reader)?;
+        stats.repair = repaired;
+        if let Some(c) = corrupt {
+            // Keep what was read before the corruption, drop the rest.
+            if let Some(c) = c.corruption() {
+                stats.repair = Some(wal.repair(c)?);
+            } else {
+                return Err(c.into());
+            }
+        }
+        *head.wal.lock() = Some(wal);
+        Ok((head, stats))
+    }
+
+    /// Tombstones read by the replay, for the tombstone store; later calls
+    /// return nothing.
+    pub fn take_replayed_tombstones(&self) -> Vec<Tombstone> {
+        std::mem::take(&mut *self.replayed_tombstones.lock())
+    }
+
+    /// Replays every record of `reader` into this head. Returns the stats
+    /// and the WAL error that ended the replay early, if any.
+    pub(crate) fn replay(
+        &self,
+        mut reader: WalReader,
+    ) -> Result<(ReplayStats, Option<WalError>), HeadError> {
+        let start = Instant::now();
+        let workers = self.opts.replay_workers.max(1);
+        let data = &*self.data;
+        let mut stats = ReplayStats::default();
+        let mut stop = None;
+        let worker_stats = std::thread::scope(|scope| {
+            let mut to_workers = Vec::with_capacity(workers);
+            let (recycle_tx, recycle_rx) =
+                sync_channel::<Vec<RefSample>>(workers * QUEUE_DEPTH + 1);
+            let mut handles = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (tx, rx) = sync_channel::<Vec<RefSample>>(QUEUE_DEPTH);
+                let recycle = recycle_tx.clone();
+                to_workers.push(tx);
+                handles.push(scope.spawn(move || apply(data, rx, recycle)));
+            }
+            drop(recycle_tx);
+            let mut dec = Decoder {
+                data,
+                to_workers,
+                recycle: recycle_rx,
+                series: Vec::new(),
+                samples: Vec::new(),
+                shards: vec![Vec::new(); workers],
+                stones: Vec::new(),
+                alias: U64Map::default(),
+            };
+            while let Some(rec) = reader.next() {
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(e) => {
+                        stop = Some(e);
+                        break;
+                    }
+                };
+                stats.records += 1;
+                if dec.record(rec, &mut stats).is_err() {
+                    stats.undecodable += 1;
+                }
+            }
+            let stones = std::mem::take(&mut dec.stones);
+            drop(dec);
+            self.replayed_tombstones.lock().extend(stones);
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect::<Vec<_>>()
+        });
+        let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
+        let mut new_chunks = 0;
+        for w in worker_stats {
+            stats.samples += w.applied;
+            stats.samples_unknown_series += w.unknown;
+            stats.samples_out_of_order += w.out_of_order;
+            new_chunks += w.new_chunks;
+            mint = mint.min(w.mint);
+            maxt = maxt.max(w.maxt);
+        }
+        if stats.samples > 0 {
+            data.widen(mint, maxt);
+        }
+        data.num_chunks.fetch_add(new_chunks, Ordering::Relaxed);
+        data.samples_appended
+            .fetch_add(stats.samples, Ordering::Relaxed);
+        stats.duration = start.elapsed();
+        Ok((stats, stop))
+    }
+}
+
+/// The reading side of a replay: decodes records, creates series, and
+/// hands samples to the workers by ref.
+struct Decoder<'a> {
+    data: &'a HeadData,
+    to_workers: Vec<SyncSender<Vec<RefSample>>>,
+    recycle: Receiver<Vec<RefSample>>,
+    series: Vec<RefSeries>,
+    samples: Vec<RefSample>,
+    shards: Vec<Vec<RefSample>>,
+    stones: Vec<Tombstone>,
+    /// Refs of duplicate series records → the ref the series has.
+    alias: U64Map<u64>,
+}
+
+impl Decoder<'_> {
+    fn record(&mut self, rec: &[u8], stats: &mut ReplayStats) -> Result<(), RecordError> {
+        match RecordType::of(rec)? {
+            RecordType::Series => {
+                decode_series(rec, &mut self.series)?;
+                for rs in self.series.drain(..) {
+                    let (s, created) = self.data.get_or_create(&rs.labels, Some(rs.series_ref));
+                    if created {
+                        stats.series += 1;
+                    } else if s.series_ref != rs.series_ref {
+                        self.alias.insert(rs.series_ref, s.series_ref);
+                    }
+                }
+            }
+            RecordType::Samples => {
+                decode_samples(rec, &mut self.samples)?;
+                self.dispatch();
+            }
+            RecordType::Tombstones => {
+                let from = self.stones.len();
+                let mut batch = Vec::new();
+                decode_tombstones(rec, &mut batch)?;
+                stats.tombstones += batch.len() as u64;
+                self.stones.extend(batch);
+                for t in &mut self.stones[from..] {
+                    if let Some(&r) = self.alias.get(&t.series_ref) {
+                        t.series_ref = r;
+                    }
+                }
+            }
+            other => stats.skip(other),
+        }
+        Ok(())
+    }
+
+    /// Sends the decoded samples to the workers owning their refs.
+    fn dispatch(&mut self) {
+        let n = self.to_workers.len() as u64;
+        if !self.alias.is_empty() {
+            for s in &mut self.samples {
+                if let Some(&r) = self.alias.get(&s.series_ref) {
+                    s.series_ref = r;
+                }
+            }
+        }
+        if n == 1 {
+            let mut batch = self.recycle.try_recv().unwrap_or_default();
+            batch.clear();
+            std::mem::swap(&mut batch, &mut self.samples);
+            // A worker that died has dropped its receiver; its samples are
+            // lost with it and the join reports nothing for it.
+            let _ = self.to_workers[0].send(batch);
+            return;
+        }
+        for s in self.samples.drain(..) {
+            self.shards[(s.series_ref % n) as usize].push(s);
+        }
+        for (i, shard) in self.shards.iter_mut().enumerate() {
+            if shard.is_empty() {
+                continue;
+            }
+            let mut batch = self.recycle.try_recv().unwrap_or_default();
+            batch.clear();
+            std::mem::swap(&mut batch, shard);
+            let _ = self.to_workers[i].send(batch);
+        }
+    }
+}
+
+/// A worker: appends each batch's samples to their series, then recycles
+/// the batch's buffer.
+fn apply(
+    data: &HeadData,
+    rx: Receiver<Vec<RefSample>>,
+    recycle: SyncSender<Vec<RefSample>>,
+) -> WorkerStats {
+    let mut st = WorkerStats {
+        mint: i64::MAX,
+        maxt: i64::MIN,
+        ..WorkerStats::default()
+    };
+    let (range, per_chunk) = (data.chunk_range, data.samples_per_chunk);
+    for batch in rx {
+        for s in &batch {
+            let Some(series) = data.series.get_by_ref(s.series_ref) else {
+                st.unknown += 1;
+                continue;
+            };
+            let outcome = series.chunks.lock().append(s.t, s.v, range, per_chunk);
+            match outcome {
+                Appended::Sample => st.applied += 1,
+                Appended::NewChunk => {
+                    st.applied += 1;
+                    st.new_chunks += 1;
+                }
+                Appended::Duplicate | Appended::Rejected => {
+                    st.out_of_order += 1;
+                    continue;
+                }
+            }
+            st.mint = st.mint.min(s.t);
+            st.maxt = st.maxt.max(s.t);
+        }
+        let _ = recycle.try_send(batch);
+    }
+    st
+}
