@@ -358,3 +358,101 @@ impl storage::Queryable for Head {
         Ok(Box::new(HeadQuerier::new(self.data.clone(), mint, maxt)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wal::WalOptions;
+    use model::Labels;
+    use storage::Appendable;
+
+    #[test]
+    fn truncate_collects_series_and_checkpoints_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = HeadOptions {
+            chunk_range: 1000,
+            samples_per_chunk: 10,
+            ..HeadOptions::default()
+        };
+        let wal_opts = WalOptions {
+            segment_size: 32 * 1024,
+            ..WalOptions::default()
+        };
+        let (head, _) = Head::open(opts.clone(), dir.path(), wal_opts).unwrap();
+        let old = Labels::from_pairs(&[("__name__", "old")]);
+        let live = Labels::from_pairs(&[("__name__", "live"), ("x", "1")]);
+        let mut app = head.appender();
+        for t in 0..100 {
+            app.append(None, &live, t * 10, t as f64).unwrap();
+            if t < 30 {
+                app.append(None, &old, t * 10, 0.0).unwrap();
+            }
+            app.commit().unwrap();
+        }
+        drop(app);
+        let before = head.stats();
+        assert_eq!((before.num_series, before.num_chunks), (2, 13));
+        assert_eq!((before.min_time, before.max_time), (0, 990));
+
+        let st = head.truncate(500).unwrap();
+        assert_eq!(st.series_removed, 1);
+        assert_eq!(
+            st.chunks_removed, 8,
+            "old: 3 chunks, live: 5 chunks before 500"
+        );
+        let cp = st.checkpoint.expect("a checkpoint");
+        assert_eq!(cp.dropped_series, 1);
+        let after = head.stats();
+        assert_eq!((after.num_series, after.num_chunks), (1, 5));
+        assert_eq!(after.min_time, 500);
+        assert!(after.bytes < before.bytes);
+        assert_eq!(head.label_values("__name__"), ["live"]);
+        assert!(head.postings("__name__", "old").is_empty());
+        // Refused from now on: the range belongs to a block.
+        let mut app = head.appender();
+        assert!(matches!(
+            app.append(None, &old, 499, 1.0),
+            Err(storage::AppendError::OutOfBounds { .. })
+        ));
+        app.append(None, &live, 1000, 1.0).unwrap();
+        app.commit().unwrap();
+        drop(app);
+        drop(head);
+
+        // The checkpoint plus the newer segments replay to the same head.
+        let (head, rs) = Head::open(opts, dir.path(), wal_opts).unwrap();
+        assert_eq!(rs.series, 1);
+        assert_eq!(head.stats().num_series, 1);
+        assert_eq!(head.min_time(), 500);
+        assert_eq!(head.max_time(), 1000);
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("checkpoint.")),
+            "{names:?}"
+        );
+        assert!(!names.iter().any(|n| n == "00000000"), "{names:?}");
+    }
+
+    #[test]
+    fn memory_only_head_and_stats() {
+        let head = Head::new(HeadOptions::default(), None);
+        let mut app = head.appender();
+        for i in 0..100 {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]);
+            app.append(None, &l, 1, 1.0).unwrap();
+        }
+        app.commit().unwrap();
+        drop(app);
+        let st = head.stats();
+        assert_eq!(
+            (st.num_series, st.num_chunks, st.num_label_pairs),
+            (100, 100, 101)
+        );
+        // At least the fixed size of each series and its open chunk buffer.
+        assert!(st.bytes > 100 * (112 + 128), "{st:?}");
+        assert!(head.truncate(0).unwrap().checkpoint.is_none());
+    }
+}

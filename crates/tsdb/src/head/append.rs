@@ -325,7 +325,7 @@ mod tests {
     use super::*;
     use crate::head::HeadOptions;
     use model::STALE_NAN;
-    use storage::{Appendable, Querier, Queryable};
+    use storage::{Appendable, Queryable};
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(pairs)

@@ -352,3 +352,170 @@ impl SampleIterator for HeadIterator {
         self.err.take()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::HeadOptions;
+    use model::MatchType;
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use storage::{Appendable, Queryable};
+
+    fn small_chunks() -> HeadOptions {
+        HeadOptions {
+            chunk_range: 1000,
+            samples_per_chunk: 5,
+            stripe_size: 4,
+            ..HeadOptions::default()
+        }
+    }
+
+    fn read_all(head: &Head, mint: i64, maxt: i64) -> BTreeMap<Labels, Vec<Sample>> {
+        let q = head.querier(mint, maxt).unwrap();
+        let m = Matcher::new(MatchType::Regex, "s", ".+").unwrap();
+        let mut out = BTreeMap::new();
+        let mut prev: Option<Labels> = None;
+        for s in q.select(true, None, &[m]).unwrap() {
+            let mut s = s.unwrap();
+            assert!(prev.as_ref() < Some(&s.labels), "sorted select");
+            prev = Some(s.labels.clone());
+            out.insert(s.labels.clone(), s.collect_samples().unwrap());
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn appended_samples_read_back(
+            steps in proptest::collection::vec((0usize..6, 1i64..400, any::<u64>()), 1..300),
+            commit_every in 1usize..50,
+            mint in 0i64..3000,
+            len in 0i64..150_000,
+        ) {
+            let head = Head::new(small_chunks(), None);
+            let mut app = head.appender();
+            let mut want: BTreeMap<Labels, Vec<Sample>> = BTreeMap::new();
+            let mut last = [0i64; 6];
+            for (i, &(series, dt, bits)) in steps.iter().enumerate() {
+                let labels = Labels::from_pairs(&[("s", series.to_string())]);
+                last[series] += dt;
+                let v = f64::from_bits(bits);
+                // A series left far behind the others falls out of bounds
+                // (half a chunk range behind the newest sample).
+                match app.append(None, &labels, last[series], v) {
+                    Ok(_) => want.entry(labels).or_default().push(Sample::new(last[series], v)),
+                    Err(storage::AppendError::OutOfBounds { .. }) => {}
+                    Err(e) => panic!("{e}"),
+                }
+                if i % commit_every == 0 {
+                    app.commit().unwrap();
+                }
+            }
+            app.commit().unwrap();
+            drop(app);
+            let maxt = mint + len;
+            let want: BTreeMap<Labels, Vec<Sample>> = want
+                .into_iter()
+                .map(|(l, s)| (l, s.into_iter().filter(|s| s.t >= mint && s.t <= maxt).collect::<Vec<_>>()))
+                .filter(|(_, s)| !s.is_empty())
+                .collect();
+            let got = read_all(&head, mint, maxt);
+            // Compare value bits: NaNs must come back exactly.
+            let bits = |m: &BTreeMap<Labels, Vec<Sample>>| -> Vec<(Labels, Vec<(i64, u64)>)> {
+                m.iter().map(|(l, s)| (l.clone(), s.iter().map(|s| (s.t, s.v.to_bits())).collect())).collect()
+            };
+            prop_assert_eq!(bits(&got), bits(&want));
+        }
+    }
+
+    #[test]
+    fn seek_moves_across_chunks_and_never_back() {
+        let head = Head::new(small_chunks(), None);
+        let mut app = head.appender();
+        let a = Labels::from_pairs(&[("s", "a")]);
+        for t in 0..40 {
+            app.append(None, &a, t * 10, t as f64).unwrap();
+        }
+        app.commit().unwrap();
+        drop(app);
+        let q = head.querier(0, 1000).unwrap();
+        let mut s = q
+            .select(false, None, &[Matcher::equal("s", "a")])
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.samples.seek(95).map(|s| s.t), Some(100));
+        assert_eq!(s.samples.seek(50).map(|s| s.t), Some(100));
+        assert_eq!(s.samples.next().map(|s| s.t), Some(110));
+        assert_eq!(s.samples.seek(333).map(|s| s.t), Some(340));
+        assert_eq!(s.samples.seek(390).map(|s| s.t), Some(390));
+        assert_eq!(s.samples.seek(391), None);
+        assert!(s.samples.err().is_none());
+    }
+
+    #[test]
+    fn index_reads_for_the_block_writer() {
+        let head = Head::new(small_chunks(), None);
+        let mut app = head.appender();
+        let (a, b) = (
+            Labels::from_pairs(&[("s", "b"), ("x", "1")]),
+            Labels::from_pairs(&[("s", "a")]),
+        );
+        for t in 0..12 {
+            app.append(None, &a, t, 1.0).unwrap();
+        }
+        let rb = app.append(None, &b, 3, 2.0).unwrap().0;
+        app.commit().unwrap();
+        drop(app);
+        assert_eq!(head.label_names(), ["s", "x"]);
+        assert_eq!(head.label_values("s"), ["a", "b"]);
+        assert_eq!(head.postings("s", "a"), [rb]);
+        let refs = head.sorted_series_refs();
+        assert_eq!(refs[0], rb, "sorted by labels, not by ref");
+        let (labels, metas) = head.series(refs[1], 0, 100).unwrap();
+        assert_eq!(labels, a);
+        let ranges: Vec<(i64, i64)> = metas.iter().map(|m| (m.min_time, m.max_time)).collect();
+        assert_eq!(ranges, [(0, 4), (5, 9), (10, 11)]);
+        let c = head.chunk(metas[1].chunk_ref).unwrap();
+        let got: Vec<i64> = XorIter::new(&c.data).unwrap().map(|(t, _)| t).collect();
+        assert_eq!(got, [5, 6, 7, 8, 9]);
+        assert_eq!(head.series(refs[1], 6, 7).unwrap().1.len(), 1);
+        let (_, chunks) = head.series_chunks(refs[1], 0, 100).unwrap();
+        assert_eq!(chunks[1], c);
+        head.truncate(5).unwrap();
+        assert!(head.chunk(metas[0].chunk_ref).is_none(), "truncated");
+        assert_eq!(
+            head.chunk(metas[1].chunk_ref).unwrap(),
+            c,
+            "refs survive truncation"
+        );
+    }
+
+    #[test]
+    fn label_queries_with_matchers() {
+        let head = Head::new(small_chunks(), None);
+        let mut app = head.appender();
+        for (s, j) in [("a", "x"), ("b", "y"), ("c", "x")] {
+            let l = Labels::from_pairs(&[("s", s), ("job", j)]);
+            app.append(None, &l, 1, 1.0).unwrap();
+        }
+        app.append(None, &Labels::from_pairs(&[("other", "1")]), 1, 1.0)
+            .unwrap();
+        app.commit().unwrap();
+        drop(app);
+        let q = head.querier(0, 10).unwrap();
+        let x = [Matcher::equal("job", "x")];
+        assert_eq!(q.label_values("s", &x).unwrap(), ["a", "c"]);
+        assert_eq!(q.label_values("s", &[]).unwrap(), ["a", "b", "c"]);
+        assert_eq!(q.label_names(&x).unwrap(), ["job", "s"]);
+        assert_eq!(q.label_names(&[]).unwrap(), ["job", "other", "s"]);
+        let all = Matcher::new(MatchType::Regex, "job", ".*").unwrap();
+        assert!(q.select(false, None, &[all]).is_err());
+        // Out of the querier's range: nothing.
+        let q = head.querier(2, 10).unwrap();
+        assert_eq!(q.select(false, None, &x).unwrap().count(), 0);
+    }
+}

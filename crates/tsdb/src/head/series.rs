@@ -228,10 +228,13 @@ impl HashStripe {
     }
 
     fn insert(&mut self, hash: u64, s: Arc<MemSeries>) {
-        if self.unique.contains_key(&hash) {
-            self.conflicts.entry(hash).or_default().push(s);
-        } else {
-            self.unique.insert(hash, s);
+        match self.unique.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.conflicts.entry(hash).or_default().push(s);
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(s);
+            }
         }
     }
 
@@ -285,6 +288,7 @@ impl StripeSeries {
     }
 
     /// The highest ref issued so far (0 if none).
+    #[cfg(test)]
     pub(crate) fn last_ref(&self) -> u64 {
         self.next_ref.load(Ordering::Relaxed) - 1
     }
