@@ -145,15 +145,18 @@ impl<'a> HeadAppender<'a> {
     }
 }
 
-/// Checks `t` against the newest sample of `s`: `Ok(false)` for an exact
-/// duplicate (accepted, nothing to store), `Ok(true)` for a new sample.
+/// Checks `t` against the newest sample of `s` (at `newest`, with the value
+/// bits `value_at_newest` gives; read only when needed, as it costs a visit
+/// to the chunk's bytes): `Ok(false)` for an exact duplicate (accepted,
+/// nothing to store), `Ok(true)` for a new sample.
 fn check(
     s: &MemSeries,
     t: Timestamp,
     bits: u64,
-    newest: Option<(i64, f64)>,
+    newest: Option<i64>,
+    value_at_newest: impl FnOnce() -> u64,
 ) -> Result<bool, AppendError> {
-    let Some((lt, lv)) = newest else {
+    let Some(lt) = newest else {
         return Ok(true);
     };
     if t > lt {
@@ -166,13 +169,14 @@ fn check(
             newest: lt,
         });
     }
-    if lv.to_bits() == bits {
+    let lv = value_at_newest();
+    if lv == bits {
         return Ok(false);
     }
     Err(AppendError::DuplicateTimestamp {
         labels: s.labels.clone(),
         t,
-        existing: lv,
+        existing: f64::from_bits(lv),
         new: f64::from_bits(bits),
     })
 }
@@ -240,10 +244,13 @@ impl Appender for HeadAppender<'_> {
         // against its committed newest sample, under its lock, where it is
         // also marked pending once the sample is accepted.
         let is_new = match self.buf.pending.get(&r) {
-            Some(&(pt, pv)) => check(&s, t, bits, Some((pt, f64::from_bits(pv))))?,
+            Some(&(pt, pv)) => check(&s, t, bits, Some(pt), || pv)?,
             None => {
                 let mut c = s.chunks.lock();
-                let ok = check(&s, t, bits, c.newest())?;
+                let newest = c.newest_time();
+                let ok = check(&s, t, bits, newest, || {
+                    c.newest().map_or(0, |(_, v)| v.to_bits())
+                })?;
                 if ok {
                     c.pending = true;
                 }

@@ -67,19 +67,17 @@ fn snapshot(s: &MemSeries, mint: i64, maxt: i64) -> Vec<(u32, HeadChunk)> {
             ));
         }
     }
-    if let Some(h) = &c.head {
-        if let Some((last, _)) = h.last() {
-            if overlaps(c.head_min_time, last) {
-                let id = c.first_chunk_id.wrapping_add(c.closed.len() as u32);
-                out.push((
-                    id,
-                    HeadChunk {
-                        min_time: c.head_min_time,
-                        max_time: last,
-                        data: Arc::from(h.bytes()),
-                    },
-                ));
-            }
+    if let (Some(h), Some(first)) = (&c.head, c.head_min_time()) {
+        if overlaps(first, c.max_time) {
+            let id = c.first_chunk_id.wrapping_add(c.closed.len() as u32);
+            out.push((
+                id,
+                HeadChunk {
+                    min_time: first,
+                    max_time: c.max_time,
+                    data: Arc::from(h.bytes()),
+                },
+            ));
         }
     }
     out
