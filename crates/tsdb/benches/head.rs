@@ -60,7 +60,10 @@ fn series(n: usize) -> Vec<Labels> {
                 ("instance", format!("host-{}.example.org:9100", i / 1000)),
                 ("job", "node".to_owned()),
                 ("cpu", (i % 8).to_string()),
-                ("mode", ["user", "system", "idle", "iowait"][i % 4].to_owned()),
+                (
+                    "mode",
+                    ["user", "system", "idle", "iowait"][i % 4].to_owned(),
+                ),
             ])
         })
         .collect()
@@ -82,8 +85,8 @@ fn scrape(app: &mut dyn Appender, labels: &[Labels], refs: &mut [Option<SeriesRe
 fn bench_append(c: &mut Criterion) {
     let labels = series(100_000);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (head, _) = Head::open(HeadOptions::default(), dir.path(), WalOptions::default())
-        .expect("open head");
+    let (head, _) =
+        Head::open(HeadOptions::default(), dir.path(), WalOptions::default()).expect("open head");
     let mut refs = vec![None; labels.len()];
     let mut t = 0i64;
     {

@@ -151,7 +151,9 @@ impl SeriesChunks {
             return Appended::Rejected;
         }
         if t == lt {
-            let same = head.last().is_some_and(|(_, lv)| lv.to_bits() == v.to_bits());
+            let same = head
+                .last()
+                .is_some_and(|(_, lv)| lv.to_bits() == v.to_bits());
             return if same {
                 Appended::Duplicate
             } else {
