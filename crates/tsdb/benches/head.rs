@@ -8,9 +8,14 @@
 //!   `PHAROS_BENCH_REPLAY_SAMPLES` samples each (default 30).
 //!   `PHAROS_BENCH_REPLAY_SERIES` sets `n` (default 100000; the headline
 //!   figure is measured with 1000000). `PHAROS_BENCH_REPLAY_WORKERS` sets the
-//!   apply threads (default 1).
+//!   apply threads (default 1). With `PHAROS_BENCH_REPLAY_DIR=<dir>` the WAL
+//!   is written to `<dir>/wal` and kept, so that Prometheus can be started
+//!   on `<dir>` to compare its replay time (it logs "WAL replay completed").
 //!
 //! Run: `cargo bench -p tsdb --bench head -- --warm-up-time 1 --measurement-time 3`.
+
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -133,15 +138,21 @@ fn bench_replay(c: &mut Criterion) {
     let n = env("PHAROS_BENCH_REPLAY_SERIES", 100_000);
     let samples = env("PHAROS_BENCH_REPLAY_SAMPLES", 30);
     let workers = env("PHAROS_BENCH_REPLAY_WORKERS", 1);
-    let dir = tempfile::tempdir().expect("tempdir");
-    write_wal(dir.path(), n, samples);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = match std::env::var_os("PHAROS_BENCH_REPLAY_DIR") {
+        Some(d) => Path::new(&d).join("wal"),
+        None => tmp.path().to_owned(),
+    };
+    if !dir.exists() {
+        write_wal(&dir, n, samples);
+    }
     let opts = HeadOptions {
         replay_workers: workers,
         ..HeadOptions::default()
     };
     // One replay outside criterion for the memory figure.
     let before = LIVE.load(Ordering::Relaxed);
-    let (head, st) = Head::open(opts.clone(), dir.path(), WalOptions::default()).expect("replay");
+    let (head, st) = Head::open(opts.clone(), &dir, WalOptions::default()).expect("replay");
     let used = LIVE.load(Ordering::Relaxed) - before;
     let hs = head.stats();
     eprintln!(
@@ -166,7 +177,7 @@ fn bench_replay(c: &mut Criterion) {
                 // costs nothing to replay.
                 let start = Instant::now();
                 let (head, _) =
-                    Head::open(opts.clone(), dir.path(), WalOptions::default()).expect("replay");
+                    Head::open(opts.clone(), &dir, WalOptions::default()).expect("replay");
                 total += start.elapsed();
                 drop(head);
             }

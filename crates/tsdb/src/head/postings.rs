@@ -16,13 +16,15 @@ use std::collections::HashMap;
 use model::{Labels, MatchType, Matcher};
 use storage::StorageError;
 
-/// Label name → label value → sorted refs.
-type ValueMap = HashMap<Box<str>, Vec<u64>>;
+use super::series::FastBuild;
+
+/// Label value → sorted refs.
+type ValueMap = HashMap<Box<str>, Vec<u64>, FastBuild>;
 
 /// The postings lists of the head. Callers wrap it in a lock.
 #[derive(Default)]
 pub(crate) struct MemPostings {
-    by_name: HashMap<Box<str>, ValueMap>,
+    by_name: HashMap<Box<str>, ValueMap, FastBuild>,
     all: Vec<u64>,
 }
 

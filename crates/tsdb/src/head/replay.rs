@@ -291,11 +291,13 @@ fn apply(
     let (range, per_chunk) = (data.chunk_range, data.samples_per_chunk);
     for batch in rx {
         for s in &batch {
-            let Some(series) = data.series.get_by_ref(s.series_ref) else {
+            let outcome = data.series.with_ref(s.series_ref, |series| {
+                series.chunks.lock().append(s.t, s.v, range, per_chunk)
+            });
+            let Some(outcome) = outcome else {
                 st.unknown += 1;
                 continue;
             };
-            let outcome = series.chunks.lock().append(s.t, s.v, range, per_chunk);
             match outcome {
                 Appended::Sample => st.applied += 1,
                 Appended::NewChunk => {

@@ -36,33 +36,81 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::chunkenc::XorChunk;
 
-/// A hasher for `u64` keys that are refs (sequential) or label hashes
-/// (already random). Within one stripe every key has the same low bits (the
-/// stripe index), and hashbrown picks buckets by the low bits, so the key
-/// must be mixed fully: this is MurmurHash3's 64-bit finaliser.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct U64Hasher(u64);
+/// A fast hasher for the head's maps: `u64` keys (refs, which are
+/// sequential, and label hashes) and short strings (label names and values).
+/// Words are folded in as rustc's FxHasher does, then MurmurHash3's 64-bit
+/// finaliser mixes every bit into the low ones hashbrown picks buckets with
+/// (within one stripe all keys share their low bits). The start value is
+/// random per process, so label values chosen by a scrape target cannot be
+/// made to collide on purpose as easily as with a fixed function.
+#[derive(Clone, Copy)]
+pub(crate) struct FastHasher(u64);
 
-impl Hasher for U64Hasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_u64(&mut self, k: u64) {
-        let mut h = k ^ (k >> 33);
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        self.0 = h ^ (h >> 33);
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+fn process_seed() -> u64 {
+    use std::hash::BuildHasher;
+    static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *SEED.get_or_init(|| std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64))
+}
+
+impl Default for FastHasher {
+    fn default() -> FastHasher {
+        FastHasher(process_seed())
     }
 }
 
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(FX_K);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
+    }
+    #[inline]
+    fn write_u64(&mut self, k: u64) {
+        self.add(k);
+    }
+    #[inline]
+    fn write_usize(&mut self, k: usize) {
+        self.add(k as u64);
+    }
+}
+
+/// The build-hasher of the head's maps.
+pub(crate) type FastBuild = BuildHasherDefault<FastHasher>;
+
 /// A `HashMap` keyed by `u64` refs or hashes.
-pub(crate) type U64Map<V> = HashMap<u64, V, BuildHasherDefault<U64Hasher>>;
+pub(crate) type U64Map<V> = HashMap<u64, V, FastBuild>;
 
 /// A chunk that takes no more samples: exactly its bytes, shared with
 /// readers by reference count.
@@ -357,6 +405,15 @@ impl StripeSeries {
             .clone()
     }
 
+    /// Calls `f` on the series with ref `r` under the stripe's read lock,
+    /// saving the reference count traffic of [`get_by_ref`](Self::get_by_ref).
+    pub(crate) fn with_ref<T>(&self, r: u64, f: impl FnOnce(&MemSeries) -> T) -> Option<T> {
+        let page = r >> PAGE_BITS;
+        let stripe = self.by_ref[(page & self.mask) as usize].read();
+        let s = stripe.get(&page)?.slots[(r as usize) & (PAGE_LEN - 1)].as_deref()?;
+        Some(f(s))
+    }
+
     fn insert_ref(&self, r: u64, s: Arc<MemSeries>) {
         let page = r >> PAGE_BITS;
         let mut stripe = self.by_ref[(page & self.mask) as usize].write();
@@ -400,8 +457,13 @@ impl StripeSeries {
         labels: &Labels,
         want_ref: Option<u64>,
     ) -> (Arc<MemSeries>, bool) {
-        if let Some(s) = self.get_by_labels(hash, labels) {
-            return (s, false);
+        // Appenders usually find the series under the read lock; a replay
+        // (which fixes the ref) almost always creates, so it goes straight
+        // to the write lock and looks once.
+        if want_ref.is_none() {
+            if let Some(s) = self.get_by_labels(hash, labels) {
+                return (s, false);
+            }
         }
         let mut stripe = self.by_hash[(hash & self.mask) as usize].write();
         if let Some(s) = stripe.get(hash, labels) {
