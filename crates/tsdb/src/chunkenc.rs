@@ -11,7 +11,7 @@
 //! This is Prometheus's `EncXOR` chunk (`tsdb/chunkenc/xor.go`), which is
 //! Facebook's Gorilla compression with millisecond timestamps; pharos writes
 //! exactly the bytes Prometheus writes for the same samples. The whole chunk
-//! is a bit stream (see [`bstream`](self) for the bit order), its last byte
+//! is a bit stream, packed most significant bit first, its last byte
 //! padded with zero bits:
 //!
 //! ```text
@@ -160,8 +160,8 @@ pub enum ChunkError {
         /// Significant bits read.
         significant: u8,
     },
-    /// The chunk is too large to be appended to (more than 512 MiB).
-    #[error("cannot resume XOR chunk: {len} bytes exceeds the 512 MiB limit")]
+    /// The chunk is too large to be appended to (more than 64 MiB).
+    #[error("cannot resume XOR chunk: {len} bytes exceeds the 64 MiB limit")]
     TooLarge {
         /// Length of the chunk data.
         len: usize,

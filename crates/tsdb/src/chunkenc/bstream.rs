@@ -61,13 +61,35 @@ impl<'a> BitWriter<'a> {
         let pos = *self.bit_len as usize;
         let byte = pos >> 3;
         let off = (pos & 7) as u32;
-        // Place the n bits right after `off` bits of a 128-bit window that
-        // starts at the current byte; the window's tail is zero.
         let masked = if n == 64 {
             value
         } else {
             value & ((1u64 << n) - 1)
         };
+        // Fast path: the bits land in the 8 bytes from the current one.
+        if off + n <= 64 {
+            if let Some(w) = self
+                .buf
+                .get_mut(byte..)
+                .and_then(|s| s.first_chunk_mut::<8>())
+            {
+                let cur = u64::from_be_bytes(*w);
+                *w = (cur | (masked << (64 - off - n))).to_be_bytes();
+                *self.bit_len += n;
+                return;
+            }
+        }
+        self.write_bits_slow(masked, n);
+    }
+
+    /// Writes that span nine bytes or reach the buffer's last 8 bytes.
+    #[cold]
+    fn write_bits_slow(&mut self, masked: u64, n: u32) {
+        let pos = *self.bit_len as usize;
+        let byte = pos >> 3;
+        let off = (pos & 7) as u32;
+        // Place the n bits right after `off` bits of a 128-bit window that
+        // starts at the current byte; the window's tail is zero.
         let window = (u128::from(masked) << (128 - off - n)).to_be_bytes();
         let touched = ((off + n + 7) >> 3) as usize;
         for (dst, src) in self.buf[byte..byte + touched]
@@ -104,15 +126,20 @@ pub(crate) fn byte_len(bit_len: u32) -> usize {
 
 /// Reads bits from a borrowed byte slice, most significant bit first.
 ///
-/// Every read is bounds checked and returns `None` past the end of the
-/// slice, so corrupt input ends a decode instead of reading garbage.
+/// Bits are loaded eight bytes at a time into a 64-bit register, so most
+/// reads are a shift. Every read is bounds checked and returns `None` past
+/// the end of the slice, so corrupt input ends a decode instead of reading
+/// garbage.
 #[derive(Clone, Debug)]
 pub(crate) struct BitReader<'a> {
     data: &'a [u8],
-    /// Position of the next bit to read.
-    pos: usize,
-    /// Length of `data` in bits.
-    end: usize,
+    /// Next byte of `data` to load into `buf`.
+    next: usize,
+    /// Unread bits, left-aligned. Bits after the first `valid` are zero or
+    /// copies of the data that follows, so loading more is an OR.
+    buf: u64,
+    /// Number of unread bits in `buf`.
+    valid: u32,
 }
 
 impl<'a> BitReader<'a> {
@@ -121,60 +148,108 @@ impl<'a> BitReader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
         Self {
             data,
-            pos: 0,
-            end: data.len().saturating_mul(8),
+            next: 0,
+            buf: 0,
+            valid: 0,
         }
     }
 
     /// Position of the next bit to read, counted from the first bit.
     #[inline]
     pub(crate) fn position(&self) -> usize {
-        self.pos
+        self.next * 8 - self.valid as usize
+    }
+
+    /// Loads as many whole bytes as fit into the register.
+    #[inline]
+    fn refill(&mut self) {
+        if let Some(w) = self
+            .data
+            .get(self.next..)
+            .and_then(|s| s.first_chunk::<8>())
+        {
+            let bytes = (64 - self.valid) / 8;
+            if bytes > 0 {
+                // Also ORs in part of one more byte: harmless, see `buf`.
+                self.buf |= u64::from_be_bytes(*w) >> self.valid;
+                self.valid += bytes * 8;
+                self.next += bytes as usize;
+            }
+        } else {
+            while self.valid <= 56 {
+                let Some(&b) = self.data.get(self.next) else {
+                    break;
+                };
+                self.buf |= u64::from(b) << (56 - self.valid);
+                self.valid += 8;
+                self.next += 1;
+            }
+        }
+    }
+
+    /// Takes `n` (`1..=64`, at most `valid`) bits from the register.
+    #[inline]
+    fn take(&mut self, n: u32) -> u64 {
+        let v = self.buf >> (64 - n);
+        self.buf = self.buf.checked_shl(n).unwrap_or(0);
+        self.valid -= n;
+        v
     }
 
     /// Reads `n` bits (`1..=64`) as the low bits of the result.
     #[inline]
     pub(crate) fn read_bits(&mut self, n: u32) -> Option<u64> {
         debug_assert!((1..=64).contains(&n), "BUG: read_bits({n})");
-        let new_pos = self.pos + n as usize;
-        if new_pos > self.end {
-            return None;
+        if n > self.valid {
+            self.refill();
+            if n > self.valid {
+                return self.read_bits_split(n);
+            }
         }
-        let byte = self.pos >> 3;
-        let off = (self.pos & 7) as u32;
-        let fast = if off + n <= 64 {
-            self.data
-                .get(byte..)
-                .and_then(|s| s.first_chunk::<8>())
-                .map(|w| (u64::from_be_bytes(*w) << off) >> (64 - n))
-        } else {
-            None
-        };
-        let v = match fast {
-            Some(v) => v,
-            None => self.read_bits_slow(byte, off, n),
-        };
-        self.pos = new_pos;
-        Some(v)
+        Some(self.take(n))
     }
 
-    /// Reads near the end of the slice, or a read that spans nine bytes.
+    /// Reads `n` bits that straddle a refill: a 64-bit read when the
+    /// register holds 57 to 63 bits, or a read at the end of the data.
     #[cold]
-    fn read_bits_slow(&self, byte: usize, off: u32, n: u32) -> u64 {
-        let mut window = [0u8; 16];
-        let avail = self.data.get(byte..).unwrap_or_default();
-        let take = avail.len().min(16);
-        window[..take].copy_from_slice(&avail[..take]);
-        ((u128::from_be_bytes(window) << off) >> (128 - n)) as u64
+    fn read_bits_split(&mut self, n: u32) -> Option<u64> {
+        let remaining = self.valid as usize + (self.data.len() - self.next) * 8;
+        if n as usize > remaining {
+            return None;
+        }
+        let hi_n = self.valid;
+        let hi = if hi_n == 0 { 0 } else { self.take(hi_n) };
+        self.refill();
+        let lo_n = n - hi_n;
+        let lo = self.take(lo_n);
+        Some(hi.checked_shl(lo_n).unwrap_or(0) | lo)
+    }
+
+    /// Returns the next `n` bits (`1..=57`) without consuming them, or
+    /// `None` if fewer remain.
+    #[inline]
+    pub(crate) fn peek_bits(&mut self, n: u32) -> Option<u64> {
+        debug_assert!((1..=57).contains(&n), "BUG: peek_bits({n})");
+        if n > self.valid {
+            self.refill();
+            if n > self.valid {
+                return None;
+            }
+        }
+        Some(self.buf >> (64 - n))
+    }
+
+    /// Skips `n` bits that [`peek_bits`](Self::peek_bits) has shown exist.
+    #[inline]
+    pub(crate) fn skip(&mut self, n: u32) {
+        debug_assert!(n <= self.valid, "BUG: skip past peeked bits");
+        self.take(n);
     }
 
     /// Reads one bit.
     #[inline]
     pub(crate) fn read_bit(&mut self) -> Option<bool> {
-        let b = *self.data.get(self.pos >> 3)?;
-        let bit = b & (0x80 >> (self.pos & 7)) != 0;
-        self.pos += 1;
-        Some(bit)
+        self.read_bits(1).map(|b| b == 1)
     }
 
     /// Reads eight bits.

@@ -17,9 +17,9 @@ const INITIAL_CAPACITY: usize = 128;
 /// first sample, a 10-byte varint and 8 bytes of value, is less.
 const MAX_SAMPLE_BYTES: usize = 19;
 
-/// Largest chunk [`XorChunk::from_bytes`] accepts, so bit positions fit in
-/// a `u32` (a chunk of 65535 samples is under 1.2 MiB).
-const MAX_CHUNK_BYTES: usize = 512 << 20;
+/// Largest chunk [`XorChunk::from_bytes`] accepts; bit positions must fit
+/// a `u32`, and a full chunk of 65535 samples is under 1.2 MiB anyway.
+const MAX_CHUNK_BYTES: usize = 64 << 20;
 
 /// Sentinel for "no value window written yet" (Prometheus uses 0xff too).
 const NO_WINDOW: u8 = 0xff;
@@ -121,6 +121,12 @@ impl XorChunk {
         (self.num_samples() > 0).then(|| (self.t, f64::from_bits(self.v)))
     }
 
+    /// Timestamp of the first sample, if any.
+    pub fn first_time(&self) -> Option<i64> {
+        let mut it = self.iter();
+        it.next().map(|(t, _)| t)
+    }
+
     /// The chunk data exactly as stored on disk (without the encoding byte).
     pub fn bytes(&self) -> &[u8] {
         &self.buf[..byte_len(self.bit_len)]
@@ -216,22 +222,22 @@ fn bit_range(x: i64, nbits: u32) -> bool {
 }
 
 /// Writes a delta of timestamp deltas with the prefix code of the format.
+///
+/// Prefix and payload go out in one write where they fit.
 #[inline]
 fn write_dod(w: &mut BitWriter<'_>, dod: i64) {
+    let d = dod as u64;
     if dod == 0 {
         w.write_bit(false);
     } else if bit_range(dod, 14) {
-        w.write_bits(0b10, 2);
-        w.write_bits(dod as u64, 14);
+        w.write_bits((0b10 << 14) | (d & 0x3fff), 16);
     } else if bit_range(dod, 17) {
-        w.write_bits(0b110, 3);
-        w.write_bits(dod as u64, 17);
+        w.write_bits((0b110 << 17) | (d & 0x1_ffff), 20);
     } else if bit_range(dod, 20) {
-        w.write_bits(0b1110, 4);
-        w.write_bits(dod as u64, 20);
+        w.write_bits((0b1110 << 20) | (d & 0xf_ffff), 24);
     } else {
         w.write_bits(0b1111, 4);
-        w.write_bits(dod as u64, 64);
+        w.write_bits(d, 64);
     }
 }
 
@@ -247,19 +253,30 @@ fn write_value(w: &mut BitWriter<'_>, v: u64, prev: u64, leading: &mut u8, trail
     let lz = (delta.leading_zeros() as u8).min(31);
     let tz = delta.trailing_zeros() as u8;
     if *leading != NO_WINDOW && lz >= *leading && tz >= *trailing {
-        w.write_bits(0b10, 2);
+        // `10`, then the delta within the current window.
         let sig = 64 - u32::from(*leading) - u32::from(*trailing);
-        w.write_bits(delta >> *trailing, sig);
+        let bits = delta >> *trailing;
+        if sig <= 62 {
+            w.write_bits((0b10 << sig) | bits, sig + 2);
+        } else {
+            w.write_bits(0b10, 2);
+            w.write_bits(bits, sig);
+        }
     } else {
         *leading = lz;
         *trailing = tz;
         let sig = 64 - u32::from(lz) - u32::from(tz);
-        // 64 significant bits do not fit in 6 bits; they are written as 0,
-        // which cannot otherwise occur because delta != 0.
-        w.write_bits(0b11, 2);
-        w.write_bits(u64::from(lz), 5);
-        w.write_bits(u64::from(sig), 6);
-        w.write_bits(delta >> tz, sig);
+        // `11`, 5 bits of leading zeros, 6 bits of significant bits (64 is
+        // written as 0, which cannot otherwise occur as delta != 0), then
+        // the significant bits.
+        let head = (0b11 << 11) | (u64::from(lz) << 6) | u64::from(sig & 0x3f);
+        let bits = delta >> tz;
+        if sig <= 51 {
+            w.write_bits((head << sig) | bits, sig + 13);
+        } else {
+            w.write_bits(head, 13);
+            w.write_bits(bits, sig);
+        }
     }
 }
 

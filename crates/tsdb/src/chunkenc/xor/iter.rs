@@ -155,14 +155,19 @@ impl<'a> XorIter<'a> {
     /// Reads the delta of deltas of the timestamp: `None` at end of data.
     #[inline]
     fn read_dod(&mut self) -> Option<i64> {
-        // Count the leading one bits of the prefix, up to four.
-        let mut ones = 0;
-        while ones < 4 {
-            if !self.br.read_bit()? {
-                break;
+        // Count the leading one bits of the prefix, up to four: all four
+        // prefix bits at once when there are four left, else one by one.
+        let ones = if let Some(p) = self.br.peek_bits(4) {
+            let ones = (p << 60).leading_ones().min(4);
+            self.br.skip((ones + 1).min(4));
+            ones
+        } else {
+            let mut ones = 0;
+            while ones < 4 && self.br.read_bit()? {
+                ones += 1;
             }
-            ones += 1;
-        }
+            ones
+        };
         let size = match ones {
             0 => return Some(0),
             1 => 14,
@@ -190,8 +195,10 @@ impl<'a> XorIter<'a> {
             return Ok(());
         }
         if self.br.read_bit().ok_or_else(|| trunc(self))? {
-            let leading = self.br.read_bits(5).ok_or_else(|| trunc(self))? as u8;
-            let mut significant = self.br.read_bits(6).ok_or_else(|| trunc(self))? as u8;
+            // Five bits of leading zeros, six of significant bits.
+            let window = self.br.read_bits(11).ok_or_else(|| trunc(self))?;
+            let leading = (window >> 6) as u8;
+            let mut significant = (window & 0x3f) as u8;
             if significant == 0 {
                 significant = 64;
             }

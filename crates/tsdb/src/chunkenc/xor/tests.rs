@@ -119,6 +119,8 @@ fn special_values_keep_their_bits() {
     assert_eq!(err, None);
     assert_eq!(bits(&got), bits(&samples));
     assert_eq!(c.last().map(|s| s.1.to_bits()), Some(f64::MAX.to_bits()));
+    assert_eq!(c.first_time(), Some(-5));
+    assert_eq!(XorChunk::new().first_time(), None);
 }
 
 #[test]
@@ -169,6 +171,12 @@ fn from_bytes_rejects_corruption() {
         XorChunk::from_bytes(b[..1].to_vec()),
         Err(ChunkError::MissingHeader { len: 1 })
     ));
+    assert_eq!(
+        XorChunk::from_bytes(vec![0; (64 << 20) + 1]).err(),
+        Some(ChunkError::TooLarge {
+            len: (64 << 20) + 1
+        })
+    );
     assert!(matches!(
         XorChunk::from_bytes(b[..b.len() - 3].to_vec()),
         Err(ChunkError::Truncated { total: 50, .. })
