@@ -84,6 +84,18 @@ impl RecordType {
         RecordType::from_byte(b).ok_or(RecordError::UnknownType(b))
     }
 
+    /// The record type of `rec` when this module decodes it; a known type it
+    /// does not decode (native histograms, v2 samples) is
+    /// [`RecordError::Unsupported`], which replay logs and skips.
+    pub fn of_supported(rec: &[u8]) -> Result<RecordType, RecordError> {
+        let t = RecordType::of(rec)?;
+        if t.is_supported() {
+            Ok(t)
+        } else {
+            Err(RecordError::Unsupported(t))
+        }
+    }
+
     /// The type with code `b`, if Prometheus defines one.
     pub fn from_byte(b: u8) -> Option<RecordType> {
         use RecordType::*;
@@ -328,6 +340,11 @@ mod tests {
         assert_eq!(RecordType::of(&[]), Err(RecordError::Empty));
         assert_eq!(RecordType::of(&[42]), Err(RecordError::UnknownType(42)));
         assert_eq!(RecordType::of(&[7, 1]), Ok(RecordType::HistogramSamples));
+        assert_eq!(
+            RecordType::of_supported(&[7, 1]),
+            Err(RecordError::Unsupported(RecordType::HistogramSamples))
+        );
+        assert_eq!(RecordType::of_supported(&[6]), Ok(RecordType::Metadata));
     }
 
     #[test]

@@ -50,11 +50,17 @@
 //!   below detects and cuts off.
 //! - A write error leaves the current page in an unknown state, so the
 //!   [`Wal`] refuses further writes; reopening repairs the tail.
+//! - Dropping a [`Wal`] without [`Wal::close`] is the same as a kill: nothing
+//!   `log` returned is lost, but the last segment is not fsynced.
+//!
+//! Cutting a segment fsyncs the completed one before `log` returns (Prometheus
+//! does it in the background); at the default 128 MiB that is one fsync per
+//! 128 MiB of records.
 //!
 //! # Repair on open
 //!
-//! [`Wal::open`] reads the last segment (or all of them, with
-//! [`RepairScope::AllSegments`]). At the first corruption (bad checksum,
+//! [`Wal::open`] reads from the last segment holding data to the end (or all
+//! segments, with [`RepairScope::AllSegments`]). At the first corruption (bad checksum,
 //! impossible fragment sequence, record cut short by the end of the file) in
 //! segment N at offset X, where X is the start of the first record that
 //! cannot be read whole, it truncates N to X, zero-pads it to the page
@@ -63,6 +69,16 @@
 //! found later by a full replay is repaired the same way by [`Wal::repair`].
 //! Like Prometheus, the writer then always starts a fresh segment rather
 //! than appending to an existing one.
+//!
+//! # Replay
+//!
+//! At startup the head opens the [`Wal`] (which repairs the tail), then reads
+//! [`checkpoint::open_replay`]: the newest checkpoint followed by the segments
+//! after it, decoding each record with [`crate::record`]. A
+//! [`WalError::Corrupt`] met there is handed to [`Wal::repair`], which keeps
+//! everything read so far and drops the rest. Checkpointing
+//! ([`checkpoint::checkpoint`]) followed by [`Wal::truncate`] bounds the WAL's
+//! size.
 
 pub mod checkpoint;
 mod reader;
@@ -248,6 +264,9 @@ pub enum WalError {
         /// First index after it.
         next: u32,
     },
+    /// The last segment's index is `u32::MAX`: there is no next one.
+    #[error("cannot start a new WAL segment in {}: segment index would exceed {}", .0.display(), u32::MAX)]
+    SegmentIndexOverflow(PathBuf),
     /// The segment size is not a positive multiple of the page size.
     #[error("cannot open WAL: segment size {0} is not a positive multiple of {PAGE_SIZE}")]
     InvalidSegmentSize(u64),

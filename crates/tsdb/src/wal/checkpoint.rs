@@ -333,3 +333,159 @@ fn log_batch(cp: &mut Wal, buf: &[u8], ends: &[usize]) -> Result<(), WalError> {
     }
     cp.log(&recs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{RefMetadata, RefSample, RefSeries, Tombstone};
+    use model::{Labels, MetricType};
+
+    fn series(r: u64) -> RefSeries {
+        RefSeries {
+            series_ref: r,
+            labels: Labels::from_pairs(&[("__name__", "m"), ("i", &r.to_string())]),
+        }
+    }
+
+    /// Decodes every record of a reader into (series, samples, tombstones, metadata).
+    fn replay(
+        mut r: WalReader,
+    ) -> (
+        Vec<RefSeries>,
+        Vec<RefSample>,
+        Vec<Tombstone>,
+        Vec<RefMetadata>,
+    ) {
+        let mut d = Decoded::default();
+        let (mut s, mut x, mut t, mut m) = (vec![], vec![], vec![], vec![]);
+        while let Some(rec) = r.next() {
+            match d.decode(rec.unwrap()).unwrap() {
+                Some(RecordType::Series) => s.append(&mut d.series),
+                Some(RecordType::Samples) => x.append(&mut d.samples),
+                Some(RecordType::Tombstones) => t.append(&mut d.stones),
+                Some(RecordType::Metadata) => m.append(&mut d.metadata),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        (s, x, t, m)
+    }
+
+    fn log_segment(w: &mut Wal, refs: std::ops::Range<u64>, t: i64) {
+        let mut buf = Vec::new();
+        let ser: Vec<_> = refs.clone().map(series).collect();
+        record::encode_series(&ser, &mut buf);
+        let a = buf.len();
+        let smp: Vec<_> = refs
+            .clone()
+            .map(|r| RefSample {
+                series_ref: r,
+                t,
+                v: r as f64,
+            })
+            .collect();
+        record::encode_samples(&smp, &mut buf);
+        let b = buf.len();
+        let st: Vec<_> = refs
+            .clone()
+            .map(|r| Tombstone {
+                series_ref: r,
+                mint: t - 10,
+                maxt: t,
+            })
+            .collect();
+        record::encode_tombstones(&st, &mut buf);
+        let c = buf.len();
+        let md: Vec<_> = refs
+            .map(|r| RefMetadata {
+                series_ref: r,
+                metric_type: MetricType::Gauge,
+                unit: String::new(),
+                help: format!("t{t}"),
+            })
+            .collect();
+        record::encode_metadata(&md, &mut buf);
+        w.log(&[&buf[..a], &buf[a..b], &buf[b..c], &buf[c..], &[7, 0, 1]])
+            .unwrap();
+        w.next_segment().unwrap();
+    }
+
+    #[test]
+    fn checkpoint_keeps_live_series_and_recent_data() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut w, _) = Wal::open(d.path(), WalOptions::default()).unwrap();
+        log_segment(&mut w, 0..10, 100); // segment 0
+        log_segment(&mut w, 0..10, 200); // segment 1
+        log_segment(&mut w, 0..10, 300); // segment 2
+        let keep = |r: SeriesRef| r % 2 == 0;
+
+        let st = checkpoint(d.path(), 0, 1, &keep, 200, Compression::Snappy).unwrap();
+        assert_eq!((st.total_series, st.dropped_series), (20, 10));
+        assert_eq!((st.total_samples, st.dropped_samples), (20, 10));
+        assert_eq!((st.total_tombstones, st.dropped_tombstones), (20, 15));
+        assert_eq!((st.total_metadata, st.dropped_metadata), (20, 15));
+        assert_eq!(st.dropped_unsupported, 2);
+        assert_eq!(
+            last_checkpoint(d.path()).unwrap(),
+            Some((checkpoint_dir(d.path(), 1), 1))
+        );
+        w.truncate(2).unwrap();
+
+        let (s, x, t, m) =
+            replay(WalReader::open(&checkpoint_dir(d.path(), 1), None, None).unwrap());
+        let live: Vec<u64> = (0..10).filter(|r| r % 2 == 0).collect();
+        assert_eq!(
+            s.iter().map(|s| s.series_ref).collect::<Vec<_>>(),
+            [live.clone(), live.clone()].concat()
+        );
+        assert_eq!(s[0], series(0));
+        assert!(x.iter().all(|s| s.t == 200));
+        assert_eq!(x.len(), 10);
+        assert_eq!(t.iter().map(|t| t.series_ref).collect::<Vec<_>>(), live);
+        assert_eq!(m.iter().map(|m| m.series_ref).collect::<Vec<_>>(), live);
+        assert!(m.iter().all(|m| m.help == "t200"));
+
+        // A second checkpoint starts from the first and replaces it.
+        let st = checkpoint(d.path(), 2, 2, &|r| r == 0, 300, Compression::None).unwrap();
+        assert_eq!(st.total_series, 10 + 10);
+        assert_eq!(last_checkpoint(d.path()).unwrap().map(|c| c.1), Some(2));
+        assert!(!checkpoint_dir(d.path(), 1).exists());
+        w.truncate(3).unwrap();
+        w.log(&[b"\x02"]).unwrap(); // an empty samples record in segment 3
+        drop(w);
+
+        // Startup replay: checkpoint 2 then the segments after it.
+        let (s, x, _, m) = replay(open_replay(d.path()).unwrap());
+        // Series are not de-duplicated (nor are they by Prometheus): one per segment.
+        assert_eq!(
+            s.iter().map(|s| s.series_ref).collect::<Vec<_>>(),
+            [0, 0, 0]
+        );
+        // Samples are filtered by time only, as Prometheus does: replay
+        // drops those of unknown series.
+        assert_eq!(x.len(), 10);
+        assert!(x.iter().all(|s| s.t == 300));
+        assert_eq!(m.len(), 1);
+    }
+
+    #[test]
+    fn checkpoint_rejects_a_gap_and_cleans_tmp() {
+        let d = tempfile::tempdir().unwrap();
+        let (mut w, _) = Wal::open(d.path(), WalOptions::default()).unwrap();
+        for t in 0..4 {
+            log_segment(&mut w, 0..2, t);
+        }
+        std::fs::create_dir(d.path().join("checkpoint.00000007.tmp")).unwrap();
+        checkpoint(d.path(), 0, 0, &|_| true, 0, Compression::Snappy).unwrap();
+        assert!(!d.path().join("checkpoint.00000007.tmp").exists());
+        let e = checkpoint(d.path(), 3, 3, &|_| true, 0, Compression::Snappy).unwrap_err();
+        assert!(
+            matches!(e, WalError::CheckpointGap { last: 0, from: 3 }),
+            "{e}"
+        );
+        std::fs::write(d.path().join("checkpoint.00000009"), b"").unwrap();
+        assert!(matches!(
+            last_checkpoint(d.path()),
+            Err(WalError::CheckpointNotDir(_))
+        ));
+    }
+}

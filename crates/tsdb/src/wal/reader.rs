@@ -204,14 +204,6 @@ impl WalReader {
                 self.pos = self.page_len;
                 continue;
             }
-            if h & ZSTD_FLAG != 0 {
-                let (dir, segment) = self.seg();
-                return Err(WalError::ZstdUnsupported {
-                    dir: dir.to_owned(),
-                    segment,
-                    offset: bad_at,
-                });
-            }
             let beyond = |r: CorruptionReason| {
                 if short_page {
                     CorruptionReason::Torn
@@ -243,6 +235,16 @@ impl WalReader {
             };
             if !in_sequence {
                 return Err(self.corrupt(bad_at, CorruptionReason::UnexpectedFragment(typ)));
+            }
+            // Checked only once the fragment is known to be genuine, so that
+            // garbage is reported as corruption rather than as zstd.
+            if h & ZSTD_FLAG != 0 {
+                let (dir, segment) = self.seg();
+                return Err(WalError::ZstdUnsupported {
+                    dir: dir.to_owned(),
+                    segment,
+                    offset: bad_at,
+                });
             }
             start.get_or_insert(frag_off);
             // Prometheus sets the flag on every fragment; the last one decides.
@@ -284,5 +286,155 @@ impl WalReader {
     fn set_position(&mut self, offset: u64) {
         self.rec_segment = self.seg().1;
         self.rec_offset = offset;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fragment: header (type byte with flags, length, CRC) and data.
+    fn frag(typ: u8, data: &[u8]) -> Vec<u8> {
+        let mut v = vec![typ];
+        v.extend_from_slice(&(data.len() as u16).to_be_bytes());
+        v.extend_from_slice(&crc32c::crc32c(data).to_be_bytes());
+        v.extend_from_slice(data);
+        v
+    }
+
+    /// Reads segment 0 of a directory holding `bytes`; returns the records
+    /// read and the error that ended the read, if any.
+    fn read(bytes: &[u8]) -> (Vec<Vec<u8>>, Option<WalError>) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(segment_path(d.path(), 0), bytes).unwrap();
+        let mut r = WalReader::open(d.path(), None, None).unwrap();
+        let mut out = Vec::new();
+        while let Some(rec) = r.next() {
+            match rec {
+                Ok(rec) => out.push(rec.to_vec()),
+                Err(e) => return (out, Some(e)),
+            }
+        }
+        (out, None)
+    }
+
+    fn reason(e: Option<WalError>) -> (u64, CorruptionReason) {
+        match e {
+            Some(WalError::Corrupt(c)) => (c.offset, c.reason),
+            other => panic!("not a corruption: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn joins_fragments_and_skips_padding() {
+        let mut b = frag(FRAG_FIRST, b"ab");
+        b.extend(frag(FRAG_MIDDLE, b"cd"));
+        b.extend(frag(FRAG_LAST, b"e"));
+        b.extend(frag(FRAG_FULL, b""));
+        b.resize(PAGE_SIZE, 0);
+        b.extend(frag(FRAG_FULL, b"next page"));
+        let (recs, err) = read(&b);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(recs, [b"abcde".to_vec(), vec![], b"next page".to_vec()]);
+    }
+
+    #[test]
+    fn snappy_records_decompress() {
+        let mut z = snap::raw::Encoder::new().compress_vec(&[7u8; 500]).unwrap();
+        let (first, last) = z.split_at_mut(3);
+        let mut b = frag(FRAG_FIRST | SNAPPY_FLAG, first);
+        b.extend(frag(FRAG_LAST | SNAPPY_FLAG, last));
+        let (recs, err) = read(&b);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(recs, [vec![7u8; 500]]);
+    }
+
+    #[test]
+    fn corruptions_point_at_the_record_start() {
+        let ok = frag(FRAG_FULL, b"ok");
+        let n = ok.len() as u64;
+        let case = |tail: Vec<u8>| {
+            let mut b = ok.clone();
+            b.extend(tail);
+            let (recs, err) = read(&b);
+            assert_eq!(recs, [b"ok".to_vec()]);
+            reason(err)
+        };
+        assert_eq!(
+            case(frag(FRAG_MIDDLE, b"x")),
+            (n, CorruptionReason::UnexpectedFragment(3))
+        );
+        assert_eq!(
+            case(frag(6, b"x")),
+            (n, CorruptionReason::BadFragmentType(6))
+        );
+        let mut two_firsts = frag(FRAG_FIRST, b"x");
+        two_firsts.extend(frag(FRAG_FIRST, b"y"));
+        assert_eq!(
+            case(two_firsts),
+            (n, CorruptionReason::UnexpectedFragment(2))
+        );
+        assert_eq!(case(frag(FRAG_FIRST, b"torn")), (n, CorruptionReason::Torn));
+        let mut bad_crc = frag(FRAG_FULL, b"x");
+        bad_crc[7] = b'y';
+        assert!(matches!(case(bad_crc), (o, CorruptionReason::Checksum { .. }) if o == n));
+        assert_eq!(case(vec![0, 0, 1]), (n, CorruptionReason::NonZeroPadding));
+        // Header cut by the end of the file.
+        assert_eq!(case(vec![FRAG_FULL, 0]), (n, CorruptionReason::Torn));
+        // Snappy flag on bytes that are not snappy.
+        let not_snappy = frag(FRAG_FULL | SNAPPY_FLAG, &[0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert!(matches!(case(not_snappy), (o, CorruptionReason::Snappy(_)) if o == n));
+    }
+
+    #[test]
+    fn fragment_running_past_a_full_page_is_corrupt() {
+        let mut b = frag(FRAG_FULL, &vec![1u8; PAGE_SIZE - 20 - 7]);
+        // A header claiming more than is left of the page, in a full page.
+        b.extend(frag(FRAG_FULL, &[2u8; 30])[..13].iter());
+        b.resize(PAGE_SIZE, 0);
+        b.extend(vec![0u8; PAGE_SIZE]);
+        let (recs, err) = read(&b);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(
+            reason(err),
+            ((PAGE_SIZE - 20) as u64, CorruptionReason::CrossesPage)
+        );
+    }
+
+    #[test]
+    fn zstd_is_not_corruption() {
+        let b = frag(FRAG_FULL | ZSTD_FLAG, b"whatever");
+        let (_, err) = read(&b);
+        assert!(matches!(
+            err,
+            Some(WalError::ZstdUnsupported {
+                segment: 0,
+                offset: 0,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn ranges_and_chains_of_segments() {
+        let d = tempfile::tempdir().unwrap();
+        let e = tempfile::tempdir().unwrap();
+        for i in 0..4u8 {
+            std::fs::write(segment_path(d.path(), i.into()), frag(FRAG_FULL, &[i])).unwrap();
+        }
+        std::fs::write(segment_path(e.path(), 0), frag(FRAG_FULL, b"cp")).unwrap();
+        let collect = |mut r: WalReader| {
+            let mut v = Vec::new();
+            while let Some(rec) = r.next() {
+                let rec = rec.unwrap().to_vec();
+                v.push((rec, r.position()));
+            }
+            v
+        };
+        let got = collect(WalReader::open(d.path(), Some(1), Some(2)).unwrap());
+        assert_eq!(got, [(vec![1], (1, 0)), (vec![2], (2, 0))]);
+        let chain = vec![(e.path().to_owned(), 0), (d.path().to_owned(), 3)];
+        let got = collect(WalReader::from_segments(chain));
+        assert_eq!(got, [(b"cp".to_vec(), (0, 0)), (vec![3], (3, 0))]);
     }
 }

@@ -66,7 +66,15 @@ impl Wal {
         let mut repair = None;
         if let (Some(&first), Some(&last)) = (segs.first(), segs.last()) {
             let from = match opts.repair_scope {
-                RepairScope::LastSegment => last,
+                // The last segment with data: a crash right after a segment
+                // cut (or right after an open) leaves an empty last one.
+                RepairScope::LastSegment => {
+                    let mut i = last;
+                    while i > first && file_size(&segment_path(dir, i))? == 0 {
+                        i -= 1;
+                    }
+                    i
+                }
                 RepairScope::AllSegments => first,
             };
             if let Some(c) = scan_for_corruption(dir, from, last)? {
@@ -74,7 +82,7 @@ impl Wal {
             }
         }
         let next = match list_segments(dir)?.last() {
-            Some(&l) => l + 1,
+            Some(&l) => next_index(dir, l)?,
             None => 0,
         };
         let wal = Wal::with_segment(dir.to_owned(), opts, next)?;
@@ -82,8 +90,18 @@ impl Wal {
     }
 
     fn with_segment(dir: PathBuf, opts: WalOptions, index: u32) -> Result<Wal, WalError> {
-        let file = create_segment(&dir, index)?;
-        let done_pages = file_size(&segment_path(&dir, index))? / PAGE_SIZE as u64;
+        let mut file = create_segment(&dir, index)?;
+        let path = segment_path(&dir, index);
+        let size = file_size(&path)?;
+        // The segment is new, so this never runs unless something else wrote
+        // it; then pad its torn last page, as Prometheus does, so that our
+        // fragments stay page-aligned.
+        let torn = (size % PAGE_SIZE as u64) as usize;
+        if torn != 0 {
+            file.write_all(&vec![0; PAGE_SIZE - torn])
+                .map_err(|e| WalError::io("pad", &path, e))?;
+        }
+        let done_pages = size.div_ceil(PAGE_SIZE as u64);
         Ok(Wal {
             dir,
             opts,
@@ -243,7 +261,7 @@ impl Wal {
             self.flush_page(true)?;
         }
         self.sync()?;
-        let next = self.segment + 1;
+        let next = next_index(&self.dir, self.segment)?;
         self.file = create_segment(&self.dir, next)?;
         self.segment = next;
         self.done_pages = 0;
@@ -288,8 +306,10 @@ impl Wal {
                 corrupt: corruption.dir.clone(),
             });
         }
+        // Until a fresh segment is open, the one held may be deleted.
+        self.state = State::Failed;
         let report = repair_dir(&self.dir, corruption)?;
-        let next = corruption.segment + 1;
+        let next = next_index(&self.dir, corruption.segment)?;
         *self = Wal::with_segment(self.dir.clone(), self.opts, next)?;
         Ok(report)
     }
@@ -306,6 +326,13 @@ impl Wal {
         }
         self.sync()
     }
+}
+
+/// The index after `i`; a directory holding segment `u32::MAX` is refused
+/// rather than wrapped around.
+fn next_index(dir: &Path, i: u32) -> Result<u32, WalError> {
+    i.checked_add(1)
+        .ok_or_else(|| WalError::SegmentIndexOverflow(dir.to_owned()))
 }
 
 #[cfg(test)]
@@ -437,6 +464,14 @@ mod tests {
         assert_eq!(w.segments().unwrap(), (2, 2));
         w.close().unwrap();
         assert_eq!(read_all(d.path()), [b"three".to_vec()]);
+    }
+
+    #[test]
+    fn refuses_to_wrap_segment_indexes() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(segment_path(d.path(), u32::MAX), b"").unwrap();
+        let e = Wal::open(d.path(), WalOptions::default()).err().unwrap();
+        assert!(matches!(e, WalError::SegmentIndexOverflow(_)), "{e}");
     }
 
     #[test]
