@@ -54,7 +54,7 @@ use crate::record::Tombstone;
 use crate::wal::{self, Compression, Wal, WalError};
 
 pub use append::HeadAppender;
-pub use read::{HeadChunk, HeadChunkMeta, HeadQuerier};
+pub use read::{HeadChunk, HeadQuerier};
 pub use replay::ReplayStats;
 
 use postings::MemPostings;

@@ -14,6 +14,7 @@ use storage::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageEr
 use super::series::{ClosedChunk, MemSeries};
 use super::{Head, HeadData};
 use crate::chunkenc::XorIter;
+use crate::chunks::ChunkMeta;
 
 /// A chunk of the head as readers get it: its time range and bytes (XOR
 /// encoding, without the encoding byte).
@@ -25,19 +26,6 @@ pub struct HeadChunk {
     pub max_time: i64,
     /// The chunk's bytes.
     pub data: Arc<[u8]>,
-}
-
-/// Where a head chunk is, for a block writer that lists a series' chunks
-/// first and fetches their bytes later ([`Head::chunk`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeadChunkMeta {
-    /// Time of the first sample.
-    pub min_time: i64,
-    /// Time of the last sample.
-    pub max_time: i64,
-    /// `series_ref << 24 | chunk id` (ids are per series and wrap at 2^24),
-    /// as Prometheus's `HeadChunkRef`.
-    pub chunk_ref: u64,
 }
 
 const CHUNK_ID_BITS: u32 = 24;
@@ -118,11 +106,14 @@ impl Head {
 
     /// Labels of series `r` and the metas of its chunks overlapping
     /// `[mint, maxt]`, oldest first; `None` if there is no such series.
-    pub fn series(&self, r: u64, mint: i64, maxt: i64) -> Option<(Labels, Vec<HeadChunkMeta>)> {
+    /// A head chunk ref is `series_ref << 24 | chunk id` (ids are per series
+    /// and wrap at 2^24), as Prometheus's `HeadChunkRef`; it names a chunk
+    /// for [`Head::chunk`], not a place in a block's segment files.
+    pub fn series(&self, r: u64, mint: i64, maxt: i64) -> Option<(Labels, Vec<ChunkMeta>)> {
         let s = self.data.series.get_by_ref(r)?;
         let metas = snapshot(&s, mint, maxt)
             .into_iter()
-            .map(|(id, c)| HeadChunkMeta {
+            .map(|(id, c)| ChunkMeta {
                 min_time: c.min_time,
                 max_time: c.max_time,
                 chunk_ref: (r << CHUNK_ID_BITS) | (u64::from(id) & CHUNK_ID_MASK),
@@ -142,7 +133,7 @@ impl Head {
         Some((s.labels.clone(), chunks))
     }
 
-    /// The chunk a [`HeadChunkMeta::chunk_ref`] names, if it still exists.
+    /// The chunk a [`ChunkMeta::chunk_ref`] from [`Head::series`] names, if it still exists.
     pub fn chunk(&self, chunk_ref: u64) -> Option<HeadChunk> {
         let s = self.data.series.get_by_ref(chunk_ref >> CHUNK_ID_BITS)?;
         let want = (chunk_ref & CHUNK_ID_MASK) as u32;

@@ -178,7 +178,7 @@ impl SeriesChunks {
 
     /// Time of the open chunk's first sample.
     pub(crate) fn head_min_time(&self) -> Option<i64> {
-        self.head.as_ref()?.iter().next().map(|(t, _)| t)
+        self.head.as_ref()?.first_time()
     }
 
     /// Number of chunks, open one included.
@@ -209,7 +209,7 @@ impl SeriesChunks {
             };
         }
         if head.num_samples() >= per_chunk || t >= self.next_at {
-            let min_time = head.iter().next().map_or(lt, |(t, _)| t);
+            let min_time = head.first_time().unwrap_or(lt);
             let closed = ClosedChunk {
                 min_time,
                 max_time: lt,
