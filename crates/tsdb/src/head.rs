@@ -133,6 +133,9 @@ pub struct HeadStats {
     pub max_time: i64,
     /// Samples appended since the head was created (replay included).
     pub samples_appended: u64,
+    /// Chunks started since the head was created (replay included), as
+    /// Prometheus's `prometheus_tsdb_head_chunks_created_total`.
+    pub chunks_created: u64,
     /// Samples dropped at commit because a concurrent appender got a newer
     /// sample into the series first.
     pub samples_out_of_order_at_commit: u64,
@@ -149,7 +152,7 @@ pub(crate) struct HeadData {
     pub(crate) min_valid_time: AtomicI64,
     pub(crate) chunk_range: i64,
     pub(crate) samples_per_chunk: u16,
-    pub(crate) num_chunks: AtomicU64,
+    pub(crate) chunks_created: AtomicU64,
     pub(crate) samples_appended: AtomicU64,
     pub(crate) out_of_order_at_commit: AtomicU64,
 }
@@ -199,7 +202,7 @@ impl Head {
             min_valid_time: AtomicI64::new(i64::MIN),
             chunk_range: opts.chunk_range.max(1),
             samples_per_chunk: opts.samples_per_chunk.max(1),
-            num_chunks: AtomicU64::new(0),
+            chunks_created: AtomicU64::new(0),
             samples_appended: AtomicU64::new(0),
             out_of_order_at_commit: AtomicU64::new(0),
         };
@@ -257,6 +260,7 @@ impl Head {
             min_time: self.min_time(),
             max_time: self.max_time(),
             samples_appended: d.samples_appended.load(Ordering::Relaxed),
+            chunks_created: d.chunks_created.load(Ordering::Relaxed),
             samples_out_of_order_at_commit: d.out_of_order_at_commit.load(Ordering::Relaxed),
         }
     }
@@ -270,8 +274,6 @@ impl Head {
         self.set_min_valid_time(mint);
         let (removed, chunks_removed) = d.series.gc(mint);
         d.postings.write().delete(&removed);
-        d.num_chunks
-            .fetch_sub(chunks_removed as u64, Ordering::Relaxed);
         // The head's range starts at mint even if no sample is that old.
         let _ = d
             .min_time
@@ -434,6 +436,73 @@ mod tests {
             "{names:?}"
         );
         assert!(!names.iter().any(|n| n == "00000000"), "{names:?}");
+    }
+
+    #[test]
+    fn concurrent_appenders_readers_and_truncation() {
+        use model::{MatchType, Matcher};
+        use storage::Queryable;
+        let head = Head::new(
+            HeadOptions {
+                samples_per_chunk: 16,
+                stripe_size: 8,
+                ..HeadOptions::default()
+            },
+            None,
+        );
+        let labels = |w: usize, i: usize| {
+            Labels::from_pairs(&[
+                ("__name__", "m"),
+                ("w", &w.to_string()),
+                ("i", &i.to_string()),
+            ])
+        };
+        std::thread::scope(|s| {
+            for w in 0..3 {
+                let head = &head;
+                s.spawn(move || {
+                    let mut refs = vec![None; 50];
+                    for t in 0..200 {
+                        let mut app = head.appender();
+                        for (i, r) in refs.iter_mut().enumerate() {
+                            // Every writer also writes a series shared by all,
+                            // which may refuse its samples as out of order.
+                            let _ = app.append(None, &labels(9, 0), t, 0.0);
+                            *r = Some(app.append(*r, &labels(w, i), t, t as f64).unwrap());
+                        }
+                        app.commit().unwrap();
+                    }
+                });
+            }
+            s.spawn(|| {
+                let m = Matcher::new(MatchType::Regex, "w", "0|1|2").unwrap();
+                for _ in 0..50 {
+                    let q = head.querier(i64::MIN, i64::MAX).unwrap();
+                    for series in q.select(true, None, &[m.clone()]).unwrap() {
+                        let samples = series.unwrap().collect_samples().unwrap();
+                        // A series is read whole or not at all, in order.
+                        assert!(samples.windows(2).all(|p| p[1].t == p[0].t + 1));
+                        assert!(samples.iter().all(|s| s.v == s.t as f64));
+                    }
+                }
+            });
+            s.spawn(|| {
+                for _ in 0..20 {
+                    head.truncate(-1).unwrap();
+                }
+            });
+        });
+        let st = head.stats();
+        assert_eq!(st.num_series, 151);
+        assert_eq!(st.samples_appended, 150 * 200 + 200);
+        let q = head.querier(0, 199).unwrap();
+        let m = Matcher::equal("w", "2");
+        let n: usize = q
+            .select(false, None, &[m])
+            .unwrap()
+            .map(|s| s.unwrap().collect_samples().unwrap().len())
+            .sum();
+        assert_eq!(n, 50 * 200);
     }
 
     #[test]

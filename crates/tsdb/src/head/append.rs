@@ -236,27 +236,37 @@ impl Appender for HeadAppender<'_> {
                 min_valid: self.min_valid,
             });
         }
-        let s = self.series_for(series_ref, labels)?;
-        let r = s.series_ref;
-        let bits = v.to_bits();
-        // A series already in this transaction is checked against its
-        // pending sample (newer than anything committed); any other one
-        // against its committed newest sample, under its lock, where it is
-        // also marked pending once the sample is accepted.
-        let is_new = match self.buf.pending.get(&r) {
-            Some(&(pt, pv)) => check(&s, t, bits, Some(pt), || pv)?,
-            None => {
-                let mut c = s.chunks.lock();
-                let newest = c.newest_time();
-                let ok = check(&s, t, bits, newest, || {
-                    c.newest().map_or(0, |(_, v)| v.to_bits())
-                })?;
-                if ok {
-                    c.pending = true;
+        let mut hint = series_ref;
+        let (s, is_new) = loop {
+            let s = self.series_for(hint, labels)?;
+            let r = s.series_ref;
+            let bits = v.to_bits();
+            // A series already in this transaction is checked against its
+            // pending sample (newer than anything committed); any other one
+            // against its committed newest sample, under its lock, where it
+            // is also marked pending once the sample is accepted.
+            let is_new = match self.buf.pending.get(&r) {
+                Some(&(pt, pv)) => check(&s, t, bits, Some(pt), || pv)?,
+                None => {
+                    let mut c = s.chunks.lock();
+                    if c.removed {
+                        // Collected between lookup and lock: look again.
+                        hint = None;
+                        continue;
+                    }
+                    let newest = c.newest_time();
+                    let ok = check(&s, t, bits, newest, || {
+                        c.newest().map_or(0, |(_, v)| v.to_bits())
+                    })?;
+                    if ok {
+                        c.pending = true;
+                    }
+                    ok
                 }
-                ok
-            }
+            };
+            break (s, is_new);
         };
+        let (r, bits) = (s.series_ref, v.to_bits());
         if !is_new {
             return Ok(SeriesRef(r));
         }
@@ -279,25 +289,28 @@ impl Appender for HeadAppender<'_> {
         }
         let d = &self.head.data;
         let (range, per_chunk) = (d.chunk_range, d.samples_per_chunk);
-        let (mut new_chunks, mut rejected) = (0u64, 0u64);
+        let (mut stored, mut new_chunks, mut rejected) = (0u64, 0u64, 0u64);
         for (s, smp) in self.buf.series.iter().zip(&self.buf.samples) {
             let mut c = s.chunks.lock();
             match c.append(smp.t, smp.v, range, per_chunk) {
-                Appended::Sample | Appended::Duplicate => {}
-                Appended::NewChunk => new_chunks += 1,
+                Appended::Sample => stored += 1,
+                Appended::NewChunk => {
+                    stored += 1;
+                    new_chunks += 1;
+                }
+                // Another appender committed the same sample first.
+                Appended::Duplicate => {}
                 Appended::Rejected => rejected += 1,
             }
             c.pending = false;
         }
-        let n = self.buf.samples.len() as u64;
-        if n > 0 {
+        if stored > 0 {
             d.widen(self.mint, self.maxt);
-            d.num_chunks.fetch_add(new_chunks, Ordering::Relaxed);
-            d.samples_appended
-                .fetch_add(n - rejected, Ordering::Relaxed);
-            d.out_of_order_at_commit
-                .fetch_add(rejected, Ordering::Relaxed);
         }
+        d.chunks_created.fetch_add(new_chunks, Ordering::Relaxed);
+        d.samples_appended.fetch_add(stored, Ordering::Relaxed);
+        d.out_of_order_at_commit
+            .fetch_add(rejected, Ordering::Relaxed);
         self.buf.clear();
         self.mint = i64::MAX;
         self.maxt = i64::MIN;

@@ -194,9 +194,15 @@ impl Querier for HeadQuerier {
             if chunks.is_empty() {
                 return None;
             }
+            // A chunk may overlap the range without a sample inside it; such
+            // a series is left out rather than returned empty.
+            let mut it = HeadIterator::new(chunks, mint, maxt);
+            if !it.prime() {
+                return None;
+            }
             Some(Ok(Series {
                 labels: s.labels.clone(),
-                samples: Box::new(HeadIterator::new(chunks, mint, maxt)),
+                samples: Box::new(it),
             }))
         })))
     }
@@ -257,6 +263,12 @@ impl HeadIterator {
             maxt,
             err: None,
         }
+    }
+
+    /// Decodes the first chunk with samples in range: false if there is
+    /// none (and no error to report).
+    fn prime(&mut self) -> bool {
+        self.load(i64::MIN) || self.err.is_some()
     }
 
     /// Decodes the next chunk whose samples may reach `from`; false at the

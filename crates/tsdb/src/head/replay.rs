@@ -185,7 +185,7 @@ impl Head {
         if stats.samples > 0 {
             data.widen(mint, maxt);
         }
-        data.num_chunks.fetch_add(new_chunks, Ordering::Relaxed);
+        data.chunks_created.fetch_add(new_chunks, Ordering::Relaxed);
         data.samples_appended
             .fetch_add(stats.samples, Ordering::Relaxed);
         stats.duration = start.elapsed();

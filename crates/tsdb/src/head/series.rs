@@ -143,6 +143,10 @@ pub(crate) struct SeriesChunks {
     /// Set while an appender holds uncommitted samples for the series, so
     /// garbage collection leaves a new, still empty series alone.
     pub(crate) pending: bool,
+    /// Set (under this lock) when garbage collection takes the series out
+    /// of the maps. An appender that found the series just before checks it
+    /// after locking and looks again, so no sample lands in a dead series.
+    pub(crate) removed: bool,
 }
 
 /// One series in the head.
@@ -277,6 +281,7 @@ impl MemSeries {
                 closed: Box::new([]),
                 first_chunk_id: 0,
                 pending: false,
+                removed: false,
             }),
         }
     }
@@ -516,13 +521,13 @@ impl StripeSeries {
             let mut hs = self.by_hash[(hash & self.mask) as usize].write();
             let page = s.series_ref >> PAGE_BITS;
             let mut rs = self.by_ref[(page & self.mask) as usize].write();
-            {
-                // An appender may have revived it since the scan.
-                let c = s.chunks.lock();
-                if c.head.is_some() || !c.closed.is_empty() || c.pending {
-                    continue;
-                }
+            // An appender may have revived it since the scan.
+            let mut c = s.chunks.lock();
+            if c.head.is_some() || !c.closed.is_empty() || c.pending {
+                continue;
             }
+            c.removed = true;
+            drop(c);
             hs.remove(hash, s.series_ref);
             Self::remove_ref(&mut rs, s.series_ref);
             self.count.fetch_sub(1, Ordering::Relaxed);
