@@ -478,7 +478,7 @@ mod tests {
                 let m = Matcher::new(MatchType::Regex, "w", "0|1|2").unwrap();
                 for _ in 0..50 {
                     let q = head.querier(i64::MIN, i64::MAX).unwrap();
-                    for series in q.select(true, None, &[m.clone()]).unwrap() {
+                    for series in q.select(true, None, std::slice::from_ref(&m)).unwrap() {
                         let samples = series.unwrap().collect_samples().unwrap();
                         // A series is read whole or not at all, in order.
                         assert!(samples.windows(2).all(|p| p[1].t == p[0].t + 1));
