@@ -26,9 +26,10 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::series::{Appended, U64Map};
+use super::series::{prefetch, Appended, MemSeries, U64Map};
 use super::{Head, HeadData, HeadError, HeadOptions};
 use crate::record::{
     decode_samples, decode_series, decode_tombstones, RecordError, RecordType, RefSample,
@@ -76,11 +77,14 @@ impl ReplayStats {
 /// reader decodes the next record.
 const QUEUE_DEPTH: usize = 4;
 
+/// How many samples ahead a worker prefetches the series, and its chunk.
+const PREFETCH_SERIES: usize = 24;
+const PREFETCH_CHUNK: usize = 12;
+
 /// Counters a worker returns when its channel closes.
 #[derive(Default)]
 struct WorkerStats {
     applied: u64,
-    unknown: u64,
     out_of_order: u64,
     new_chunks: u64,
     mint: i64,
@@ -131,11 +135,10 @@ impl Head {
         let mut stop = None;
         let worker_stats = std::thread::scope(|scope| {
             let mut to_workers = Vec::with_capacity(workers);
-            let (recycle_tx, recycle_rx) =
-                sync_channel::<Vec<RefSample>>(workers * QUEUE_DEPTH + 1);
+            let (recycle_tx, recycle_rx) = sync_channel::<Vec<Resolved>>(workers * QUEUE_DEPTH + 1);
             let mut handles = Vec::with_capacity(workers);
             for _ in 0..workers {
-                let (tx, rx) = sync_channel::<Vec<RefSample>>(QUEUE_DEPTH);
+                let (tx, rx) = sync_channel::<Vec<Resolved>>(QUEUE_DEPTH);
                 let recycle = recycle_tx.clone();
                 to_workers.push(tx);
                 handles.push(scope.spawn(move || apply(data, rx, recycle)));
@@ -147,7 +150,8 @@ impl Head {
                 recycle: recycle_rx,
                 series: Vec::new(),
                 samples: Vec::new(),
-                shards: vec![Vec::new(); workers],
+                shards: (0..workers).map(|_| Vec::new()).collect(),
+                unknown: 0,
                 stones: Vec::new(),
                 alias: U64Map::default(),
             };
@@ -165,6 +169,7 @@ impl Head {
                 }
             }
             let stones = std::mem::take(&mut dec.stones);
+            stats.samples_unknown_series = dec.unknown;
             drop(dec);
             self.replayed_tombstones.lock().extend(stones);
             handles
@@ -176,7 +181,6 @@ impl Head {
         let mut new_chunks = 0;
         for w in worker_stats {
             stats.samples += w.applied;
-            stats.samples_unknown_series += w.unknown;
             stats.samples_out_of_order += w.out_of_order;
             new_chunks += w.new_chunks;
             mint = mint.min(w.mint);
@@ -197,11 +201,13 @@ impl Head {
 /// hands samples to the workers by ref.
 struct Decoder<'a> {
     data: &'a HeadData,
-    to_workers: Vec<SyncSender<Vec<RefSample>>>,
-    recycle: Receiver<Vec<RefSample>>,
+    to_workers: Vec<SyncSender<Vec<Resolved>>>,
+    recycle: Receiver<Vec<Resolved>>,
     series: Vec<RefSeries>,
     samples: Vec<RefSample>,
-    shards: Vec<Vec<RefSample>>,
+    shards: Vec<Vec<Resolved>>,
+    /// Samples whose ref no series record introduced.
+    unknown: u64,
     stones: Vec<Tombstone>,
     /// Refs of duplicate series records → the ref the series has.
     alias: U64Map<u64>,
@@ -242,7 +248,10 @@ impl Decoder<'_> {
         Ok(())
     }
 
-    /// Sends the decoded samples to the workers owning their refs.
+    /// Resolves the decoded samples' refs to their series and sends them to
+    /// the workers owning the refs. Resolving here, on the thread that
+    /// mostly waits for I/O and decoding, leaves the workers only the
+    /// appends; the batches come back (and drop their `Arc`s) here too.
     fn dispatch(&mut self) {
         let n = self.to_workers.len() as u64;
         if !self.alias.is_empty() {
@@ -252,17 +261,22 @@ impl Decoder<'_> {
                 }
             }
         }
-        if n == 1 {
-            let mut batch = self.recycle.try_recv().unwrap_or_default();
-            batch.clear();
-            std::mem::swap(&mut batch, &mut self.samples);
-            // A worker that died has dropped its receiver; its samples are
-            // lost with it and the join reports nothing for it.
-            let _ = self.to_workers[0].send(batch);
-            return;
+        // Fetch every series' line first: the `Arc` clones below are locked
+        // instructions that would otherwise take their misses one by one.
+        for s in &self.samples {
+            self.data.series.prefetch_ref(s.series_ref);
         }
         for s in self.samples.drain(..) {
-            self.shards[(s.series_ref % n) as usize].push(s);
+            let r = s.series_ref;
+            let Some(series) = self.data.series.get_by_ref(r) else {
+                self.unknown += 1;
+                continue;
+            };
+            self.shards[(r % n) as usize].push(Resolved {
+                series,
+                t: s.t,
+                v: s.v,
+            });
         }
         for (i, shard) in self.shards.iter_mut().enumerate() {
             if shard.is_empty() {
@@ -271,17 +285,26 @@ impl Decoder<'_> {
             let mut batch = self.recycle.try_recv().unwrap_or_default();
             batch.clear();
             std::mem::swap(&mut batch, shard);
+            // A worker that died has dropped its receiver; its samples are
+            // lost with it and the join reports nothing for it.
             let _ = self.to_workers[i].send(batch);
         }
     }
+}
+
+/// A sample with its series looked up.
+struct Resolved {
+    series: Arc<MemSeries>,
+    t: i64,
+    v: f64,
 }
 
 /// A worker: appends each batch's samples to their series, then recycles
 /// the batch's buffer.
 fn apply(
     data: &HeadData,
-    rx: Receiver<Vec<RefSample>>,
-    recycle: SyncSender<Vec<RefSample>>,
+    rx: Receiver<Vec<Resolved>>,
+    recycle: SyncSender<Vec<Resolved>>,
 ) -> WorkerStats {
     let mut st = WorkerStats {
         mint: i64::MAX,
@@ -290,14 +313,23 @@ fn apply(
     };
     let (range, per_chunk) = (data.chunk_range, data.samples_per_chunk);
     for batch in rx {
-        for s in &batch {
-            let outcome = data.series.with_ref(s.series_ref, |series| {
-                series.chunks.lock().append(s.t, s.v, range, per_chunk)
-            });
-            let Some(outcome) = outcome else {
-                st.unknown += 1;
-                continue;
-            };
+        for (i, s) in batch.iter().enumerate() {
+            // Applying a sample is two cache misses (the series, its chunk's
+            // buffer) on a head larger than the caches. Prefetching both a
+            // few samples ahead lets the misses overlap instead of queueing.
+            if let Some(far) = batch.get(i + PREFETCH_SERIES) {
+                let p = std::ptr::from_ref(&far.series.chunks).cast::<u8>();
+                prefetch(p);
+                prefetch(p.wrapping_add(64));
+            }
+            if let Some(near) = batch.get(i + PREFETCH_CHUNK) {
+                if let Some(h) = &near.series.chunks.lock().head {
+                    let b = h.bytes();
+                    prefetch(b.as_ptr());
+                    prefetch(b.as_ptr().wrapping_add(b.len().saturating_sub(1)));
+                }
+            }
+            let outcome = s.series.chunks.lock().append(s.t, s.v, range, per_chunk);
             match outcome {
                 Appended::Sample => st.applied += 1,
                 Appended::NewChunk => {

@@ -10,15 +10,22 @@
 //! | struct | bytes | what |
 //! |---|---|---|
 //! | `XorChunk` | 48 | open chunk: boxed buffer + inline appender state |
-//! | `SeriesChunks` | 88 | open chunk, its window end and newest time, closed chunks (boxed slice), first chunk id, pending flag |
+//! | `SeriesChunks` | 88 | open chunk, its window end and newest time, closed chunks (boxed slice), first chunk id, pending and removed flags |
 //! | `MemSeries` | 120 | ref, labels (one `Arc<[u8]>`), lock + `SeriesChunks` |
 //! | `ClosedChunk` | 32 | min/max time + `Arc<[u8]>` with exactly the chunk's bytes |
 //!
 //! Beyond these: the `Arc` header (16 bytes), the label bytes (+16 for the
 //! `Arc` counts), the open chunk's buffer (128 bytes at first, growing by
-//! half), one slot in each of the two maps, and 8 bytes per label pair in
-//! the postings. Closed chunks cost 32 bytes of slot plus their bytes plus a
-//! 16-byte `Arc` header; they are shared with readers without copying.
+//! half), a slot in the ref table (8 bytes: refs are dense, so the table is
+//! pages of 64 slots rather than a hash map), a slot in the hash map (about
+//! 17 bytes at 7/8 load), and 8 bytes per label pair in the postings.
+//! Closed chunks cost 32 bytes of slot plus their bytes plus a 16-byte `Arc`
+//! header; they are shared with readers without copying.
+//!
+//! Measured with a counting allocator (`benches/head.rs`), 1M series of five
+//! labels with one open chunk of 10 samples: 456 heap bytes per series, where
+//! Prometheus 2.42 holds 1052 (`go_memstats_heap_alloc_bytes` after
+//! replaying the same WAL).
 //!
 //! # Locking
 //!
@@ -108,6 +115,19 @@ impl Hasher for FastHasher {
 
 /// The build-hasher of the head's maps.
 pub(crate) type FastBuild = BuildHasherDefault<FastHasher>;
+
+/// Asks the CPU to load the cache line at `p`; a hint that never faults.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 has no architectural effect and cannot fault, for
+    // any address; SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
 
 /// A `HashMap` keyed by `u64` refs or hashes.
 pub(crate) type U64Map<V> = HashMap<u64, V, FastBuild>;
@@ -410,13 +430,23 @@ impl StripeSeries {
             .clone()
     }
 
-    /// Calls `f` on the series with ref `r` under the stripe's read lock,
-    /// saving the reference count traffic of [`get_by_ref`](Self::get_by_ref).
-    pub(crate) fn with_ref<T>(&self, r: u64, f: impl FnOnce(&MemSeries) -> T) -> Option<T> {
+    /// Asks the CPU to fetch series `r`'s reference counts and lock into
+    /// the cache, so that a later [`get_by_ref`](Self::get_by_ref) of many
+    /// series in a row overlaps their cache misses instead of serialising
+    /// them (each `Arc` clone is a locked instruction that waits for its
+    /// line).
+    pub(crate) fn prefetch_ref(&self, r: u64) {
         let page = r >> PAGE_BITS;
         let stripe = self.by_ref[(page & self.mask) as usize].read();
-        let s = stripe.get(&page)?.slots[(r as usize) & (PAGE_LEN - 1)].as_deref()?;
-        Some(f(s))
+        if let Some(Some(s)) = stripe
+            .get(&page)
+            .map(|p| &p.slots[(r as usize) & (PAGE_LEN - 1)])
+        {
+            // The counts sit just before the value in the `Arc`'s block.
+            let p = Arc::as_ptr(s).cast::<u8>().wrapping_sub(16);
+            prefetch(p);
+            prefetch(p.wrapping_add(64));
+        }
     }
 
     fn insert_ref(&self, r: u64, s: Arc<MemSeries>) {
