@@ -3,15 +3,15 @@
 //!
 //! This is Prometheus's `tsdb/head*.go` in pharos's shape:
 //!
-//! - [`series`] keeps one `MemSeries` per series (labels, an open XOR chunk,
+//! - `series` keeps one `MemSeries` per series (labels, an open XOR chunk,
 //!   closed chunks) in a map sharded by ref and by label hash;
-//! - [`postings`] is the inverted index from label pairs to series refs and
+//! - `postings` is the inverted index from label pairs to series refs and
 //!   evaluates matchers;
-//! - [`append`] is the transactional [`Appender`](storage::Appender): samples
+//! - `append` is the transactional [`Appender`](storage::Appender): samples
 //!   are checked on append, logged to the WAL and applied on commit;
-//! - [`read`] is the [`Querier`](storage::Querier) and the index-like reads a
+//! - `read` is the [`Querier`](storage::Querier) and the index-like reads a
 //!   block writer uses to persist the head;
-//! - [`replay`] rebuilds the head from the WAL's newest checkpoint and the
+//! - `replay` rebuilds the head from the WAL's newest checkpoint and the
 //!   segments after it;
 //! - this file holds the type, its options, statistics and truncation.
 //!

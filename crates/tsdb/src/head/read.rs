@@ -87,9 +87,12 @@ impl Head {
         self.data.postings.read().get(name, value).to_vec()
     }
 
-    /// Refs of the series satisfying every matcher, sorted by ref; see
-    /// [`postings`](super::postings) for the semantics and the refusal of
-    /// selections that would match every series.
+    /// Refs of the series satisfying every matcher, sorted by ref, with
+    /// Prometheus's semantics: an absent label matches as the empty value;
+    /// matchers that do not match `""` intersect, the others subtract; and a
+    /// selection in which every matcher matches `""` (`{}`, `{a=~".*"}`)
+    /// is refused as [`StorageError::Invalid`], since it would select every
+    /// series.
     pub fn postings_for_matchers(&self, matchers: &[Matcher]) -> Result<Vec<u64>, StorageError> {
         self.data.postings.read().postings_for_matchers(matchers)
     }

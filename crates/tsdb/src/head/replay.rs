@@ -18,10 +18,23 @@
 //! - A corrupt WAL segment ends the replay; [`Head::open`] then cuts the WAL
 //!   at the corruption, as Prometheus does, and keeps what was read before.
 //!
-//! Speed: the calling thread reads and decodes records and creates series;
-//! `replay_workers` threads apply samples, each owning the refs congruent to
-//! its index, so a series is only ever touched by one of them and batches
-//! flow through bounded channels with their buffers recycled.
+//! Speed: the calling thread reads and decodes records, creates series and
+//! resolves each sample's ref to its series; `replay_workers` threads apply
+//! samples, each owning the refs congruent to its index, so a series is only
+//! ever touched by one of them, and batches flow through bounded channels
+//! with their buffers recycled. Replay is bound by memory latency (each
+//! sample touches its series and its chunk, on a head far larger than the
+//! caches), so both sides prefetch the lines they will need a few samples
+//! ahead.
+//!
+//! Measured on a 2-core VM shared with other builds (so ±40% with the load),
+//! WALs written by `benches/head.rs`, Prometheus 2.42 replaying the same
+//! directory (its "WAL replay completed" log line):
+//!
+//! | WAL | pharos (1 worker) | Prometheus |
+//! |---|---|---|
+//! | 1M series × 10 samples, 59 MB | 2.6–3.3 s | 10.4–13.0 s |
+//! | 100k series × 480 samples, 292 MB | 3.3–5.9 s | 4.9–9.1 s |
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
