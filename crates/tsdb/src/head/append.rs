@@ -292,7 +292,7 @@ impl Appender for HeadAppender<'_> {
         let (mut stored, mut new_chunks, mut rejected) = (0u64, 0u64, 0u64);
         for (s, smp) in self.buf.series.iter().zip(&self.buf.samples) {
             let mut c = s.chunks.lock();
-            match c.append(smp.t, smp.v, range, per_chunk) {
+            match c.append(smp.t, smp.v, range, per_chunk, d.chunk_files.as_ref()) {
                 Appended::Sample => stored += 1,
                 Appended::NewChunk => {
                     stored += 1;

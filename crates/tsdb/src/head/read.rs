@@ -11,6 +11,7 @@ use std::sync::Arc;
 use model::{Labels, Matcher, Sample, Timestamp};
 use storage::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError};
 
+use super::chunk_files::ChunkBytes;
 use super::series::{ClosedChunk, MemSeries};
 use super::{Head, HeadData};
 use crate::chunkenc::XorIter;
@@ -25,7 +26,7 @@ pub struct HeadChunk {
     /// Time of the last sample.
     pub max_time: i64,
     /// The chunk's bytes.
-    pub data: Arc<[u8]>,
+    pub data: ChunkBytes,
 }
 
 const CHUNK_ID_BITS: u32 = 24;
@@ -63,7 +64,7 @@ fn snapshot(s: &MemSeries, mint: i64, maxt: i64) -> Vec<(u32, HeadChunk)> {
                 HeadChunk {
                     min_time: first,
                     max_time: c.max_time,
-                    data: Arc::from(h.bytes()),
+                    data: ChunkBytes::heap(h.bytes()),
                 },
             ));
         }

@@ -42,6 +42,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::chunk_files::{ChunkFiles, DEFAULT_FILE_SIZE};
 use super::series::{prefetch, Appended, MemSeries, U64Map};
 use super::{Head, HeadData, HeadError, HeadOptions};
 use crate::record::{
@@ -113,7 +114,16 @@ impl Head {
         wal_opts: WalOptions,
     ) -> Result<(Head, ReplayStats), HeadError> {
         let (mut wal, repaired) = Wal::open(dir, wal_opts)?;
-        let head = Head::new(opts, None);
+        let files = match &opts.chunk_dir {
+            Some(d) => Some(ChunkFiles::open(d, DEFAULT_FILE_SIZE).map_err(|source| {
+                HeadError::ChunkFiles {
+                    dir: d.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        let head = Head::with_chunk_files(opts, None, files);
         let reader = checkpoint::open_replay(dir)?;
         let (mut stats, corrupt) = head.replay(reader)?;
         stats.repair = repaired;
@@ -325,6 +335,7 @@ fn apply(
         ..WorkerStats::default()
     };
     let (range, per_chunk) = (data.chunk_range, data.samples_per_chunk);
+    let files = data.chunk_files.as_ref();
     for batch in rx {
         for (i, s) in batch.iter().enumerate() {
             // Applying a sample is two cache misses (the series, its chunk's
@@ -342,7 +353,11 @@ fn apply(
                     prefetch(b.as_ptr().wrapping_add(b.len().saturating_sub(1)));
                 }
             }
-            let outcome = s.series.chunks.lock().append(s.t, s.v, range, per_chunk);
+            let outcome = s
+                .series
+                .chunks
+                .lock()
+                .append(s.t, s.v, range, per_chunk, files);
             match outcome {
                 Appended::Sample => st.applied += 1,
                 Appended::NewChunk => {
@@ -397,10 +412,20 @@ mod tests {
         }
     }
 
+    fn opts_in(workers: usize, chunk_dir: Option<&Path>) -> HeadOptions {
+        HeadOptions {
+            chunk_dir: chunk_dir.map(Path::to_owned),
+            ..opts(workers)
+        }
+    }
+
     #[test]
     fn replay_round_trip() {
-        for workers in [1, 3] {
+        for (workers, spill) in [(1, false), (3, true), (1, true)] {
             let dir = tempfile::tempdir().unwrap();
+            let chunks = tempfile::tempdir().unwrap();
+            let chunk_dir = spill.then_some(chunks.path());
+            let opts = |w| opts_in(w, chunk_dir);
             let (head, st) = Head::open(opts(workers), dir.path(), WalOptions::default()).unwrap();
             assert_eq!(st.records, 0);
             let mut app = head.appender();
