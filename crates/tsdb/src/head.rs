@@ -209,6 +209,8 @@ pub struct Head {
     pub(crate) pool: Mutex<Vec<append::Buffers>>,
     /// Tombstones read by the replay, until the tombstone store takes them.
     pub(crate) replayed_tombstones: Mutex<Vec<Tombstone>>,
+    /// Set by [`Head::close`].
+    pub(crate) closed: std::sync::atomic::AtomicBool,
 }
 
 impl Head {
@@ -243,6 +245,7 @@ impl Head {
             opts,
             pool: Mutex::new(Vec::new()),
             replayed_tombstones: Mutex::new(Vec::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -361,7 +364,9 @@ impl Head {
     }
 
     /// Flushes and closes the WAL; the head stays readable.
+    /// Commits after this fail with [`storage::StorageError::Closed`].
     pub fn close(&self) -> Result<(), HeadError> {
+        self.closed.store(true, Ordering::Relaxed);
         if let Some(w) = self.wal.lock().take() {
             w.close()?;
         }

@@ -71,6 +71,9 @@ pub struct ReplayStats {
     pub unsupported: Vec<(&'static str, u64)>,
     /// Records of supported types that did not decode, skipped.
     pub undecodable: u64,
+    /// Series records skipped because their ref already names a series
+    /// with other labels.
+    pub conflicting_series: u64,
     /// What the repair of a corrupt WAL dropped, if one was needed.
     pub repair: Option<Repair>,
     /// Wall time of the replay.
@@ -242,6 +245,14 @@ impl Decoder<'_> {
             RecordType::Series => {
                 decode_series(rec, &mut self.series)?;
                 for rs in self.series.drain(..) {
+                    if let Some(other) = self.data.series.get_by_ref(rs.series_ref) {
+                        if other.labels != rs.labels {
+                            // Only a corrupt WAL reuses a ref for other
+                            // labels; the first series keeps it.
+                            stats.conflicting_series += 1;
+                            continue;
+                        }
+                    }
                     let (s, created) = self.data.get_or_create(&rs.labels, Some(rs.series_ref));
                     if created {
                         stats.series += 1;
@@ -518,6 +529,15 @@ mod tests {
             ],
             &mut samples,
         );
+        // Ref 7 again, for other labels: skipped.
+        let mut conflict = Vec::new();
+        encode_series(
+            &[RefSeries {
+                series_ref: 7,
+                labels: Labels::from_pairs(&[("__name__", "other")]),
+            }],
+            &mut conflict,
+        );
         let mut stones = Vec::new();
         encode_tombstones(
             &[Tombstone {
@@ -529,12 +549,14 @@ mod tests {
         );
         let histogram = [7u8, 0, 0, 0];
         let bad = [2u8, 1];
-        wal.log(&[&series, &again, &samples, &stones, &histogram, &bad])
-            .unwrap();
+        wal.log(&[
+            &series, &again, &conflict, &samples, &stones, &histogram, &bad,
+        ])
+        .unwrap();
         wal.close().unwrap();
 
         let (head, st) = Head::open(opts(2), dir.path(), WalOptions::default()).unwrap();
-        assert_eq!(st.series, 1);
+        assert_eq!((st.series, st.conflicting_series), (1, 1));
         assert_eq!(
             (
                 st.samples,
