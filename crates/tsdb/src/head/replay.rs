@@ -358,11 +358,7 @@ fn apply(
                 prefetch(p.wrapping_add(64));
             }
             if let Some(near) = batch.get(i + PREFETCH_CHUNK) {
-                if let Some(h) = &near.series.chunks.lock().head {
-                    let b = h.bytes();
-                    prefetch(b.as_ptr());
-                    prefetch(b.as_ptr().wrapping_add(b.len().saturating_sub(1)));
-                }
+                near.series.chunks.lock().prefetch_open_chunk();
             }
             let outcome = s
                 .series

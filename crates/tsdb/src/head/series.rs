@@ -212,6 +212,16 @@ impl SeriesChunks {
         self.head.as_ref().map(|_| self.max_time)
     }
 
+    /// Asks the CPU to fetch the open chunk's header and the line the next
+    /// sample will be written to.
+    pub(crate) fn prefetch_open_chunk(&self) {
+        if let Some(h) = &self.head {
+            let b = h.bytes();
+            prefetch(b.as_ptr());
+            prefetch(b.as_ptr().wrapping_add(b.len().saturating_sub(1)));
+        }
+    }
+
     /// Time of the open chunk's first sample.
     pub(crate) fn head_min_time(&self) -> Option<i64> {
         self.head.as_ref()?.first_time()
