@@ -26,7 +26,8 @@ use std::sync::Arc;
 use model::{Labels, Timestamp};
 use storage::{AppendError, Appender, SeriesRef, StorageError};
 
-use super::series::{Appended, MemSeries, U64Map};
+use super::series::{Appended, MemSeries};
+use super::stripe::U64Map;
 use super::Head;
 use crate::record::{encode_samples, encode_series, RefSample, RefSeries};
 
