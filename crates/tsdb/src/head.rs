@@ -3,8 +3,11 @@
 //!
 //! This is Prometheus's `tsdb/head*.go` in pharos's shape:
 //!
-//! - `series` keeps one `MemSeries` per series (labels, an open XOR chunk,
-//!   closed chunks) in a map sharded by ref and by label hash;
+//! - `series` is one series in memory (labels, an open XOR chunk, closed
+//!   chunks) and the rules for cutting chunks; `stripe` the map that finds
+//!   series by ref and by label hash, sharded into stripes;
+//! - `chunk_files` optionally moves closed chunks out of the heap into
+//!   memory-mapped files ([`HeadOptions::chunk_dir`]);
 //! - `postings` is the inverted index from label pairs to series refs and
 //!   evaluates matchers;
 //! - `append` is the transactional [`Appender`](storage::Appender): samples
