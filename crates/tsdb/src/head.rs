@@ -83,7 +83,8 @@ pub struct HeadOptions {
     /// Stripes of the series map (rounded up to a power of two).
     pub stripe_size: usize,
     /// Threads that apply samples during replay (at least one), beside the
-    /// thread that reads and decodes the WAL.
+    /// thread that reads and decodes the WAL. The default leaves one core to
+    /// that thread: one fewer than the cores available, between 1 and 8.
     pub replay_workers: usize,
     /// Compression of the records of WAL checkpoints written by
     /// [`Head::truncate`].
@@ -101,7 +102,9 @@ impl Default for HeadOptions {
             chunk_range: DEFAULT_CHUNK_RANGE,
             samples_per_chunk: 120,
             stripe_size: 16384,
-            replay_workers: 1,
+            replay_workers: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .clamp(1, 8),
             wal_compression: Compression::Snappy,
             chunk_dir: None,
         }
