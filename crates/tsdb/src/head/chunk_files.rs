@@ -7,7 +7,9 @@
 //! Unlike Prometheus's files these are a spill area, not a source of truth:
 //! everything in them is also in the WAL, and [`ChunkFiles::open`] deletes
 //! what a previous run left. So the format is nothing but chunk bytes laid
-//! end to end: file `NNNNNNNN` (eight decimal digits) is created at its full
+//! end to end: file `spill-NNNNNNNN` (eight decimal digits; the prefix keeps
+//! the cleanup away from WAL segments and Prometheus's `chunks_head/` files
+//! should the directory be shared by mistake) is created at its full
 //! size (sparse), chunks are written with `pwrite` at increasing offsets and
 //! located by (file, offset, length) kept in memory; the unwritten tail reads
 //! as zeros. A file is deleted once truncation has dropped every chunk in it
@@ -21,6 +23,9 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 use parking_lot::Mutex;
+
+/// Names of spill files start with this.
+const FILE_PREFIX: &str = "spill-";
 
 /// Default size of one file.
 pub(crate) const DEFAULT_FILE_SIZE: u64 = 64 << 20;
@@ -109,7 +114,10 @@ impl ChunkFiles {
             let e = e?;
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit()) {
+            let ours = name
+                .strip_prefix(FILE_PREFIX)
+                .is_some_and(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()));
+            if ours {
                 std::fs::remove_file(e.path())?;
             }
         }
@@ -163,7 +171,7 @@ impl ChunkFiles {
     }
 
     fn create(&self, index: u32) -> std::io::Result<SpillFile> {
-        let path = self.dir.join(format!("{index:08}"));
+        let path = self.dir.join(format!("{FILE_PREFIX}{index:08}"));
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -237,7 +245,7 @@ mod tests {
         assert_eq!(files.num_files(), 3);
         files.truncate(3);
         assert_eq!(files.num_files(), 2);
-        assert!(!dir.path().join("00000000").exists());
+        assert!(!dir.path().join("spill-00000000").exists());
         // Readers holding a chunk of a deleted file still read it.
         assert_eq!(*stored[0], chunk(0)[..]);
         // Too large for a file: kept on the heap.
