@@ -227,12 +227,12 @@ mod tests {
     #[test]
     fn stores_reads_rolls_over_and_truncates() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("00000007"), b"left over").unwrap();
+        std::fs::write(dir.path().join("spill-00000007"), b"left over").unwrap();
+        std::fs::write(dir.path().join("00000007"), b"a WAL segment").unwrap();
         let files = ChunkFiles::open(dir.path(), 1 << 16).unwrap();
-        assert!(
-            !dir.path().join("00000007").exists(),
-            "earlier runs are cleared"
-        );
+        let exists = |n: &str| dir.path().join(n).exists();
+        assert!(!exists("spill-00000007"), "earlier runs are cleared");
+        assert!(exists("00000007"), "nothing else is");
         let chunk = |i: u8| vec![i; 20_000];
         let stored: Vec<ChunkBytes> = (0..7)
             .map(|i| files.store(&chunk(i), i64::from(i)))
