@@ -169,6 +169,19 @@ impl HeadQuerier {
         HeadQuerier { data, mint, maxt }
     }
 
+    /// Whether the querier's range meets the head's. Label queries answer
+    /// from the index without looking at samples, so, like Prometheus's
+    /// head index reader, they answer for every series when the ranges meet
+    /// and for none when they do not.
+    fn overlaps_head(&self) -> bool {
+        let d = &self.data;
+        let (lo, hi) = (
+            d.min_time.load(std::sync::atomic::Ordering::Relaxed),
+            d.max_time.load(std::sync::atomic::Ordering::Relaxed),
+        );
+        lo <= hi && self.mint <= hi && self.maxt >= lo
+    }
+
     fn matching(&self, matchers: &[Matcher]) -> Result<Vec<Arc<MemSeries>>, StorageError> {
         let refs = self.data.postings.read().postings_for_matchers(matchers)?;
         Ok(refs
@@ -212,6 +225,9 @@ impl Querier for HeadQuerier {
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if !self.overlaps_head() {
+            return Ok(Vec::new());
+        }
         if matchers.is_empty() {
             return Ok(self.data.postings.read().label_values(name));
         }
@@ -226,6 +242,9 @@ impl Querier for HeadQuerier {
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        if !self.overlaps_head() {
+            return Ok(Vec::new());
+        }
         if matchers.is_empty() {
             return Ok(self.data.postings.read().label_names());
         }
@@ -522,5 +541,7 @@ mod tests {
         // Out of the querier's range: nothing.
         let q = head.querier(2, 10).unwrap();
         assert_eq!(q.select(false, None, &x).unwrap().count(), 0);
+        assert!(q.label_names(&[]).unwrap().is_empty());
+        assert!(q.label_values("s", &x).unwrap().is_empty());
     }
 }
