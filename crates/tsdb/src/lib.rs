@@ -6,6 +6,7 @@ pub mod chunkenc;
 pub mod chunks;
 pub mod compact;
 mod encoding;
+pub mod head;
 pub mod index;
 pub mod meta;
 pub mod readonly;
