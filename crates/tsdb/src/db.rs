@@ -1,0 +1,349 @@
+//! The database: a locked data directory holding persisted blocks and a
+//! WAL-backed head, kept in shape by compaction and retention — Prometheus's
+//! `tsdb.DB`.
+//!
+//! Layout of the data directory:
+//!
+//! ```text
+//! <dir>/lock                      flock(2)ed while a Db has the directory open
+//! <dir>/<ULID>/                   one block each (meta.json, index, chunks/, tombstones)
+//! <dir>/<ULID>.tmp-for-creation/  a block being written (removed at open)
+//! <dir>/<ULID>.tmp-for-deletion/  a block being deleted (removed at open)
+//! <dir>/wal/                      the head's WAL segments and checkpoint.<n>/
+//! ```
+//!
+//! Life cycle: [`Db::open`] locks, cleans up, opens the blocks, replays the
+//! head and applies retention; appends go to the head ([`storage::Appendable`]);
+//! queries merge the blocks overlapping the range with the head
+//! ([`storage::Queryable`]); [`Db::compact`] persists the head's oldest 2h
+//! window once the head spans 1.5 block ranges and merges blocks by the
+//! leveled plan, then applies retention; a background thread runs it every
+//! minute unless [`DbOptions::background_compaction`] is off.
+
+pub(crate) mod delete;
+pub(crate) mod open;
+pub(crate) mod retention;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use model::Timestamp;
+use parking_lot::{Mutex, RwLock};
+use storage::{MergeQuerier, Querier, Queryable, StorageError};
+
+use crate::block::{Block, BlockError, BlockQuerier};
+use crate::head::{Head, HeadError, DEFAULT_CHUNK_RANGE};
+use crate::tombstones::Interval;
+use crate::wal::Compression;
+
+pub use open::OpenReport;
+
+/// One day in milliseconds.
+const DAY: i64 = 24 * 3600 * 1000;
+
+/// Settings of a [`Db`]; [`Default`] gives Prometheus's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbOptions {
+    /// Blocks whose end lies this far (ms) behind the newest block's end are
+    /// deleted; 0 disables time retention. Default 15 days.
+    pub retention_time: i64,
+    /// Blocks are deleted, oldest first, while blocks + WAL exceed this many
+    /// bytes; 0 disables size retention.
+    pub retention_size: u64,
+    /// Range of head blocks and of head chunks (ms). Default 2h.
+    pub min_block_duration: i64,
+    /// Largest range compaction builds (ms); `None` means
+    /// [`max_block_duration`](crate::compact::plan::max_block_duration) of
+    /// the retention.
+    pub max_block_duration: Option<i64>,
+    /// Size of a WAL segment file in bytes.
+    pub wal_segment_size: u64,
+    /// Compression of WAL records and checkpoints.
+    pub wal_compression: Compression,
+    /// Whether [`Db::open`] starts a thread that calls [`Db::compact`]
+    /// every [`compaction_interval`](DbOptions::compaction_interval).
+    pub background_compaction: bool,
+    /// Period of the background compaction.
+    pub compaction_interval: Duration,
+    /// Threads applying samples during WAL replay.
+    pub replay_workers: usize,
+}
+
+impl Default for DbOptions {
+    fn default() -> DbOptions {
+        DbOptions {
+            retention_time: 15 * DAY,
+            retention_size: 0,
+            min_block_duration: DEFAULT_CHUNK_RANGE,
+            max_block_duration: None,
+            wal_segment_size: crate::wal::DEFAULT_SEGMENT_SIZE,
+            wal_compression: Compression::Snappy,
+            background_compaction: true,
+            compaction_interval: Duration::from_secs(60),
+            replay_workers: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8),
+        }
+    }
+}
+
+impl DbOptions {
+    /// The block ranges compaction builds, smallest first.
+    pub fn block_ranges(&self) -> Vec<i64> {
+        let max = self.max_block_duration.unwrap_or_else(|| {
+            let retention = if self.retention_time > 0 {
+                self.retention_time
+            } else {
+                // Prometheus sizes blocks for 15d when no time limit is set.
+                15 * DAY
+            };
+            crate::compact::plan::max_block_duration(retention)
+        });
+        crate::compact::plan::exponential_ranges(self.min_block_duration, max)
+    }
+}
+
+/// Errors of the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Another process (or another `Db` in this one) holds the directory.
+    #[error("cannot lock data directory {}: it is in use by another process or Db (lock file {})", dir.display(), dir.join("lock").display())]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+    },
+    /// A file system operation failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A block could not be opened, written or rewritten.
+    #[error(transparent)]
+    Block(#[from] BlockError),
+    /// The head or its WAL failed.
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    /// A matcher or selection was refused.
+    #[error("cannot select series: {0}")]
+    Storage(#[from] StorageError),
+    /// The database was closed.
+    #[error("cannot use database {}: it is closed", dir.display())]
+    Closed {
+        /// The data directory.
+        dir: PathBuf,
+    },
+}
+
+/// Shorthand for I/O error mapping.
+pub(crate) fn io_err(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> DbError {
+    let path = path.to_path_buf();
+    move |source| DbError::Io { op, path, source }
+}
+
+/// Deleted ranges of head series, by series ref; shared with queriers.
+pub(crate) type HeadTombstones = HashMap<u64, Vec<Interval>>;
+
+/// State shared by the database handle and its background thread.
+pub(crate) struct DbInner {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: DbOptions,
+    pub(crate) head: Head,
+    /// Open blocks, oldest first; replaced wholesale on reload so queriers
+    /// keep the `Arc`s they took.
+    pub(crate) blocks: RwLock<Vec<Arc<Block>>>,
+    pub(crate) head_tombstones: RwLock<Arc<HeadTombstones>>,
+    /// Serializes compaction, deletion and retention: each changes the set
+    /// of blocks on disk.
+    pub(crate) maintenance: Mutex<()>,
+    /// The open lock file; dropping it releases the flock.
+    pub(crate) lock: Mutex<Option<File>>,
+}
+
+/// The database. See the module documentation.
+pub struct Db {
+    pub(crate) inner: Arc<DbInner>,
+    background: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The head (in-memory newest data).
+    pub fn head(&self) -> &Head {
+        &self.inner.head
+    }
+
+    /// The open blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.inner.blocks.read().clone()
+    }
+
+    /// Persists the head and compacts blocks until nothing is left to do,
+    /// then applies retention. Safe to call concurrently with appends and
+    /// queries; concurrent calls run one after the other.
+    pub fn compact(&self) -> Result<(), DbError> {
+        self.inner.compact()
+    }
+
+    /// Hides samples in `[mint, maxt]` of the series matching `matchers`:
+    /// tombstones in the blocks and the head. See [`delete`].
+    pub fn delete(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        matchers: &[model::Matcher],
+    ) -> Result<(), DbError> {
+        self.inner.delete(mint, maxt, matchers)
+    }
+
+    /// Rewrites every block with tombstones without the deleted data.
+    pub fn clean_tombstones(&self) -> Result<(), DbError> {
+        self.inner.clean_tombstones()
+    }
+
+    /// Starts the background compaction thread.
+    fn start_background(&self) {
+        let (tx, rx) = mpsc::channel::<()>();
+        let inner = self.inner.clone();
+        let every = self.inner.opts.compaction_interval;
+        let handle = std::thread::Builder::new()
+            .name("tsdb-compact".into())
+            .spawn(move || loop {
+                match rx.recv_timeout(every) {
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = inner.compact() {
+                            tracing::error!(error = %e, "compaction failed");
+                        }
+                    }
+                    // A message or a dropped sender both mean stop.
+                    _ => return,
+                }
+            });
+        match handle {
+            Ok(h) => *self.background.lock() = Some((tx, h)),
+            Err(e) => tracing::error!(error = %e, "cannot start the compaction thread"),
+        }
+    }
+
+    fn stop_background(&self) {
+        if let Some((tx, h)) = self.background.lock().take() {
+            let _ = tx.send(());
+            if h.join().is_err() {
+                tracing::error!("the compaction thread panicked");
+            }
+        }
+    }
+
+    /// Stops background compaction, flushes and closes the WAL and releases
+    /// the lock. Queriers already open stay usable.
+    pub fn close(&self) -> Result<(), DbError> {
+        self.stop_background();
+        // Wait for a compaction or deletion in progress.
+        let _m = self.inner.maintenance.lock();
+        let res = self.inner.head.close();
+        if let Some(f) = self.inner.lock.lock().take() {
+            let _ = fs4::fs_std::FileExt::unlock(&f);
+        }
+        res.map_err(DbError::from)
+    }
+}
+
+impl Drop for Db {
+    /// Dropping without [`Db::close`] closes as well, logging a failure.
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!(error = %e, dir = %self.inner.dir.display(), "cannot close database");
+        }
+    }
+}
+
+impl storage::Appendable for Db {
+    fn appender(&self) -> Box<dyn storage::Appender + '_> {
+        Box::new(self.inner.head.head_appender())
+    }
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier>, StorageError> {
+        let mut qs: Vec<Box<dyn Querier>> = self
+            .inner
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.overlaps(mint, maxt))
+            .map(|b| Box::new(BlockQuerier::new(b.clone(), mint, maxt)) as Box<dyn Querier>)
+            .collect();
+        let head = &self.inner.head;
+        if head.max_time() >= mint && head.min_time() <= maxt {
+            let hq = storage::Queryable::querier(head, mint, maxt)?;
+            let stones = self.inner.head_tombstones.read().clone();
+            if stones.is_empty() {
+                qs.push(hq);
+            } else {
+                qs.push(Box::new(delete::TombstoneQuerier::new(
+                    hq,
+                    stones,
+                    self.inner.clone(),
+                )));
+            }
+        }
+        Ok(Box::new(MergeQuerier::new(qs)))
+    }
+}
+
+impl DbInner {
+    /// One full maintenance pass: head compaction, leveled compaction,
+    /// retention.
+    fn compact(&self) -> Result<(), DbError> {
+        let _m = self.maintenance.lock();
+        if self.lock.lock().is_none() {
+            return Err(DbError::Closed {
+                dir: self.dir.clone(),
+            });
+        }
+        crate::compact::head::compact_head(self)?;
+        loop {
+            let blocks = self.blocks.read().clone();
+            let ranges = self.opts.block_ranges();
+            if !crate::compact::merge::compact_once(&self.dir, &blocks, &ranges)? {
+                break;
+            }
+            self.reload()?;
+        }
+        self.apply_retention()?;
+        Ok(())
+    }
+
+    /// Re-reads the block directories: new blocks are opened, blocks gone
+    /// from disk dropped, and blocks that are parents of another block (left
+    /// by a compaction interrupted before it deleted its sources) or marked
+    /// deletable are deleted.
+    pub(crate) fn reload(&self) -> Result<(), DbError> {
+        let old = self.blocks.read().clone();
+        let blocks = open::load_blocks(&self.dir, &old)?;
+        *self.blocks.write() = blocks;
+        Ok(())
+    }
+}
