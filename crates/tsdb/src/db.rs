@@ -27,6 +27,7 @@ pub(crate) mod retention;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -296,8 +297,12 @@ impl Queryable for Db {
             .map(|b| Box::new(BlockQuerier::new(b.clone(), mint, maxt)) as Box<dyn Querier>)
             .collect();
         let head = &self.inner.head;
-        if head.max_time() >= mint && head.min_time() <= maxt {
-            let hq = storage::Queryable::querier(head, mint, maxt)?;
+        // Samples before the head's minimum valid time belong to blocks (a
+        // replayed chunk may straddle the newest block's end); the head
+        // answers only from there, as Prometheus's head querier does.
+        let head_mint = mint.max(head.data.min_valid_time.load(Ordering::Relaxed));
+        if head.max_time() >= head_mint && head.min_time() <= maxt && head_mint <= maxt {
+            let hq = storage::Queryable::querier(head, head_mint, maxt)?;
             let stones = self.inner.head_tombstones.read().clone();
             if stones.is_empty() {
                 qs.push(hq);

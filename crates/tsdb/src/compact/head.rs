@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use model::Labels;
@@ -28,7 +29,10 @@ pub(crate) fn compact_head(db: &DbInner) -> Result<(), DbError> {
     let range = db.opts.min_block_duration.max(1);
     loop {
         let head = &db.head;
-        let (hmin, hmax) = (head.min_time(), head.max_time());
+        // A replayed chunk may reach before the newest block's end; that
+        // part is in the block already.
+        let min_valid = head.data.min_valid_time.load(Ordering::Relaxed);
+        let (hmin, hmax) = (head.min_time().max(min_valid), head.max_time());
         if hmax == i64::MIN || hmin == i64::MAX {
             return Ok(());
         }
