@@ -148,15 +148,12 @@ pub(crate) fn merge_blocks(
     let mut group: Vec<(usize, SeriesRef, Vec<ChunkMeta>)> = Vec::new();
     let mut owned: Vec<(i64, i64, XorChunk)> = Vec::new();
     let mut samples: Vec<(i64, f64)> = Vec::new();
-    loop {
-        let Some(labels) = cursors
-            .iter()
-            .filter_map(|c| c.cur.as_ref().map(|(_, l, _)| l))
-            .min()
-            .cloned()
-        else {
-            break;
-        };
+    while let Some(labels) = cursors
+        .iter()
+        .filter_map(|c| c.cur.as_ref().map(|(_, l, _)| l))
+        .min()
+        .cloned()
+    {
         group.clear();
         for (i, c) in cursors.iter_mut().enumerate() {
             if c.cur.as_ref().is_some_and(|(_, l, _)| *l == labels) {
