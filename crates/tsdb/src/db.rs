@@ -282,7 +282,34 @@ impl Drop for Db {
 
 impl storage::Appendable for Db {
     fn appender(&self) -> Box<dyn storage::Appender + '_> {
+        if self.inner.lock.lock().is_none() {
+            return Box::new(ClosedAppender);
+        }
         Box::new(self.inner.head.head_appender())
+    }
+}
+
+/// The appender of a closed database: refuses everything, so nothing is
+/// acknowledged that the (closed) WAL would not keep.
+struct ClosedAppender;
+
+impl storage::Appender for ClosedAppender {
+    fn append(
+        &mut self,
+        _series_ref: Option<storage::SeriesRef>,
+        _labels: &model::Labels,
+        _t: Timestamp,
+        _v: f64,
+    ) -> Result<storage::SeriesRef, storage::AppendError> {
+        Err(StorageError::Closed.into())
+    }
+
+    fn commit(&mut self) -> Result<(), StorageError> {
+        Err(StorageError::Closed)
+    }
+
+    fn rollback(&mut self) -> Result<(), StorageError> {
+        Ok(())
     }
 }
 
@@ -350,5 +377,76 @@ impl DbInner {
         let blocks = open::load_blocks(&self.dir, &old)?;
         *self.blocks.write() = blocks;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use storage::Appendable;
+
+    const H: i64 = 3_600_000;
+
+    #[test]
+    fn block_ranges_follow_retention() {
+        let o = DbOptions::default();
+        // 15d retention: at most 1.5d blocks.
+        assert_eq!(o.block_ranges(), [2 * H, 6 * H, 18 * H]);
+        let o = DbOptions {
+            retention_time: 90 * DAY,
+            ..DbOptions::default()
+        };
+        assert_eq!(o.block_ranges(), [2 * H, 6 * H, 18 * H, 54 * H, 162 * H]);
+        let o = DbOptions {
+            max_block_duration: Some(2 * H),
+            ..DbOptions::default()
+        };
+        assert_eq!(o.block_ranges(), [2 * H]);
+    }
+
+    #[test]
+    fn a_closed_db_refuses_appends_and_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(
+            dir.path(),
+            DbOptions {
+                background_compaction: false,
+                ..DbOptions::default()
+            },
+        )
+        .unwrap();
+        db.close().unwrap();
+        let l = model::Labels::from_pairs(&[("__name__", "x")]);
+        let mut app = db.appender();
+        assert!(app.append(None, &l, 1, 1.0).is_err());
+        assert!(matches!(db.compact(), Err(DbError::Closed { .. })));
+        // A second close is harmless.
+        db.close().unwrap();
+    }
+
+    #[test]
+    fn background_compaction_runs_and_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, _) = Db::open(
+            dir.path(),
+            DbOptions {
+                compaction_interval: Duration::from_millis(10),
+                ..DbOptions::default()
+            },
+        )
+        .unwrap();
+        let mut app = db.appender();
+        for k in 0..=200 {
+            let l = model::Labels::from_pairs(&[("__name__", "x")]);
+            app.append(None, &l, k * 60_000, 1.0).unwrap();
+        }
+        app.commit().unwrap();
+        drop(app);
+        let start = std::time::Instant::now();
+        while db.blocks().is_empty() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(db.blocks().len(), 1);
+        db.close().unwrap();
     }
 }

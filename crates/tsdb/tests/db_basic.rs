@@ -349,3 +349,60 @@ fn leftover_temporary_directories_are_removed() {
         .collect();
     assert!(names.iter().all(|n| !n.contains("tmp")), "{names:?}");
 }
+
+#[test]
+fn deletable_and_superseded_blocks_are_removed_at_open() {
+    use tsdb::meta::{BlockDesc, BlockMeta};
+    let dir = tempfile::tempdir().unwrap();
+    let a: Vec<i64> = (0..10).map(|k| k * STEP).collect();
+    let b: Vec<i64> = (20..30).map(|k| k * STEP).collect();
+    let c: Vec<i64> = (40..50).map(|k| k * STEP).collect();
+    write_block(dir.path(), &[lbl(0)], &a, 0.0);
+    write_block(dir.path(), &[lbl(0)], &b, 0.0);
+    write_block(dir.path(), &[lbl(0)], &c, 0.0);
+    let dirs = tsdb::readonly::block_dirs(dir.path()).unwrap();
+    let metas: Vec<BlockMeta> = dirs.iter().map(|d| BlockMeta::read(d).unwrap().0).collect();
+    let by_min = |t: i64| metas.iter().position(|m| m.min_time == t).unwrap();
+    let (ia, ib, ic) = (by_min(0), by_min(20 * STEP), by_min(40 * STEP));
+    // a is marked deletable; b names c as its parent (a compaction that
+    // stopped before deleting its source).
+    let mut m = metas[ia].clone();
+    m.compaction.deletable = true;
+    m.write(&dirs[ia]).unwrap();
+    let mut m = metas[ib].clone();
+    m.compaction.parents.push(BlockDesc {
+        ulid: metas[ic].ulid,
+        min_time: metas[ic].min_time,
+        max_time: metas[ic].max_time,
+    });
+    m.write(&dirs[ib]).unwrap();
+
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(report.removed_blocks.len(), 2, "{report:?}");
+    assert_eq!(db.blocks().len(), 1);
+    assert_eq!(db.blocks()[0].meta().ulid, metas[ib].ulid);
+    assert!(!dirs[ia].exists() && !dirs[ic].exists());
+}
+
+#[test]
+fn head_tombstones_survive_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 2, 0, H);
+    db.delete(10 * STEP, 19 * STEP, &[Matcher::equal("i", "1")])
+        .unwrap();
+    fill(&db, 2, H, 4 * H);
+    db.compact().unwrap();
+    assert_eq!(ranges(&db), [(0, 2)]);
+    // The block left the deleted samples out.
+    assert_eq!(db.blocks()[0].meta().stats.num_samples, 2 * 120 - 10);
+    // More deletions in the head after the checkpoint; then reopen.
+    db.delete(3 * H, 3 * H + 4 * STEP, &[Matcher::equal("i", "0")])
+        .unwrap();
+    let want = all(&db, i64::MIN, i64::MAX);
+    assert_eq!(want[0].1.len(), 240 - 5);
+    assert_eq!(want[1].1.len(), 240 - 10);
+    drop(db);
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    assert_eq!(all(&db, i64::MIN, i64::MAX), want);
+}

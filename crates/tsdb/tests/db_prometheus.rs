@@ -45,9 +45,13 @@ fn parse_dump(text: &str) -> Dump {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
             "NaN" => f64::NAN,
-            v => v.parse().unwrap_or_else(|e| panic!("value in {line:?}: {e}")),
+            v => v
+                .parse()
+                .unwrap_or_else(|e| panic!("value in {line:?}: {e}")),
         };
-        let t: i64 = t.parse().unwrap_or_else(|e| panic!("time in {line:?}: {e}"));
+        let t: i64 = t
+            .parse()
+            .unwrap_or_else(|e| panic!("time in {line:?}: {e}"));
         out.entry(labels.to_owned())
             .or_default()
             .push((t, fold_nan(v)));

@@ -69,7 +69,21 @@ pub(crate) fn compact_once(
         MergeKind::Compact
     };
     let start = std::time::Instant::now();
-    let meta = merge_blocks(dir, &sources, kind, ranges.first().copied().unwrap_or(1))?;
+    let meta = match merge_blocks(dir, &sources, kind, ranges.first().copied().unwrap_or(1)) {
+        Ok(m) => m,
+        Err(e) => {
+            // Marked failed, the planner leaves them alone from now on
+            // instead of failing on them every round.
+            for b in &sources {
+                let mut m = b.meta().clone();
+                m.compaction.failed = true;
+                if let Err(we) = m.write(b.dir()) {
+                    tracing::error!(block = %b.dir().display(), error = %we, "cannot mark block as failed to compact");
+                }
+            }
+            return Err(e.into());
+        }
+    };
     tracing::info!(
         block = %meta.ulid,
         mint = meta.min_time,
@@ -344,5 +358,43 @@ pub(crate) fn encode_chunks(
     }
     if c.num_samples() > 0 {
         out.push((cmin, cmax, c));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_chunks_cuts_like_the_head() {
+        let mut out = Vec::new();
+        encode_chunks(&[], 1000, &mut out);
+        assert!(out.is_empty());
+        // 300 samples one apart in a range of 1000: 120-ish per chunk,
+        // never more than 240, never crossing a multiple of 1000.
+        let s: Vec<(i64, f64)> = (0..1300).map(|t| (t, t as f64)).collect();
+        encode_chunks(&s, 1000, &mut out);
+        let n: usize = out.iter().map(|c| usize::from(c.2.num_samples())).sum();
+        assert_eq!(n, 1300);
+        assert!(
+            out.iter().all(|c| c.0 / 1000 == c.1 / 1000),
+            "crosses a range"
+        );
+        assert!(out.iter().all(|c| c.2.num_samples() <= 240));
+        assert!(out.windows(2).all(|p| p[0].1 < p[1].0));
+        let back: Vec<(i64, f64)> = out.iter().flat_map(|c| c.2.iter()).collect();
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn touched_is_inclusive() {
+        let iv = [Interval {
+            min_time: 10,
+            max_time: 20,
+        }];
+        assert!(touched(&iv, 20, 30));
+        assert!(touched(&iv, 0, 10));
+        assert!(!touched(&iv, 21, 30));
+        assert!(!touched(&[], 0, 100));
     }
 }
