@@ -8,7 +8,8 @@
 //!   `PHAROS_BENCH_REPLAY_SAMPLES` samples each (default 30).
 //!   `PHAROS_BENCH_REPLAY_SERIES` sets `n` (default 100000; the headline
 //!   figure is measured with 1000000). `PHAROS_BENCH_REPLAY_WORKERS` sets the
-//!   apply threads (default 1). With `PHAROS_BENCH_REPLAY_DIR=<dir>` the WAL
+//!   apply threads (default 1); `PHAROS_BENCH_SPILL=1` moves closed chunks
+//!   to memory-mapped files (`HeadOptions::chunk_dir`). With `PHAROS_BENCH_REPLAY_DIR=<dir>` the WAL
 //!   is written to `<dir>/wal` and kept, so that Prometheus can be started
 //!   on `<dir>` to compare its replay time (it logs "WAL replay completed").
 //!
@@ -114,6 +115,14 @@ fn bench_append(c: &mut Criterion) {
     g.finish();
 }
 
+/// Resident set size of this process, from `/proc/self/statm` (0 if unknown).
+fn rss_bytes() -> usize {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .map_or(0, |pages| pages * 4096)
+}
+
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -146,8 +155,10 @@ fn bench_replay(c: &mut Criterion) {
     if !dir.exists() {
         write_wal(&dir, n, samples);
     }
+    let spill = tempfile::tempdir().expect("tempdir");
     let opts = HeadOptions {
         replay_workers: workers,
+        chunk_dir: (env("PHAROS_BENCH_SPILL", 0) == 1).then(|| spill.path().to_owned()),
         ..HeadOptions::default()
     };
     // One replay outside criterion for the memory figure.
@@ -157,12 +168,14 @@ fn bench_replay(c: &mut Criterion) {
     let hs = head.stats();
     eprintln!(
         "replay of {n} series x {samples} samples: {:?}; heap {} MiB = {} bytes/series \
-         (stats() estimate {} bytes/series, {} chunks)",
+         (stats() estimate {} bytes/series, {} chunks, {} chunk files); process RSS {} MiB",
         st.duration,
         used >> 20,
         used / n.max(1),
         hs.bytes as usize / n.max(1),
         hs.num_chunks,
+        hs.num_chunk_files,
+        rss_bytes() >> 20,
     );
     drop(head);
 

@@ -3,15 +3,15 @@
 //!
 //! This is Prometheus's `tsdb/head*.go` in pharos's shape:
 //!
-//! - [`series`] keeps one `MemSeries` per series (labels, an open XOR chunk,
+//! - `series` keeps one `MemSeries` per series (labels, an open XOR chunk,
 //!   closed chunks) in a map sharded by ref and by label hash;
-//! - [`postings`] is the inverted index from label pairs to series refs and
+//! - `postings` is the inverted index from label pairs to series refs and
 //!   evaluates matchers;
-//! - [`append`] is the transactional [`Appender`](storage::Appender): samples
+//! - `append` is the transactional [`Appender`](storage::Appender): samples
 //!   are checked on append, logged to the WAL and applied on commit;
-//! - [`read`] is the [`Querier`](storage::Querier) and the index-like reads a
+//! - `read` is the [`Querier`](storage::Querier) and the index-like reads a
 //!   block writer uses to persist the head;
-//! - [`replay`] rebuilds the head from the WAL's newest checkpoint and the
+//! - `replay` rebuilds the head from the WAL's newest checkpoint and the
 //!   segments after it;
 //! - this file holds the type, its options, statistics and truncation.
 //!
@@ -39,6 +39,7 @@
 //! ```
 
 pub(crate) mod append;
+pub(crate) mod chunk_files;
 pub(crate) mod postings;
 pub(crate) mod read;
 pub(crate) mod replay;
@@ -54,9 +55,11 @@ use crate::record::Tombstone;
 use crate::wal::{self, Compression, Wal, WalError};
 
 pub use append::HeadAppender;
+pub use chunk_files::ChunkBytes;
 pub use read::{HeadChunk, HeadQuerier};
 pub use replay::ReplayStats;
 
+use chunk_files::ChunkFiles;
 use postings::MemPostings;
 use series::{MemSeries, StripeSeries};
 
@@ -80,6 +83,11 @@ pub struct HeadOptions {
     /// Compression of the records of WAL checkpoints written by
     /// [`Head::truncate`].
     pub wal_compression: Compression,
+    /// A directory (of its own) where [`Head::open`] moves closed chunks out
+    /// of the heap into memory-mapped files, rebuilt from the WAL on every
+    /// open; `None` keeps them on the heap. Not Prometheus's `chunks_head/`,
+    /// whose format differs: use another name in a shared data directory.
+    pub chunk_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for HeadOptions {
@@ -90,6 +98,7 @@ impl Default for HeadOptions {
             stripe_size: 16384,
             replay_workers: 1,
             wal_compression: Compression::Snappy,
+            chunk_dir: None,
         }
     }
 }
@@ -110,6 +119,14 @@ pub enum HeadError {
         /// Why it did not decode.
         source: RecordError,
     },
+    /// The spill directory for closed chunks could not be prepared.
+    #[error("cannot open head chunk directory {}: {source}", .dir.display())]
+    ChunkFiles {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// The options cannot work.
     #[error("cannot open head: {0}")]
     Invalid(String),
@@ -124,6 +141,8 @@ pub struct HeadStats {
     pub num_chunks: u64,
     /// Distinct label name/value pairs.
     pub num_label_pairs: u64,
+    /// Files closed chunks were moved to ([`HeadOptions::chunk_dir`]).
+    pub num_chunk_files: u64,
     /// Estimated heap bytes: series structs, labels, chunk bytes, both
     /// series maps and the postings (allocator overhead not included).
     pub bytes: u64,
@@ -152,6 +171,8 @@ pub(crate) struct HeadData {
     pub(crate) min_valid_time: AtomicI64,
     pub(crate) chunk_range: i64,
     pub(crate) samples_per_chunk: u16,
+    /// Where closed chunks go, if not the heap.
+    pub(crate) chunk_files: Option<ChunkFiles>,
     pub(crate) chunks_created: AtomicU64,
     pub(crate) samples_appended: AtomicU64,
     pub(crate) out_of_order_at_commit: AtomicU64,
@@ -188,12 +209,23 @@ pub struct Head {
     pub(crate) pool: Mutex<Vec<append::Buffers>>,
     /// Tombstones read by the replay, until the tombstone store takes them.
     pub(crate) replayed_tombstones: Mutex<Vec<Tombstone>>,
+    /// Set by [`Head::close`].
+    pub(crate) closed: std::sync::atomic::AtomicBool,
 }
 
 impl Head {
     /// An empty head. With `wal`, commits are logged to it before they are
-    /// applied; without, the head is memory only.
+    /// applied; without, the head is memory only. Closed chunks stay on the
+    /// heap ([`HeadOptions::chunk_dir`] is for [`Head::open`]).
     pub fn new(opts: HeadOptions, wal: Option<Wal>) -> Head {
+        Head::with_chunk_files(opts, wal, None)
+    }
+
+    pub(crate) fn with_chunk_files(
+        opts: HeadOptions,
+        wal: Option<Wal>,
+        chunk_files: Option<ChunkFiles>,
+    ) -> Head {
         let data = HeadData {
             series: StripeSeries::new(opts.stripe_size),
             postings: RwLock::new(MemPostings::default()),
@@ -202,6 +234,7 @@ impl Head {
             min_valid_time: AtomicI64::new(i64::MIN),
             chunk_range: opts.chunk_range.max(1),
             samples_per_chunk: opts.samples_per_chunk.max(1),
+            chunk_files,
             chunks_created: AtomicU64::new(0),
             samples_appended: AtomicU64::new(0),
             out_of_order_at_commit: AtomicU64::new(0),
@@ -212,6 +245,7 @@ impl Head {
             opts,
             pool: Mutex::new(Vec::new()),
             replayed_tombstones: Mutex::new(Vec::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -256,6 +290,7 @@ impl Head {
             num_series: d.series.len(),
             num_chunks: chunks,
             num_label_pairs: postings.num_pairs() as u64,
+            num_chunk_files: d.chunk_files.as_ref().map_or(0, |f| f.num_files() as u64),
             bytes: bytes as u64,
             min_time: self.min_time(),
             max_time: self.max_time(),
@@ -274,6 +309,9 @@ impl Head {
         self.set_min_valid_time(mint);
         let (removed, chunks_removed) = d.series.gc(mint);
         d.postings.write().delete(&removed);
+        if let Some(f) = &d.chunk_files {
+            f.truncate(mint);
+        }
         // The head's range starts at mint even if no sample is that old.
         let _ = d
             .min_time
@@ -326,7 +364,9 @@ impl Head {
     }
 
     /// Flushes and closes the WAL; the head stays readable.
+    /// Commits after this fail with [`storage::StorageError::Closed`].
     pub fn close(&self) -> Result<(), HeadError> {
+        self.closed.store(true, Ordering::Relaxed);
         if let Some(w) = self.wal.lock().take() {
             w.close()?;
         }
@@ -370,10 +410,21 @@ mod tests {
 
     #[test]
     fn truncate_collects_series_and_checkpoints_the_wal() {
+        truncate_test(false);
+    }
+
+    #[test]
+    fn truncate_with_chunks_in_files() {
+        truncate_test(true);
+    }
+
+    fn truncate_test(spill: bool) {
         let dir = tempfile::tempdir().unwrap();
+        let chunk_dir = tempfile::tempdir().unwrap();
         let opts = HeadOptions {
             chunk_range: 1000,
             samples_per_chunk: 10,
+            chunk_dir: spill.then(|| chunk_dir.path().to_owned()),
             ..HeadOptions::default()
         };
         let wal_opts = WalOptions {
@@ -394,6 +445,13 @@ mod tests {
         drop(app);
         let before = head.stats();
         assert_eq!((before.num_series, before.num_chunks), (2, 13));
+        assert_eq!(before.num_chunk_files, u64::from(spill));
+        let q = storage::Queryable::querier(&head, 0, 10_000).unwrap();
+        let m = model::Matcher::equal("__name__", "live");
+        let mut set = storage::Querier::select(&*q, false, None, &[m]).unwrap();
+        let samples = set.next().unwrap().unwrap().collect_samples().unwrap();
+        assert_eq!(samples.len(), 100);
+        assert!(samples.iter().enumerate().all(|(i, s)| s.v == i as f64));
         assert_eq!((before.min_time, before.max_time), (0, 990));
 
         let st = head.truncate(500).unwrap();

@@ -1,16 +1,22 @@
-//! Replays a WAL written by the real Prometheus (Debian's 2.42 at
-//! `/usr/bin/prometheus`): it scrapes itself for a few seconds, is killed
-//! with SIGKILL (so the WAL is left as a crash leaves it), and the head must
-//! replay its `wal/` with exactly the samples `promtool tsdb dump` reads from
-//! the same directory.
+//! The head and Prometheus (Debian's 2.42 at `/usr/bin/prometheus`) read
+//! each other's WAL:
+//!
+//! - Prometheus scrapes itself for a few seconds and is killed with SIGKILL
+//!   (so the WAL is left as a crash leaves it); the head must replay its
+//!   `wal/` with exactly the samples `promtool tsdb dump` reads from the same
+//!   directory.
+//! - The head logs appends (stale markers, many chunks, a rollback) and is
+//!   dropped without closing; `promtool tsdb dump` must read back exactly
+//!   what the head's querier returns.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use model::{Labels, STALE_NAN};
 use model::{MatchType, Matcher};
-use storage::Queryable;
+use storage::{Appendable, Queryable};
 use tsdb::head::{Head, HeadOptions};
 use tsdb::wal::WalOptions;
 
@@ -59,6 +65,21 @@ fn parse_dump(text: &str) -> Dump {
             .push((t, fold_nan(v)));
     }
     out
+}
+
+fn promtool_dump(data: &Path) -> Dump {
+    let out = Command::new(PROMTOOL)
+        .arg("tsdb")
+        .arg("dump")
+        .arg(data)
+        .output()
+        .expect("run promtool");
+    assert!(
+        out.status.success(),
+        "promtool tsdb dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_dump(&String::from_utf8_lossy(&out.stdout))
 }
 
 fn dump_head(head: &Head) -> Dump {
@@ -139,18 +160,7 @@ fn replays_a_wal_written_by_prometheus() {
 
     // What Prometheus's own code reads from the directory, before the head
     // touches it (opening repairs and starts a new segment).
-    let out = Command::new(PROMTOOL)
-        .arg("tsdb")
-        .arg("dump")
-        .arg(&data)
-        .output()
-        .expect("run promtool");
-    assert!(
-        out.status.success(),
-        "promtool tsdb dump failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let want = parse_dump(&String::from_utf8_lossy(&out.stdout));
+    let want = promtool_dump(&data);
 
     let (head, stats) = Head::open(
         HeadOptions::default(),
@@ -175,4 +185,54 @@ fn replays_a_wal_written_by_prometheus() {
     for (labels, samples) in &want {
         assert_eq!(got.get(labels), Some(samples), "samples of {labels}");
     }
+}
+
+#[test]
+fn prometheus_reads_the_wal_the_head_wrote() {
+    if !Path::new(PROMTOOL).exists() {
+        eprintln!("skipped: {PROMTOOL} is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (head, _) = Head::open(
+        HeadOptions::default(),
+        &data.join("wal"),
+        WalOptions::default(),
+    )
+    .expect("open head");
+    // Timestamps near now, so promtool's head accepts them as recent.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let start = now - 30 * 60 * 1000;
+    let mut app = head.appender();
+    let mut refs = vec![None; 20];
+    for step in 0..300i64 {
+        for (i, r) in refs.iter_mut().enumerate() {
+            let l = Labels::from_pairs(&[
+                ("__name__", "pharos_test"),
+                ("i", &i.to_string()),
+                ("job", "head"),
+            ]);
+            let v = match (i, step % 50) {
+                (0, 49) => STALE_NAN,
+                _ => (step * i as i64) as f64 / 7.0,
+            };
+            *r = Some(app.append(*r, &l, start + step * 5_000, v).expect("append"));
+        }
+        app.commit().expect("commit");
+    }
+    // Rolled back: in neither reader.
+    let gone = Labels::from_pairs(&[("__name__", "pharos_rolled_back")]);
+    app.append(None, &gone, now, 1.0).expect("append");
+    app.rollback().expect("rollback");
+    drop(app);
+    let want = dump_head(&head);
+    drop(head);
+
+    let got = promtool_dump(&data);
+    assert_eq!(got.len(), 20, "series count");
+    assert_eq!(got, want);
 }

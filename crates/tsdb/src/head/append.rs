@@ -117,6 +117,9 @@ impl<'a> HeadAppender<'a> {
 
     /// Logs `created` series (and `samples`, when given) to the WAL.
     fn log(&mut self, with_samples: bool) -> Result<(), StorageError> {
+        if self.head.closed.load(Ordering::Relaxed) {
+            return Err(StorageError::Closed);
+        }
         let mut wal = self.head.wal.lock();
         let Some(w) = wal.as_mut() else {
             return Ok(());
@@ -292,7 +295,7 @@ impl Appender for HeadAppender<'_> {
         let (mut stored, mut new_chunks, mut rejected) = (0u64, 0u64, 0u64);
         for (s, smp) in self.buf.series.iter().zip(&self.buf.samples) {
             let mut c = s.chunks.lock();
-            match c.append(smp.t, smp.v, range, per_chunk) {
+            match c.append(smp.t, smp.v, range, per_chunk, d.chunk_files.as_ref()) {
                 Appended::Sample => stored += 1,
                 Appended::NewChunk => {
                     stored += 1;
@@ -422,6 +425,16 @@ mod tests {
         assert_eq!(kind(app.append(Some(r), &a, 101, 1.0)), "ok");
         app.commit().unwrap();
         assert_eq!(head.stats().samples_appended, 2);
+    }
+
+    #[test]
+    fn commit_after_close_fails() {
+        let head = Head::new(HeadOptions::default(), None);
+        let mut app = head.head_appender();
+        app.append(None, &l(&[("n", "a")]), 1, 1.0).unwrap();
+        head.close().unwrap();
+        assert_eq!(app.commit(), Err(StorageError::Closed));
+        assert_eq!(head.stats().samples_appended, 0);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use model::{Labels, Matcher, Sample, Timestamp};
 use storage::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError};
 
+use super::chunk_files::ChunkBytes;
 use super::series::{ClosedChunk, MemSeries};
 use super::{Head, HeadData};
 use crate::chunkenc::XorIter;
@@ -25,7 +26,7 @@ pub struct HeadChunk {
     /// Time of the last sample.
     pub max_time: i64,
     /// The chunk's bytes.
-    pub data: Arc<[u8]>,
+    pub data: ChunkBytes,
 }
 
 const CHUNK_ID_BITS: u32 = 24;
@@ -63,7 +64,7 @@ fn snapshot(s: &MemSeries, mint: i64, maxt: i64) -> Vec<(u32, HeadChunk)> {
                 HeadChunk {
                     min_time: first,
                     max_time: c.max_time,
-                    data: Arc::from(h.bytes()),
+                    data: ChunkBytes::heap(h.bytes()),
                 },
             ));
         }
@@ -87,9 +88,12 @@ impl Head {
         self.data.postings.read().get(name, value).to_vec()
     }
 
-    /// Refs of the series satisfying every matcher, sorted by ref; see
-    /// [`postings`](super::postings) for the semantics and the refusal of
-    /// selections that would match every series.
+    /// Refs of the series satisfying every matcher, sorted by ref, with
+    /// Prometheus's semantics: an absent label matches as the empty value;
+    /// matchers that do not match `""` intersect, the others subtract; and a
+    /// selection in which every matcher matches `""` (`{}`, `{a=~".*"}`)
+    /// is refused as [`StorageError::Invalid`], since it would select every
+    /// series.
     pub fn postings_for_matchers(&self, matchers: &[Matcher]) -> Result<Vec<u64>, StorageError> {
         self.data.postings.read().postings_for_matchers(matchers)
     }
