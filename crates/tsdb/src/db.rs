@@ -22,6 +22,7 @@
 
 pub(crate) mod delete;
 pub(crate) mod open;
+pub(crate) mod readers;
 pub(crate) mod retention;
 
 use std::collections::HashMap;
@@ -169,6 +170,8 @@ pub(crate) struct DbInner {
     pub(crate) maintenance: Mutex<()>,
     /// The open lock file; dropping it releases the flock.
     pub(crate) lock: Mutex<Option<File>>,
+    /// Live queriers, which head truncation waits for.
+    pub(crate) readers: Arc<readers::Readers>,
 }
 
 /// The database. See the module documentation.
@@ -315,6 +318,9 @@ impl storage::Appender for ClosedAppender {
 
 impl Queryable for Db {
     fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier>, StorageError> {
+        // Registered before the block list is taken: a head truncation
+        // after this point waits for the querier.
+        let guard = self.inner.readers.enter();
         let mut qs: Vec<Box<dyn Querier>> = self
             .inner
             .blocks
@@ -341,7 +347,10 @@ impl Queryable for Db {
                 )));
             }
         }
-        Ok(Box::new(MergeQuerier::new(qs)))
+        Ok(Box::new(readers::GuardedQuerier {
+            inner: Box::new(MergeQuerier::new(qs)),
+            _guard: guard,
+        }))
     }
 }
 

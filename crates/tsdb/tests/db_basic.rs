@@ -406,3 +406,27 @@ fn head_tombstones_survive_a_checkpoint() {
     let (db, _) = Db::open(dir.path(), opts()).unwrap();
     assert_eq!(all(&db, i64::MIN, i64::MAX), want);
 }
+
+#[test]
+fn head_truncation_waits_for_open_queriers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 2, 0, 3 * H + 2 * STEP);
+    // Taken before the block exists: sees the first window only in the head.
+    let q = db.querier(0, H).unwrap();
+    std::thread::scope(|s| {
+        let t = s.spawn(|| db.compact().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!t.is_finished(), "truncation waits for the querier");
+        let n: usize = q
+            .select(true, None, &[Matcher::equal("__name__", "m")])
+            .unwrap()
+            .map(|s| s.unwrap().collect_samples().unwrap().len())
+            .sum();
+        assert_eq!(n, 2 * 61);
+        drop(q);
+        t.join().unwrap();
+    });
+    assert_eq!(ranges(&db), [(0, 2)]);
+    assert_eq!(db.head().min_time(), 2 * H);
+}

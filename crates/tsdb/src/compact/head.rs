@@ -23,6 +23,9 @@ use crate::head::{Head, HeadChunk};
 use crate::meta::BlockMeta;
 use crate::tombstones::Interval;
 
+/// How long head truncation waits for queriers opened before the block.
+const READER_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Persists head windows while the head is compactable, reloading the
 /// blocks and truncating the head after each.
 pub(crate) fn compact_head(db: &DbInner) -> Result<(), DbError> {
@@ -55,6 +58,13 @@ pub(crate) fn compact_head(db: &DbInner) -> Result<(), DbError> {
             );
         }
         db.reload()?;
+        // Queriers that took the block list before the new block was in
+        // it must not lose the window from the head.
+        if !db.readers.wait_for_older(READER_WAIT) {
+            tracing::warn!(
+                "queriers still open after {READER_WAIT:?}; truncating the head under them"
+            );
+        }
         head.truncate(maxt)?;
         // Tombstones of data now in the block (or gone) are not needed.
         let mut pruned = HeadTombstones::new();

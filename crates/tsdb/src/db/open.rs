@@ -99,6 +99,7 @@ impl Db {
             head_tombstones: RwLock::new(Arc::new(stones)),
             maintenance: Mutex::new(()),
             lock: Mutex::new(Some(lock)),
+            readers: Default::default(),
         };
         let db = Db {
             inner: Arc::new(inner),
