@@ -211,8 +211,9 @@ impl Db {
         self.inner.compact()
     }
 
-    /// Hides samples in `[mint, maxt]` of the series matching `matchers`:
-    /// tombstones in the blocks and the head. See [`delete`].
+    /// Hides samples in `[mint, maxt]` (inclusive) of the series matching
+    /// `matchers`: tombstones in the blocks (their `tombstones` file) and in
+    /// the head (a WAL record), effective for queriers opened afterwards.
     pub fn delete(
         &self,
         mint: Timestamp,
@@ -222,7 +223,8 @@ impl Db {
         self.inner.delete(mint, maxt, matchers)
     }
 
-    /// Rewrites every block with tombstones without the deleted data.
+    /// Rewrites every block with tombstones without the deleted data (a new
+    /// block naming the old one as parent; the old one is deleted).
     pub fn clean_tombstones(&self) -> Result<(), DbError> {
         self.inner.clean_tombstones()
     }

@@ -430,3 +430,18 @@ fn head_truncation_waits_for_open_queriers() {
     assert_eq!(ranges(&db), [(0, 2)]);
     assert_eq!(db.head().min_time(), 2 * H);
 }
+
+#[test]
+fn a_second_deletion_merging_into_the_first_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 1, 0, 3 * H + 2 * STEP);
+    db.compact().unwrap();
+    let sel = [Matcher::equal("i", "0")];
+    db.delete(0, 9 * STEP, &sel).unwrap();
+    // Overlaps the first interval: still one interval, a wider one.
+    db.delete(5 * STEP, 19 * STEP, &sel).unwrap();
+    assert_eq!(db.blocks()[0].meta().stats.num_tombstones, 1);
+    let got = all(&db, 0, H);
+    assert_eq!(got[0].1[0].t, 20 * STEP);
+}

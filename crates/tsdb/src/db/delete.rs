@@ -15,7 +15,7 @@ use model::{Matcher, Sample, Timestamp};
 use storage::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError};
 
 use super::{DbError, DbInner, HeadTombstones};
-use crate::block::BlockError;
+use crate::block::{Block, BlockError};
 use crate::compact::merge::{merge_blocks, MergeKind};
 use crate::db::open::delete_block_dir;
 use crate::index::{expand, postings_for_matchers};
@@ -36,7 +36,6 @@ impl DbInner {
             max_time: maxt,
         };
         let blocks = self.blocks.read().clone();
-        let mut changed = false;
         let mut metas = Vec::new();
         for b in blocks.iter().filter(|b| b.overlaps(mint, maxt)) {
             let index_err = |source| BlockError::Index {
@@ -69,10 +68,16 @@ impl DbInner {
                 source,
             })?;
             tracing::info!(block = %b.dir().display(), series = added, "added tombstones");
-            changed = true;
-        }
-        if changed {
-            self.reload()?;
+            // Reopened here rather than by a reload, which keeps blocks
+            // whose meta did not change (merged intervals may leave the
+            // count as it was).
+            let fresh = Block::open(b.dir())?;
+            let mut w = self.blocks.write();
+            for slot in w.iter_mut() {
+                if slot.meta().ulid == fresh.meta().ulid {
+                    *slot = fresh.clone();
+                }
+            }
         }
 
         let refs: Vec<u64> = self
