@@ -397,4 +397,132 @@ mod tests {
         assert!(!touched(&iv, 21, 30));
         assert!(!touched(&[], 0, 100));
     }
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+    use storage::Querier;
+
+    use crate::block::BlockQuerier;
+    use crate::tombstones::Tombstones;
+
+    type Spec = Vec<(u8, Vec<i64>)>;
+
+    /// Writes a block of the series `spec` (label value, timestamps) with
+    /// value = t, and tombstones `dels` (label value, interval).
+    fn block(dir: &Path, spec: &Spec, dels: &[(u8, Interval)]) -> Arc<Block> {
+        let mut series: BTreeMap<Labels, Vec<i64>> = BTreeMap::new();
+        for (k, ts) in spec {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("k", &k.to_string())]);
+            series.entry(l).or_default().extend(ts);
+        }
+        let mut syms = BTreeSet::new();
+        for l in series.keys() {
+            for p in l {
+                syms.insert(p.name.to_owned());
+                syms.insert(p.value.to_owned());
+            }
+        }
+        let all_ts = series.values().flatten();
+        let mint = all_ts.clone().min().copied().unwrap_or(0);
+        let maxt = all_ts.max().copied().unwrap_or(0) + 1;
+        let mut w = BlockWriter::create(dir, mint, maxt, syms.iter().map(String::as_str)).unwrap();
+        let mut owned = Vec::new();
+        for (l, ts) in &mut series {
+            ts.sort_unstable();
+            ts.dedup();
+            let s: Vec<(i64, f64)> = ts.iter().map(|&t| (t, t as f64)).collect();
+            encode_chunks(&s, 1000, &mut owned);
+            let data: Vec<ChunkData<'_>> = owned
+                .iter()
+                .map(|(a, b, c)| ChunkData {
+                    min_time: *a,
+                    max_time: *b,
+                    encoding: Encoding::Xor,
+                    data: c.bytes(),
+                })
+                .collect();
+            w.add_series(l, &data).unwrap();
+        }
+        let meta = w.finish(None).unwrap();
+        let bdir = dir.join(meta.ulid.to_string());
+        let b = Block::open(&bdir).unwrap();
+        let mut stones = Tombstones::new();
+        let mut metas = Vec::new();
+        for r in expand(b.index().all_postings().unwrap()) {
+            let l = b.index().series(r, &mut metas).unwrap();
+            for (k, iv) in dels {
+                if l.get("k") == Some(&k.to_string()) {
+                    stones.add_interval(r, *iv);
+                }
+            }
+        }
+        stones.write(&bdir).unwrap();
+        Block::open(&bdir).unwrap()
+    }
+
+    fn read(b: Arc<Block>) -> BTreeMap<String, Vec<i64>> {
+        let q = BlockQuerier::new(b, i64::MIN, i64::MAX);
+        let mut out = BTreeMap::new();
+        for s in q
+            .select(true, None, &[model::Matcher::equal("__name__", "m")])
+            .unwrap()
+        {
+            let mut s = s.unwrap();
+            let v = s.collect_samples().unwrap();
+            assert!(v.iter().all(|x| x.v == x.t as f64));
+            out.insert(
+                s.labels.get_or_empty("k").to_owned(),
+                v.iter().map(|x| x.t).collect(),
+            );
+        }
+        out
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        prop::collection::vec((0u8..3, prop::collection::vec(0i64..3000, 1..200)), 1..3)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Merging keeps exactly the union of what the sources return
+        /// through their queriers (tombstones applied per source).
+        #[test]
+        fn merge_keeps_the_union(
+            specs in prop::collection::vec(spec(), 1..4),
+            dels in prop::collection::vec((0usize..3, 0u8..3, 0i64..3000, 0i64..500), 0..3),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut blocks = Vec::new();
+            for (i, sp) in specs.iter().enumerate() {
+                let d: Vec<(u8, Interval)> = dels
+                    .iter()
+                    .filter(|(bi, ..)| *bi == i)
+                    .map(|&(_, k, t, len)| (k, Interval { min_time: t, max_time: t + len }))
+                    .collect();
+                blocks.push(block(dir.path(), sp, &d));
+            }
+            let mut want: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            for b in &blocks {
+                for (k, ts) in read(b.clone()) {
+                    want.entry(k).or_default().extend(ts);
+                }
+            }
+            for ts in want.values_mut() {
+                ts.sort_unstable();
+                ts.dedup();
+            }
+            blocks.sort_by_key(|b| (b.meta().min_time, b.meta().ulid));
+            let out = tempfile::tempdir().unwrap();
+            let meta = merge_blocks(out.path(), &blocks, MergeKind::Compact, 1000).unwrap();
+            prop_assert_eq!(meta.compaction.level, 2);
+            prop_assert_eq!(meta.compaction.parents.len(), blocks.len());
+            let merged = Block::open(out.path().join(meta.ulid.to_string())).unwrap();
+            let n: usize = want.values().map(Vec::len).sum();
+            prop_assert_eq!(merged.meta().stats.num_samples as usize, n);
+            prop_assert_eq!(meta.compaction.deletable, n == 0);
+            prop_assert_eq!(read(merged), want);
+        }
+    }
 }
