@@ -60,6 +60,9 @@ fn crash_child() {
         writeln!(out, "{t}").unwrap();
         out.flush().unwrap();
         t += STEP;
+        // Paced, so a release build does not write years of data (and
+        // hundreds of blocks) per run.
+        std::thread::sleep(std::time::Duration::from_millis(2));
         if batch % 6 == 5 {
             db.compact().unwrap();
         }
