@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+#[cfg(doc)]
+use super::Db;
 use crate::head::DEFAULT_CHUNK_RANGE;
 use crate::wal::Compression;
 
