@@ -19,6 +19,28 @@
 //! window once the head spans 1.5 block ranges and merges blocks by the
 //! leveled plan, then applies retention; a background thread runs it every
 //! minute unless [`DbOptions::background_compaction`] is off.
+//!
+//! ```
+//! use model::{Labels, Matcher};
+//! use storage::{Appendable, Appender, Queryable, Querier};
+//! use tsdb::db::{Db, DbOptions};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let opts = DbOptions { background_compaction: false, ..DbOptions::default() };
+//! let (db, _report) = Db::open(dir.path(), opts.clone()).unwrap();
+//! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "node")]);
+//! let mut app = db.appender();
+//! app.append(None, &up, 1_000, 1.0).unwrap();
+//! app.commit().unwrap(); // in the WAL: survives a crash from here on
+//! drop(app);
+//! db.close().unwrap();
+//! drop(db);
+//!
+//! let (db, _) = Db::open(dir.path(), opts).unwrap();
+//! let q = db.querier(0, 2_000).unwrap();
+//! let mut set = q.select(true, None, &[Matcher::equal("job", "node")]).unwrap();
+//! assert_eq!(set.next().unwrap().unwrap().collect_samples().unwrap().len(), 1);
+//! ```
 
 pub(crate) mod delete;
 pub(crate) mod open;
