@@ -445,3 +445,28 @@ fn a_second_deletion_merging_into_the_first_is_seen() {
     let got = all(&db, 0, H);
     assert_eq!(got[0].1[0].t, 20 * STEP);
 }
+
+#[test]
+fn a_torn_wal_tail_is_repaired_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _) = Db::open(dir.path(), opts()).unwrap();
+    fill(&db, 2, 0, H);
+    drop(db);
+    // A torn write: a record header promising more than is there.
+    let wal = dir.path().join("wal");
+    let mut segs: Vec<_> = std::fs::read_dir(&wal)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    segs.sort();
+    let last = segs.last().unwrap();
+    let mut bytes = std::fs::read(last).unwrap();
+    bytes.extend_from_slice(&[1, 0, 200, 0, 0, 0, 0, 7, 7]);
+    std::fs::write(last, &bytes).unwrap();
+
+    let (db, report) = Db::open(dir.path(), opts()).unwrap();
+    let repair = report.replay.repair.expect("a repair");
+    assert!(repair.bytes_dropped > 0, "{repair:?}");
+    expect_full(&db, 2, 0, H);
+}
