@@ -44,6 +44,7 @@ pub(crate) mod postings;
 pub(crate) mod read;
 pub(crate) mod replay;
 pub(crate) mod series;
+pub(crate) mod stripe;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -61,7 +62,8 @@ pub use replay::ReplayStats;
 
 use chunk_files::ChunkFiles;
 use postings::MemPostings;
-use series::{MemSeries, StripeSeries};
+use series::MemSeries;
+use stripe::StripeSeries;
 
 /// Two hours in milliseconds: Prometheus's default block and chunk range.
 pub const DEFAULT_CHUNK_RANGE: i64 = 2 * 60 * 60 * 1000;

@@ -26,9 +26,13 @@ use std::sync::Arc;
 use model::{Labels, Timestamp};
 use storage::{AppendError, Appender, SeriesRef, StorageError};
 
-use super::series::{Appended, MemSeries, U64Map};
+use super::series::{Appended, MemSeries};
+use super::stripe::U64Map;
 use super::Head;
 use crate::record::{encode_samples, encode_series, RefSample, RefSeries};
+
+/// How many samples ahead a commit prefetches chunk buffers.
+const PREFETCH_AHEAD: usize = 8;
 
 /// The reusable memory of an appender.
 #[derive(Default)]
@@ -293,7 +297,13 @@ impl Appender for HeadAppender<'_> {
         let d = &self.head.data;
         let (range, per_chunk) = (d.chunk_range, d.samples_per_chunk);
         let (mut stored, mut new_chunks, mut rejected) = (0u64, 0u64, 0u64);
-        for (s, smp) in self.buf.series.iter().zip(&self.buf.samples) {
+        let series = &self.buf.series;
+        for (i, (s, smp)) in series.iter().zip(&self.buf.samples).enumerate() {
+            // The append checks did not touch the chunks' buffers; fetch
+            // them a few samples ahead so their cache misses overlap.
+            if let Some(ahead) = series.get(i + PREFETCH_AHEAD) {
+                ahead.chunks.lock().prefetch_open_chunk();
+            }
             let mut c = s.chunks.lock();
             match c.append(smp.t, smp.v, range, per_chunk, d.chunk_files.as_ref()) {
                 Appended::Sample => stored += 1,

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use model::{Labels, MatchType, Matcher};
 use storage::StorageError;
 
-use super::series::FastBuild;
+use super::stripe::FastBuild;
 
 /// Label value → sorted refs.
 type ValueMap = HashMap<Box<str>, Vec<u64>, FastBuild>;

@@ -31,10 +31,14 @@
 //! WALs written by `benches/head.rs`, Prometheus 2.42 replaying the same
 //! directory (its "WAL replay completed" log line):
 //!
-//! | WAL | pharos (1 worker) | Prometheus |
-//! |---|---|---|
-//! | 1M series × 10 samples, 59 MB | 2.6–3.3 s | 10.4–13.0 s |
-//! | 100k series × 480 samples, 292 MB | 3.3–5.9 s | 4.9–9.1 s |
+//! | WAL | pharos (1 worker) | Prometheus | paired runs, pharos / Prometheus |
+//! |---|---|---|---|
+//! | 1M series × 10 samples, 59 MB | 2.6–4.8 s | 10.4–15.8 s | 0.2–0.3 |
+//! | 100k series × 480 samples, 292 MB | 3.3–9.3 s | 4.9–20.6 s | 0.4–0.7 |
+//!
+//! Creating series is where pharos gains most; with many samples per series
+//! both are bound by memory latency and Prometheus spreads the appends over
+//! every core, so the gap narrows.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -43,7 +47,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::chunk_files::{ChunkFiles, DEFAULT_FILE_SIZE};
-use super::series::{prefetch, Appended, MemSeries, U64Map};
+use super::series::{Appended, MemSeries};
+use super::stripe::{prefetch, U64Map};
 use super::{Head, HeadData, HeadError, HeadOptions};
 use crate::record::{
     decode_samples, decode_series, decode_tombstones, RecordError, RecordType, RefSample,
@@ -358,11 +363,7 @@ fn apply(
                 prefetch(p.wrapping_add(64));
             }
             if let Some(near) = batch.get(i + PREFETCH_CHUNK) {
-                if let Some(h) = &near.series.chunks.lock().head {
-                    let b = h.bytes();
-                    prefetch(b.as_ptr());
-                    prefetch(b.as_ptr().wrapping_add(b.len().saturating_sub(1)));
-                }
+                near.series.chunks.lock().prefetch_open_chunk();
             }
             let outcome = s
                 .series
