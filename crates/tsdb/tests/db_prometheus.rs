@@ -1,0 +1,183 @@
+//! Opens a data directory written by the real Prometheus (Debian's 2.42 at
+//! `/usr/bin/prometheus`): blocks and a WAL. Prometheus scrapes itself every
+//! second for ~15 s with 5 s blocks (so it cuts a few blocks of its own),
+//! is killed with SIGKILL, and `Db::open` must return exactly the samples
+//! `promtool tsdb dump` reads from the same directory (blocks + head).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use model::{MatchType, Matcher};
+use storage::Queryable;
+use tsdb::db::{Db, DbOptions};
+
+const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMTOOL: &str = "/usr/bin/promtool";
+
+/// Series → (timestamp, value bits with every NaN folded into one, since
+/// promtool prints them all as NaN).
+type Dump = BTreeMap<String, Vec<(i64, u64)>>;
+
+fn fold_nan(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        v.to_bits()
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Parses `promtool tsdb dump` lines: `{labels} value timestamp`.
+fn parse_dump(text: &str) -> Dump {
+    let mut out = Dump::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut parts = line.rsplitn(3, ' ');
+        let (Some(t), Some(v), Some(labels)) = (parts.next(), parts.next(), parts.next()) else {
+            panic!("cannot parse dump line {line:?}");
+        };
+        let v = match v {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v
+                .parse()
+                .unwrap_or_else(|e| panic!("value in {line:?}: {e}")),
+        };
+        let t: i64 = t
+            .parse()
+            .unwrap_or_else(|e| panic!("time in {line:?}: {e}"));
+        out.entry(labels.to_owned())
+            .or_default()
+            .push((t, fold_nan(v)));
+    }
+    for v in out.values_mut() {
+        // promtool prints blocks then head; a series may come twice.
+        v.sort_by_key(|s| s.0);
+        v.dedup_by_key(|s| s.0);
+    }
+    out
+}
+
+fn dump_db(db: &Db) -> Dump {
+    let q = db.querier(i64::MIN, i64::MAX).expect("querier");
+    let all = Matcher::new(MatchType::Regex, "__name__", ".+").expect("matcher");
+    let mut out = Dump::new();
+    for s in q.select(true, None, &[all]).expect("select") {
+        let mut s = s.expect("series");
+        let samples = s.collect_samples().expect("samples");
+        out.insert(
+            s.labels.to_string(),
+            samples.iter().map(|s| (s.t, fold_nan(s.v))).collect(),
+        );
+    }
+    out
+}
+
+/// Runs Prometheus against `data` with 5 s blocks until it has cut at least
+/// two blocks and run ~15 s, then kills it with SIGKILL.
+fn run_prometheus(dir: &Path, data: &Path) {
+    let port = free_port();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    \
+             static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .expect("write config");
+    let mut child = Command::new(PROMETHEUS)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--storage.tsdb.min-block-duration=5s")
+        .arg("--storage.tsdb.max-block-duration=5s")
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let start = Instant::now();
+    let blocks = || {
+        tsdb::readonly::block_dirs(data)
+            .map(|d| d.len())
+            .unwrap_or(0)
+    };
+    while start.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(250));
+        if start.elapsed() > Duration::from_secs(15) && blocks() >= 2 {
+            break;
+        }
+    }
+    child.kill().expect("SIGKILL prometheus");
+    child.wait().expect("reap prometheus");
+    assert!(blocks() >= 2, "prometheus cut fewer than 2 blocks in 90 s");
+}
+
+#[test]
+fn opens_a_data_directory_written_by_prometheus() {
+    if !Path::new(PROMETHEUS).exists() || !Path::new(PROMTOOL).exists() {
+        assert!(
+            std::env::var_os("PHAROS_REQUIRE_REFERENCE").is_none(),
+            "{PROMETHEUS} or {PROMTOOL} is not installed"
+        );
+        eprintln!("skipped: {PROMETHEUS} or {PROMTOOL} is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    run_prometheus(dir.path(), &data);
+
+    // What Prometheus's own code reads, before opening changes the WAL.
+    let out = Command::new(PROMTOOL)
+        .arg("tsdb")
+        .arg("dump")
+        .arg(&data)
+        .output()
+        .expect("run promtool");
+    assert!(
+        out.status.success(),
+        "promtool tsdb dump failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = parse_dump(&String::from_utf8_lossy(&out.stdout));
+
+    let (db, report) = Db::open(
+        &data,
+        DbOptions {
+            background_compaction: false,
+            ..DbOptions::default()
+        },
+    )
+    .expect("open Prometheus's data directory");
+    eprintln!("{report:?}");
+    assert!(report.blocks >= 2, "{report:?}");
+    assert!(report.replay.series > 100, "{report:?}");
+    let got = dump_db(&db);
+    assert!(
+        got.keys().any(|k| k.starts_with("{__name__=\"up\"")),
+        "the scrape's up series"
+    );
+    let n: usize = want.values().map(Vec::len).sum();
+    assert!(n > 1000, "{n} samples");
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "series"
+    );
+    for (labels, samples) in &want {
+        assert_eq!(got.get(labels), Some(samples), "samples of {labels}");
+    }
+
+    // The directory stays usable: compaction of Prometheus's blocks works
+    // and keeps every sample.
+    db.compact().expect("compact");
+    assert_eq!(dump_db(&db), got);
+    db.close().expect("close");
+}
