@@ -150,7 +150,7 @@ fn run_prometheus(dir: &Path, data: &Path) {
 
 #[test]
 fn replays_a_wal_written_by_prometheus() {
-    if !Path::new(PROMETHEUS).exists() || !Path::new(PROMTOOL).exists() {
+    if testkit::reference("prometheus").is_none() || testkit::reference("promtool").is_none() {
         eprintln!("skipped: {PROMETHEUS} or {PROMTOOL} is not installed");
         return;
     }
@@ -189,7 +189,7 @@ fn replays_a_wal_written_by_prometheus() {
 
 #[test]
 fn prometheus_reads_the_wal_the_head_wrote() {
-    if !Path::new(PROMTOOL).exists() {
+    if testkit::reference("promtool").is_none() {
         eprintln!("skipped: {PROMTOOL} is not installed");
         return;
     }

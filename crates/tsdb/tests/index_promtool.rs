@@ -19,7 +19,7 @@ const START_S: i64 = 1_700_000_000;
 const SAMPLES: i64 = 300;
 
 fn promtool_present() -> bool {
-    if Path::new(PROMTOOL).exists() {
+    if testkit::reference("promtool").is_some() {
         return true;
     }
     println!("skipping: {PROMTOOL} is not installed");

@@ -238,7 +238,7 @@ fn run_prometheus_until_killed() -> Result<(tempfile::TempDir, PathBuf), String>
 
 #[test]
 fn pharos_reads_a_wal_prometheus_wrote_and_was_killed_over() {
-    if !Path::new(PROMETHEUS).exists() {
+    if testkit::reference("prometheus").is_none() {
         println!("skipped: {PROMETHEUS} is not installed");
         return;
     }
@@ -362,7 +362,7 @@ fn small_segments() -> WalOptions {
 
 #[test]
 fn promtool_replays_a_wal_pharos_wrote() {
-    if !Path::new(PROMTOOL).exists() {
+    if testkit::reference("promtool").is_none() {
         println!("skipped: {PROMTOOL} is not installed");
         return;
     }
@@ -385,7 +385,7 @@ fn promtool_replays_a_wal_pharos_wrote() {
 
 #[test]
 fn promtool_replays_a_checkpoint_pharos_wrote() {
-    if !Path::new(PROMTOOL).exists() {
+    if testkit::reference("promtool").is_none() {
         println!("skipped: {PROMTOOL} is not installed");
         return;
     }
