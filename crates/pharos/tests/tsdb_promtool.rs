@@ -290,3 +290,44 @@ fn bad_input_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("parse error"));
 }
+
+/// A data directory the real Prometheus wrote and left after SIGKILL
+/// (blocks, WAL, head chunks): `pharos tsdb dump` prints the samples
+/// `promtool tsdb dump` prints, blocks and WAL alike.
+#[test]
+fn dump_reads_a_prometheus_data_directory_with_its_wal() {
+    let (Some(prometheus), Some(promtool)) = (
+        testkit::reference("prometheus"),
+        testkit::reference("promtool"),
+    ) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let blocks = testkit::run_prometheus_until_killed(
+        &prometheus,
+        &data,
+        "5s",
+        std::time::Duration::from_secs(12),
+        2,
+    );
+    assert!(blocks >= 2, "prometheus cut {blocks} blocks");
+    if std::env::var_os("KEEP_TMP").is_some() {
+        eprintln!("kept {}", tmp.keep().display());
+    }
+    // Order of series differs when promtool reads only the head (creation
+    // order); compare the sorted lines.
+    let sorted = |s: String| {
+        let mut l: Vec<String> = s.lines().map(str::to_owned).collect();
+        l.sort();
+        l.dedup();
+        l
+    };
+    let want = sorted(run(Command::new(&promtool)
+        .args(["tsdb", "dump"])
+        .arg(&data)));
+    let got = sorted(run(pharos().args(["tsdb", "dump"]).arg(&data)));
+    assert!(want.len() > 1000, "only {} samples", want.len());
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "dumps differ");
+}

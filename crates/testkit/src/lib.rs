@@ -42,3 +42,59 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("cannot bind a port on 127.0.0.1")
 }
+
+/// Runs the reference `prometheus` on data directory `data`, scraping itself
+/// every second with `block` long blocks (so it cuts blocks of its own),
+/// until it has run `min_run` and cut at least `min_blocks` blocks (or 90 s
+/// passed), then kills it with SIGKILL so its WAL is left as a crash leaves
+/// it. Returns the number of block directories it left.
+///
+/// # Panics
+/// If Prometheus cannot be started.
+pub fn run_prometheus_until_killed(
+    prometheus: &std::path::Path,
+    data: &std::path::Path,
+    block: &str,
+    min_run: std::time::Duration,
+    min_blocks: usize,
+) -> usize {
+    use std::time::{Duration, Instant};
+    let port = free_port();
+    let config = data.with_extension("yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    \
+             static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .expect("cannot write prometheus.yml");
+    let mut child = std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!("--storage.tsdb.min-block-duration={block}"))
+        .arg(format!("--storage.tsdb.max-block-duration={block}"))
+        .arg("--log.level=warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("cannot start prometheus");
+    let blocks = || {
+        std::fs::read_dir(data).map_or(0, |d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().join("meta.json").is_file())
+                .count()
+        })
+    };
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(250));
+        if start.elapsed() >= min_run && blocks() >= min_blocks {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    blocks()
+}

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use model::{MatchType, Matcher};
 use storage::Queryable;
@@ -26,11 +26,6 @@ fn fold_nan(v: f64) -> u64 {
     } else {
         v.to_bits()
     }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
 }
 
 /// Parses `promtool tsdb dump` lines: `{labels} value timestamp`.
@@ -79,47 +74,6 @@ fn dump_db(db: &Db) -> Dump {
     out
 }
 
-/// Runs Prometheus against `data` with 5 s blocks until it has cut at least
-/// two blocks and run ~15 s, then kills it with SIGKILL.
-fn run_prometheus(dir: &Path, data: &Path) {
-    let port = free_port();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    \
-             static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-        ),
-    )
-    .expect("write config");
-    let mut child = Command::new(PROMETHEUS)
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--storage.tsdb.min-block-duration=5s")
-        .arg("--storage.tsdb.max-block-duration=5s")
-        .arg("--log.level=warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus");
-    let start = Instant::now();
-    let blocks = || {
-        tsdb::readonly::block_dirs(data)
-            .map(|d| d.len())
-            .unwrap_or(0)
-    };
-    while start.elapsed() < Duration::from_secs(90) {
-        std::thread::sleep(Duration::from_millis(250));
-        if start.elapsed() > Duration::from_secs(15) && blocks() >= 2 {
-            break;
-        }
-    }
-    child.kill().expect("SIGKILL prometheus");
-    child.wait().expect("reap prometheus");
-    assert!(blocks() >= 2, "prometheus cut fewer than 2 blocks in 90 s");
-}
-
 #[test]
 fn opens_a_data_directory_written_by_prometheus() {
     if testkit::reference("prometheus").is_none() || testkit::reference("promtool").is_none() {
@@ -132,7 +86,14 @@ fn opens_a_data_directory_written_by_prometheus() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    run_prometheus(dir.path(), &data);
+    let blocks = testkit::run_prometheus_until_killed(
+        Path::new(PROMETHEUS),
+        &data,
+        "5s",
+        Duration::from_secs(15),
+        2,
+    );
+    assert!(blocks >= 2, "prometheus cut {blocks} blocks in 90 s");
 
     // What Prometheus's own code reads, before opening changes the WAL.
     let out = Command::new(PROMTOOL)

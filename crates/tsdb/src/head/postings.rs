@@ -135,13 +135,10 @@ impl MemPostings {
         &self,
         matchers: &[Matcher],
     ) -> Result<Vec<u64>, StorageError> {
-        if matchers.iter().all(Matcher::matches_empty) {
-            let shown: Vec<String> = matchers.iter().map(ToString::to_string).collect();
-            return Err(StorageError::Invalid(format!(
-                "cannot select series with {{{}}}: at least one matcher must not match the empty string",
-                shown.join(", ")
-            )));
-        }
+        // Matchers that all accept "" select every series but the ones they
+        // reject, as in Prometheus's `PostingsForMatchers`; whether such a
+        // selection is allowed is the query language's business, and block
+        // queriers answer it the same way.
         let mut intersect: Vec<Vec<u64>> = Vec::new();
         let mut subtract: Vec<Vec<u64>> = Vec::new();
         for m in matchers {
@@ -157,7 +154,7 @@ impl MemPostings {
         }
         intersect.sort_by_key(Vec::len);
         let mut it = intersect.into_iter();
-        let mut out = it.next().unwrap_or_default();
+        let mut out = it.next().unwrap_or_else(|| self.all().to_vec());
         for p in it {
             out = intersect_sorted(&out, &p);
             if out.is_empty() {
@@ -320,17 +317,20 @@ mod tests {
     }
 
     #[test]
-    fn refuses_selections_matching_everything() {
+    fn selections_matching_everything_start_from_all_series() {
         use MatchType::*;
         let p = fixture();
-        for ms in [
-            vec![],
-            vec![m(Regex, "a", ".*")],
-            vec![m(NotEqual, "job", "a"), m(Equal, "i", "")],
-        ] {
-            let err = p.postings_for_matchers(&ms).unwrap_err().to_string();
-            assert!(err.contains("at least one matcher"), "{err}");
-        }
+        let all = p.all().to_vec();
+        assert!(!all.is_empty());
+        assert_eq!(p.postings_for_matchers(&[]).unwrap(), all);
+        assert_eq!(
+            p.postings_for_matchers(&[m(Regex, "a", ".*")]).unwrap(),
+            all
+        );
+        let not_a = p.postings_for_matchers(&[m(NotEqual, "job", "a")]).unwrap();
+        let a = p.postings_for_matchers(&[m(Equal, "job", "a")]).unwrap();
+        assert_eq!(not_a.len() + a.len(), all.len());
+        assert!(not_a.iter().all(|r| !a.contains(r)));
     }
 
     #[test]

@@ -147,6 +147,20 @@ impl Head {
         Ok((head, stats))
     }
 
+    /// Replays the WAL in `dir` into a memory-only head without writing to
+    /// the directory: no repair, no new segment. Replay stops at the first
+    /// corrupt record, keeping what came before (the stats say so). For
+    /// read-only tools (`pharos tsdb dump`), as Prometheus's `DBReadOnly`.
+    pub fn open_read_only(opts: HeadOptions, dir: &Path) -> Result<(Head, ReplayStats), HeadError> {
+        let head = Head::new(opts, None);
+        if !dir.is_dir() {
+            return Ok((head, ReplayStats::default()));
+        }
+        let reader = checkpoint::open_replay(dir)?;
+        let (stats, _corrupt) = head.replay(reader)?;
+        Ok((head, stats))
+    }
+
     /// Tombstones read by the replay, for the tombstone store; later calls
     /// return nothing.
     pub fn take_replayed_tombstones(&self) -> Vec<Tombstone> {

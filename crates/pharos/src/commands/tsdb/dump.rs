@@ -1,4 +1,5 @@
-//! `pharos tsdb dump`: every sample of the selected series, one line each,
+//! `pharos tsdb dump`: every sample of the selected series in the blocks
+//! and the WAL, one line each,
 //! as promtool prints them: `{labels} value timestamp`, the value in Go's
 //! `%g` form.
 
@@ -12,8 +13,10 @@ use tsdb::readonly::ReadOnlyDb;
 pub(super) fn run(db_path: &Path, mint: i64, maxt: i64, selector: &str) -> anyhow::Result<()> {
     let matchers = model::parse_metric_selector(selector)
         .with_context(|| format!("cannot parse selector {selector:?}"))?;
-    let db =
+    let mut db =
         ReadOnlyDb::open(db_path).with_context(|| format!("cannot open {}", db_path.display()))?;
+    db.load_head()
+        .with_context(|| format!("cannot read the WAL of {}", db_path.display()))?;
     let q = db.querier(mint, maxt)?;
     let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut line: Vec<u8> = Vec::with_capacity(256);
