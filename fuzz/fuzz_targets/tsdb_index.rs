@@ -4,7 +4,8 @@
 
 #![no_main]
 
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
 use libfuzzer_sys::fuzz_target;
 use model::{MatchType, Matcher};
@@ -24,6 +25,33 @@ fn drain(mut p: impl Postings, into: &mut BTreeSet<u64>) {
             break;
         }
     }
+}
+
+/// Regex matchers on `name`, compiled once per name: compiling them for
+/// every input would cost more than the rest of the target.
+fn regex_matchers(name: &str) -> Vec<Matcher> {
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, Vec<Matcher>>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with_borrow_mut(|cache| {
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                [
+                    (MatchType::Regex, ".+"),
+                    (MatchType::NotRegex, "a.*"),
+                    (MatchType::Regex, "a|b|"),
+                    (MatchType::Regex, "(?i)x.*y"),
+                ]
+                .into_iter()
+                .map(|(t, re)| Matcher::new(t, name, re).expect("BUG: valid regex"))
+                .collect()
+            })
+            .clone()
+    })
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -87,11 +115,8 @@ fuzz_target!(|data: &[u8]| {
         let mut ms = vec![
             Matcher::equal(name, first),
             Matcher::new(MatchType::NotEqual, name, first).expect("BUG: != never fails"),
-            Matcher::new(MatchType::Regex, name, ".+").expect("BUG: valid regex"),
-            Matcher::new(MatchType::NotRegex, name, "a.*").expect("BUG: valid regex"),
-            Matcher::new(MatchType::Regex, name, "a|b|").expect("BUG: valid regex"),
-            Matcher::new(MatchType::Regex, name, "(?i)x.*y").expect("BUG: valid regex"),
         ];
+        ms.extend(regex_matchers(name));
         if let Some(v) = values.last() {
             ms.push(Matcher::equal(name, *v));
         }
