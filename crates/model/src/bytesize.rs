@@ -15,7 +15,8 @@ pub fn parse_byte_size(s: &str) -> Result<u64, ByteSizeError> {
         return Ok(0);
     }
     let mut rest = s;
-    let mut total = 0f64;
+    // Whole numbers add up exactly; a term with a fraction goes through f64.
+    let mut total: u64 = 0;
     if rest.is_empty() {
         return Err(err());
     }
@@ -23,7 +24,7 @@ pub fn parse_byte_size(s: &str) -> Result<u64, ByteSizeError> {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .ok_or_else(err)?;
-        let n: f64 = rest[..num_len].parse().map_err(|_| err())?;
+        let num = &rest[..num_len];
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
@@ -38,13 +39,21 @@ pub fn parse_byte_size(s: &str) -> Result<u64, ByteSizeError> {
             "EB" | "EiB" => 60,
             _ => return Err(err()),
         };
-        total += n * (1u64 << shift) as f64;
+        let term = if num.contains('.') {
+            let n: f64 = num.parse().map_err(|_| err())?;
+            let v = n * (1u64 << shift) as f64;
+            if !v.is_finite() || v >= u64::MAX as f64 {
+                return Err(err());
+            }
+            v as u64
+        } else {
+            let n: u64 = num.parse().map_err(|_| err())?;
+            n.checked_mul(1u64 << shift).ok_or_else(err)?
+        };
+        total = total.checked_add(term).ok_or_else(err)?;
         rest = &rest[unit_len..];
     }
-    if !total.is_finite() || total > u64::MAX as f64 {
-        return Err(err());
-    }
-    Ok(total as u64)
+    Ok(total)
 }
 
 #[cfg(test)]
@@ -65,6 +74,8 @@ mod tests {
             ("MB", None),
             ("1XB", None),
             ("-1GB", None),
+            ("9007199254740993B", Some(9_007_199_254_740_993)),
+            ("16EB", None),
         ] {
             assert_eq!(parse_byte_size(input).ok(), want, "{input:?}");
         }
