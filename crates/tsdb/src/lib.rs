@@ -5,6 +5,7 @@ pub mod block;
 pub mod chunkenc;
 pub mod chunks;
 pub mod compact;
+pub mod head;
 pub mod index;
 pub mod meta;
 pub mod readonly;
