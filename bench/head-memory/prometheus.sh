@@ -13,7 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 if [[ -n ${2:-} ]]; then ln -s "$(realpath "$2")" "$work/metrics"; else python3 "$here/gen_series.py" "$n" > "$work/metrics"; fi
-port_http=19081 port_prom=19090
+# Ports off the usual ones; override with PORT_HTTP/PORT_PROM.
+port_http=${PORT_HTTP:-19181} port_prom=${PORT_PROM:-19190}
 (cd "$work" && exec python3 -m http.server "$port_http" --bind 127.0.0.1 >/dev/null 2>&1) &
 # The first scrape creates 1M series; on a loaded 2-core box that can take
 # well over 10 s, hence the generous timeout.
@@ -28,6 +29,7 @@ prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/data"
   --web.listen-address=127.0.0.1:$port_prom --log.level=warn >"$work/log" 2>&1 &
 pid=$!
 sleep 3
+kill -0 "$pid" 2>/dev/null || { echo "prometheus exited:" >&2; cat "$work/log" >&2; exit 1; }
 idle=$(awk '/VmRSS/ {printf "%.0f\n", $2*1024}' /proc/$pid/status)
 # Prometheus's own metrics, read from its /metrics (it does not scrape itself here).
 q() { curl -s "http://127.0.0.1:$port_prom/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%.0f\n", s}'; }
