@@ -35,11 +35,12 @@ prom() { # run-number
   fresh
   local log=$here/work/prom.log
   local t0 t1
+  rm -f "$log"
   t0=$(date +%s.%N)
   prometheus --config.file="$cfg" --storage.tsdb.path="$copy" \
     --web.listen-address=127.0.0.1:19092 >"$log" 2>&1 &
   local pid=$!
-  until grep -q 'WAL replay completed' "$log"; do
+  until grep -qs 'WAL replay completed' "$log"; do
     kill -0 "$pid" 2>/dev/null || { echo "prometheus died:"; tail "$log"; exit 1; }
     sleep 0.05
   done
