@@ -2,8 +2,8 @@
 # WAL replay side by side on the same Prometheus-written WAL (make_wal.sh):
 # (a) Prometheus started on a fresh copy of the data dir, timed from exec to
 #     its "WAL replay completed" log line, whose total_replay_duration is
-#     recorded too; its VmHWM (peak RSS) is read at that moment, then it is
-#     killed;
+#     recorded too; its VmHWM (peak RSS) and CPU time so far are read at
+#     that moment, then it is killed;
 # (b) pharos's head (crates/tsdb/examples/replay.rs) opening a fresh copy of
 #     the same wal/ dir, with 1 and 2 apply workers, under /usr/bin/time.
 # REPS runs of each, alternating; the copy is made before the clock starts
@@ -45,14 +45,16 @@ prom() { # run-number
     sleep 0.05
   done
   t1=$(date +%s.%N)
-  local hwm
+  local hwm cpu
   hwm=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
+  # utime + stime so far (fields 14 and 15 of /proc/<pid>/stat, in ticks).
+  cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / hz}' /proc/$pid/stat)
   kill -9 "$pid"; wait "$pid" 2>/dev/null || true
   local line total walrep
   line=$(grep 'WAL replay completed' "$log")
   total=$(sed -n 's/.*total_replay_duration=\([^ ]*\).*/\1/p' <<<"$line")
   walrep=$(sed -n 's/.*wal_replay_duration=\([^ ]*\).*/\1/p' <<<"$line")
-  echo "tool=prometheus run=$1 start_to_replayed_s=$(echo "$t1 - $t0" | bc) total_replay_s=$(dur "$total") wal_replay_s=$(dur "$walrep") peak_rss_kb=$hwm load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+  echo "tool=prometheus run=$1 start_to_replayed_s=$(echo "$t1 - $t0" | bc) total_replay_s=$(dur "$total") wal_replay_s=$(dur "$walrep") cpu_s=$cpu peak_rss_kb=$hwm load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
 }
 
 # Go durations (1m2.5s, 7.1s, 850ms) in seconds.
