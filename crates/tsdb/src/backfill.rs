@@ -22,7 +22,8 @@ use std::sync::Mutex;
 use model::{Labels, Timestamp};
 
 use crate::block::{BlockError, BlockWriter, ChunkData};
-use crate::chunkenc::{ChunkCutter, Encoding, XorChunk};
+use crate::chunkenc::cut::encode_chunks;
+use crate::chunkenc::{Encoding, XorChunk};
 use crate::compact::plan::exponential_ranges;
 use crate::meta::BlockMeta;
 
@@ -182,13 +183,13 @@ impl Backfill {
         chunk_range: i64,
         order: &[usize],
     ) -> WindowResult {
-        let mut series: Vec<(usize, Vec<EncodedChunk>)> = Vec::new();
+        let mut series: Vec<(usize, Vec<(i64, i64, XorChunk)>)> = Vec::new();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for &id in order {
             let chunks = self.encode(id, start, end, chunk_range)?;
             if let (Some(first), Some(last)) = (chunks.first(), chunks.last()) {
-                mint = mint.min(first.min_time);
-                maxt = maxt.max(last.max_time);
+                mint = mint.min(first.0);
+                maxt = maxt.max(last.1);
                 series.push((id, chunks));
             }
         }
@@ -207,78 +208,54 @@ impl Backfill {
         let mut data = Vec::new();
         for (id, chunks) in &series {
             data.clear();
-            data.extend(chunks.iter().map(|c| ChunkData {
-                min_time: c.min_time,
-                max_time: c.max_time,
+            data.extend(chunks.iter().map(|(min_time, max_time, c)| ChunkData {
+                min_time: *min_time,
+                max_time: *max_time,
                 encoding: Encoding::Xor,
-                data: c.chunk.bytes(),
+                data: c.bytes(),
             }));
             w.add_series(&self.labels[*id], &data)?;
         }
         Ok(Some(w.finish(None)?))
     }
 
-    /// The chunks of series `id` in window `[start, end)`.
+    /// The chunks of series `id` in window `[start, end)`, after checking
+    /// the window's samples go forward in time as the head would require.
     fn encode(
         &self,
         id: usize,
         start: i64,
         end: i64,
         chunk_range: i64,
-    ) -> Result<Vec<EncodedChunk>, BackfillError> {
-        let mut out: Vec<EncodedChunk> = Vec::new();
-        let mut cutter = ChunkCutter::new(start, chunk_range);
+    ) -> Result<Vec<(i64, i64, XorChunk)>, BackfillError> {
+        let mut window: Vec<(i64, f64)> = Vec::new();
         for &(t, v) in self.samples[id]
             .iter()
             .filter(|(t, _)| *t >= start && *t < end)
         {
-            if let Some(c) = out.last_mut() {
-                if t <= c.max_time {
-                    if t == c.max_time {
-                        let prev = c.chunk.last().map(|(_, pv)| pv.to_bits());
-                        if prev == Some(v.to_bits()) {
-                            continue;
-                        }
-                        return Err(BackfillError::Duplicate {
-                            labels: self.labels[id].clone(),
-                            t,
-                        });
-                    }
+            if let Some(&(pt, pv)) = window.last() {
+                if t == pt && v.to_bits() == pv.to_bits() {
+                    continue;
+                }
+                if t == pt {
+                    return Err(BackfillError::Duplicate {
+                        labels: self.labels[id].clone(),
+                        t,
+                    });
+                }
+                if t < pt {
                     return Err(BackfillError::OutOfOrder {
                         labels: self.labels[id].clone(),
                         t,
-                        prev: c.max_time,
+                        prev: pt,
                     });
                 }
-                if cutter.should_cut(c.chunk.num_samples(), c.min_time, c.max_time, t) {
-                    c.chunk.shrink_to_fit();
-                    out.push(EncodedChunk::new(t, chunk_range, &mut cutter));
-                }
-            } else {
-                out.push(EncodedChunk::new(t, chunk_range, &mut cutter));
             }
-            let c = out.last_mut().expect("BUG: a chunk was just pushed");
-            c.chunk.append(t, v);
-            c.max_time = t;
+            window.push((t, v));
         }
+        let mut out = Vec::new();
+        encode_chunks(&window, chunk_range, &mut out);
         Ok(out)
-    }
-}
-
-struct EncodedChunk {
-    min_time: i64,
-    max_time: i64,
-    chunk: XorChunk,
-}
-
-impl EncodedChunk {
-    fn new(t: i64, chunk_range: i64, cutter: &mut ChunkCutter) -> EncodedChunk {
-        *cutter = ChunkCutter::new(t, chunk_range);
-        EncodedChunk {
-            min_time: t,
-            max_time: i64::MIN,
-            chunk: XorChunk::new(),
-        }
     }
 }
 

@@ -10,6 +10,8 @@
 //! `appendPreprocessor`), so it writes the same chunks as Prometheus for the
 //! same samples — and blocks of the same size.
 
+use super::XorChunk;
+
 /// Target samples per chunk.
 pub const SAMPLES_PER_CHUNK: u16 = 120;
 
@@ -53,6 +55,33 @@ impl ChunkCutter {
             self.next_at = compute_chunk_end_time(chunk_min, chunk_max, self.next_at);
         }
         t >= self.next_at || num_samples >= SAMPLES_PER_CHUNK * 2
+    }
+}
+
+/// Encodes time-ordered samples into XOR chunks cut as the head cuts them.
+pub(crate) fn encode_chunks(
+    samples: &[(i64, f64)],
+    chunk_range: i64,
+    out: &mut Vec<(i64, i64, XorChunk)>,
+) {
+    out.clear();
+    let mut c = XorChunk::new();
+    let mut cutter = ChunkCutter::new(0, chunk_range.max(1));
+    let (mut cmin, mut cmax) = (0, 0);
+    for &(t, v) in samples {
+        if c.num_samples() == 0 {
+            cutter = ChunkCutter::new(t, chunk_range.max(1));
+            cmin = t;
+        } else if cutter.should_cut(c.num_samples(), cmin, cmax, t) {
+            out.push((cmin, cmax, std::mem::take(&mut c)));
+            cutter = ChunkCutter::new(t, chunk_range.max(1));
+            cmin = t;
+        }
+        c.append(t, v);
+        cmax = t;
+    }
+    if c.num_samples() > 0 {
+        out.push((cmin, cmax, c));
     }
 }
 
@@ -103,5 +132,26 @@ mod tests {
         assert_eq!(compute_chunk_end_time(0, 9, 1000), 40);
         assert_eq!(range_for_timestamp(7, 5), 10);
         assert_eq!(range_for_timestamp(-7, 5), 0);
+    }
+
+    #[test]
+    fn encode_chunks_cuts_like_the_head() {
+        let mut out = Vec::new();
+        encode_chunks(&[], 1000, &mut out);
+        assert!(out.is_empty());
+        // 300 samples one apart in a range of 1000: 120-ish per chunk,
+        // never more than 240, never crossing a multiple of 1000.
+        let s: Vec<(i64, f64)> = (0..1300).map(|t| (t, t as f64)).collect();
+        encode_chunks(&s, 1000, &mut out);
+        let n: usize = out.iter().map(|c| usize::from(c.2.num_samples())).sum();
+        assert_eq!(n, 1300);
+        assert!(
+            out.iter().all(|c| c.0 / 1000 == c.1 / 1000),
+            "crosses a range"
+        );
+        assert!(out.iter().all(|c| c.2.num_samples() <= 240));
+        assert!(out.windows(2).all(|p| p[0].1 < p[1].0));
+        let back: Vec<(i64, f64)> = out.iter().flat_map(|c| c.2.iter()).collect();
+        assert_eq!(back, s);
     }
 }

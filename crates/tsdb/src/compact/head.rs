@@ -15,9 +15,9 @@ use std::sync::Arc;
 use model::Labels;
 
 use crate::block::{BlockError, BlockWriter, ChunkData};
+use crate::chunkenc::cut::encode_chunks;
 use crate::chunkenc::cut::range_for_timestamp;
 use crate::chunkenc::{Encoding, XorChunk};
-use crate::compact::merge::encode_chunks;
 use crate::db::{DbError, DbInner, HeadTombstones};
 use crate::head::{Head, HeadChunk};
 use crate::meta::BlockMeta;
