@@ -22,8 +22,8 @@ use std::sync::Mutex;
 use model::{Labels, Timestamp};
 
 use crate::block::{BlockError, BlockWriter, ChunkData};
-use crate::chunkenc::cut::encode_chunks;
-use crate::chunkenc::{Encoding, XorChunk};
+use crate::chunkenc::cut::{encode_chunks, TimedChunk};
+use crate::chunkenc::Encoding;
 use crate::compact::plan::exponential_ranges;
 use crate::meta::BlockMeta;
 
@@ -183,7 +183,7 @@ impl Backfill {
         chunk_range: i64,
         order: &[usize],
     ) -> WindowResult {
-        let mut series: Vec<(usize, Vec<(i64, i64, XorChunk)>)> = Vec::new();
+        let mut series: Vec<(usize, Vec<TimedChunk>)> = Vec::new();
         let (mut mint, mut maxt) = (i64::MAX, i64::MIN);
         for &id in order {
             let chunks = self.encode(id, start, end, chunk_range)?;
@@ -227,7 +227,7 @@ impl Backfill {
         start: i64,
         end: i64,
         chunk_range: i64,
-    ) -> Result<Vec<(i64, i64, XorChunk)>, BackfillError> {
+    ) -> Result<Vec<TimedChunk>, BackfillError> {
         let mut window: Vec<(i64, f64)> = Vec::new();
         for &(t, v) in self.samples[id]
             .iter()

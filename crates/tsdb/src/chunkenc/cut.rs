@@ -12,6 +12,9 @@
 
 use super::XorChunk;
 
+/// An encoded chunk with its first and last timestamps.
+pub(crate) type TimedChunk = (i64, i64, XorChunk);
+
 /// Target samples per chunk.
 pub const SAMPLES_PER_CHUNK: u16 = 120;
 
@@ -59,11 +62,7 @@ impl ChunkCutter {
 }
 
 /// Encodes time-ordered samples into XOR chunks cut as the head cuts them.
-pub(crate) fn encode_chunks(
-    samples: &[(i64, f64)],
-    chunk_range: i64,
-    out: &mut Vec<(i64, i64, XorChunk)>,
-) {
+pub(crate) fn encode_chunks(samples: &[(i64, f64)], chunk_range: i64, out: &mut Vec<TimedChunk>) {
     out.clear();
     let mut c = XorChunk::new();
     let mut cutter = ChunkCutter::new(0, chunk_range.max(1));
