@@ -142,3 +142,75 @@ fn opens_a_data_directory_written_by_prometheus() {
     assert_eq!(dump_db(&db), got);
     db.close().expect("close");
 }
+
+/// The other direction: a data directory pharos wrote — blocks cut from the
+/// head, a 6h block from leveled compaction, a deletion, and a WAL with a
+/// checkpoint — read by promtool gives exactly what pharos reads.
+#[test]
+fn promtool_reads_a_data_directory_written_by_pharos() {
+    use model::Labels;
+    use storage::Appendable;
+    let Some(promtool) = testkit::reference("promtool") else {
+        return;
+    };
+    const H: i64 = 3_600_000;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let opts = DbOptions {
+        background_compaction: false,
+        retention_time: 0,
+        ..DbOptions::default()
+    };
+    let (db, _) = Db::open(&data, opts.clone()).expect("open");
+    let mut app = db.appender();
+    // 12h of 30s samples for 50 series, values with awkward floats.
+    for k in 0..(12 * H / 30_000) {
+        let t = k * 30_000;
+        for i in 0..50 {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]);
+            let v = if k % 97 == 0 {
+                f64::NAN
+            } else {
+                (t as f64 / 7.0) * (i as f64 + 0.5)
+            };
+            app.append(None, &l, t, v).expect("append");
+        }
+        if k % 50 == 0 {
+            app.commit().expect("commit");
+            db.compact().expect("compact");
+        }
+    }
+    app.commit().expect("commit");
+    drop(app);
+    db.compact().expect("compact");
+    let del = Matcher::new(MatchType::Equal, "i", "7").expect("matcher");
+    db.delete(H, 2 * H, &[del]).expect("delete");
+    let levels: Vec<u32> = db
+        .blocks()
+        .iter()
+        .map(|b| b.meta().compaction.level)
+        .collect();
+    assert!(
+        levels.iter().any(|&l| l >= 2),
+        "no compacted block: {levels:?}"
+    );
+    let ours = dump_db(&db);
+    db.close().expect("close");
+
+    let out = Command::new(&promtool)
+        .args(["tsdb", "dump"])
+        .arg(&data)
+        .output()
+        .expect("run promtool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs = parse_dump(&String::from_utf8(out.stdout).expect("utf-8"));
+    assert_eq!(theirs.len(), 50);
+    assert!(
+        theirs == ours,
+        "promtool reads different samples than pharos"
+    );
+}
