@@ -6,8 +6,8 @@ use crate::StorageError;
 
 /// Walks one series' samples in increasing timestamp order.
 ///
-/// Iteration ends at the last sample or at the first error; [`err`]
-/// (`SampleIterator::err`) tells which.
+/// Iteration ends at the last sample or at the first error;
+/// [`SampleIterator::err`] tells which.
 pub trait SampleIterator: Send {
     /// The next sample, or `None` at the end or on error.
     fn next(&mut self) -> Option<Sample>;
