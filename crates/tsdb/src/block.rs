@@ -176,6 +176,27 @@ impl Block {
     }
 }
 
+/// Deletes a block directory so that a crash leaves either the block or a
+/// `.tmp-for-deletion` directory that the next open of the database removes.
+pub fn delete_block_dir(path: &Path) -> Result<(), BlockError> {
+    let Some(name) = path.file_name() else {
+        return Ok(());
+    };
+    let io = |op, p: &Path| {
+        let path = p.to_path_buf();
+        move |source| BlockError::Io { op, path, source }
+    };
+    let tmp = path.with_file_name(format!("{}{TMP_DELETION_SUFFIX}", name.to_string_lossy()));
+    std::fs::rename(path, &tmp).map_err(io("rename", path))?;
+    std::fs::remove_dir_all(&tmp).map_err(io("remove", &tmp))?;
+    if let Some(parent) = path.parent() {
+        std::fs::File::open(parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io("fsync", parent))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;

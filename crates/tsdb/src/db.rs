@@ -42,6 +42,7 @@
 //! assert_eq!(set.next().unwrap().unwrap().collect_samples().unwrap().len(), 1);
 //! ```
 
+pub(crate) mod compaction;
 pub(crate) mod delete;
 pub(crate) mod open;
 pub(crate) mod options;
@@ -323,11 +324,11 @@ impl DbInner {
                 dir: self.dir.clone(),
             });
         }
-        crate::compact::head::compact_head(self)?;
+        compaction::compact_head(self)?;
         loop {
             let blocks = self.blocks.read().clone();
             let ranges = self.opts.block_ranges();
-            if !crate::compact::merge::compact_once(&self.dir, &blocks, &ranges)? {
+            if !compaction::compact_once(&self.dir, &blocks, &ranges)? {
                 break;
             }
             self.reload()?;

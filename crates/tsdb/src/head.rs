@@ -44,6 +44,7 @@
 pub(crate) mod append;
 pub(crate) mod chunk_files;
 pub(crate) mod postings;
+mod prefetch;
 pub(crate) mod read;
 pub(crate) mod replay;
 pub(crate) mod series;

@@ -17,9 +17,6 @@ use crate::block::{Block, BlockError, BlockWriter, ChunkData};
 use crate::chunkenc::cut::encode_chunks;
 use crate::chunkenc::{Encoding, XorChunk};
 use crate::chunks::ChunkMeta;
-use crate::compact::plan::{plan, PlanBlock};
-use crate::db::open::delete_block_dir;
-use crate::db::DbError;
 use crate::index::{expand, SeriesRef};
 use crate::meta::{BlockDesc, BlockMeta, BlockMetaCompaction};
 use crate::tombstones::Interval;
@@ -31,72 +28,6 @@ pub(crate) enum MergeKind {
     Compact,
     /// Rewriting one block without its deleted data: level unchanged.
     Rewrite,
-}
-
-/// Plans over `blocks` and, if the plan picks any, merges them into one
-/// block under `dir` and deletes them. Returns whether it did anything.
-pub(crate) fn compact_once(
-    dir: &Path,
-    blocks: &[Arc<Block>],
-    ranges: &[i64],
-) -> Result<bool, DbError> {
-    let pbs: Vec<PlanBlock> = blocks
-        .iter()
-        .enumerate()
-        .map(|(id, b)| {
-            let m = b.meta();
-            PlanBlock {
-                id,
-                min_time: m.min_time,
-                max_time: m.max_time,
-                num_series: m.stats.num_series,
-                num_tombstones: m.stats.num_tombstones,
-                compaction_failed: m.compaction.failed,
-            }
-        })
-        .collect();
-    let picked = plan(&pbs, ranges);
-    if picked.is_empty() {
-        return Ok(false);
-    }
-    let mut sources: Vec<Arc<Block>> = picked
-        .iter()
-        .filter_map(|&i| blocks.get(i).cloned())
-        .collect();
-    sources.sort_by_key(|b| (b.meta().min_time, b.meta().ulid));
-    let kind = if sources.len() == 1 {
-        MergeKind::Rewrite
-    } else {
-        MergeKind::Compact
-    };
-    let start = std::time::Instant::now();
-    let meta = match merge_blocks(dir, &sources, kind, ranges.first().copied().unwrap_or(1)) {
-        Ok(m) => m,
-        Err(e) => {
-            // Marked failed, the planner leaves them alone from now on
-            // instead of failing on them every round.
-            for b in &sources {
-                let mut m = b.meta().clone();
-                m.compaction.failed = true;
-                if let Err(we) = m.write(b.dir()) {
-                    tracing::error!(block = %b.dir().display(), error = %we, "cannot mark block as failed to compact");
-                }
-            }
-            return Err(e.into());
-        }
-    };
-    tracing::info!(
-        block = %meta.ulid,
-        mint = meta.min_time,
-        maxt = meta.max_time,
-        sources = ?sources.iter().map(|b| b.meta().ulid.to_string()).collect::<Vec<_>>(),
-        duration = ?start.elapsed(),
-        "compacted blocks"
-    );
-    for b in &sources {
-        delete_block_dir(b.dir())?;
-    }
-    Ok(true)
 }
 
 /// One source block's cursor over its series in label order.

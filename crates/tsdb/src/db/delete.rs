@@ -15,9 +15,9 @@ use model::{Matcher, Sample, Timestamp};
 use storage::{Querier, SampleIterator, SelectHints, Series, SeriesSet, StorageError};
 
 use super::{DbError, DbInner, HeadTombstones};
+use crate::block::delete_block_dir;
 use crate::block::{Block, BlockError};
 use crate::compact::merge::{merge_blocks, MergeKind};
-use crate::db::open::delete_block_dir;
 use crate::index::{expand, postings_for_matchers};
 use crate::record::{encode_tombstones, Tombstone};
 use crate::tombstones::{add_interval, Interval};

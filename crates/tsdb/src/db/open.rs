@@ -158,23 +158,6 @@ fn remove_tmp_dirs(dir: &Path) -> Result<Vec<PathBuf>, DbError> {
     Ok(removed)
 }
 
-/// Deletes a block directory so that a crash leaves either the block or a
-/// `.tmp-for-deletion` directory that the next open removes.
-pub(crate) fn delete_block_dir(path: &Path) -> Result<(), DbError> {
-    let Some(name) = path.file_name() else {
-        return Ok(());
-    };
-    let tmp = path.with_file_name(format!("{}{TMP_DELETION_SUFFIX}", name.to_string_lossy()));
-    std::fs::rename(path, &tmp).map_err(io_err("rename", path))?;
-    std::fs::remove_dir_all(&tmp).map_err(io_err("remove", &tmp))?;
-    if let Some(parent) = path.parent() {
-        File::open(parent)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("fsync", parent))?;
-    }
-    Ok(())
-}
-
 /// Opens the blocks of `dir`, reusing the already open ones of `old`, and
 /// deletes those marked deletable or named as a parent by another block.
 /// Returns the blocks sorted by min time and the directories deleted.
@@ -196,7 +179,7 @@ fn open_blocks(dir: &Path, old: &[Arc<Block>]) -> Result<(Vec<Arc<Block>>, Vec<P
     for (d, meta) in metas {
         if meta.compaction.deletable || parents.contains(&meta.ulid) {
             tracing::info!(block = %d.display(), "deleting block superseded or marked deletable");
-            delete_block_dir(&d)?;
+            crate::block::delete_block_dir(&d)?;
             removed.push(d);
             continue;
         }

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::open::delete_block_dir;
 use super::{DbError, DbInner};
+use crate::block::delete_block_dir;
 use crate::retention::{beyond_retention, Retention, RetentionBlock};
 
 impl DbInner {

@@ -47,8 +47,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::chunk_files::{ChunkFiles, DEFAULT_FILE_SIZE};
+use super::prefetch::prefetch;
 use super::series::{Appended, MemSeries};
-use super::stripe::{prefetch, U64Map};
+use super::stripe::U64Map;
 use super::{Head, HeadData, HeadError, HeadOptions};
 use crate::record::{
     decode_samples, decode_series, decode_tombstones, RecordError, RecordType, RefSample,

@@ -42,7 +42,7 @@ use model::Labels;
 use parking_lot::Mutex;
 
 use super::chunk_files::{ChunkBytes, ChunkFiles};
-use super::stripe::prefetch;
+use super::prefetch::prefetch;
 use crate::chunkenc::XorChunk;
 
 /// A chunk that takes no more samples: exactly its bytes (on the heap or in

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use model::Labels;
 use parking_lot::RwLock;
 
+use super::prefetch::prefetch;
 use super::series::MemSeries;
 
 /// A fast hasher for the head's maps: `u64` keys (refs, which are
@@ -90,23 +91,11 @@ impl Hasher for FastHasher {
 /// The build-hasher of the head's maps.
 pub(crate) type FastBuild = BuildHasherDefault<FastHasher>;
 
-/// Asks the CPU to load the cache line at `p`; a hint that never faults.
-#[inline(always)]
-pub(crate) fn prefetch(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: PREFETCHT0 has no architectural effect and cannot fault, for
-    // any address; SSE is part of the x86_64 baseline.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast::<i8>());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
 /// A `HashMap` keyed by `u64` refs or hashes.
 pub(crate) type U64Map<V> = HashMap<u64, V, FastBuild>;
 
-/// which is almost always empty.
+/// One stripe of the series-by-hash map: hashes seen once, and the
+/// colliding ones, which is almost always empty.
 #[derive(Default)]
 struct HashStripe {
     unique: U64Map<Arc<MemSeries>>,
