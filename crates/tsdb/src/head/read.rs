@@ -502,10 +502,10 @@ mod tests {
         let (labels, metas) = head.series(refs[1], 0, 100).unwrap();
         assert_eq!(labels, a);
         let ranges: Vec<(i64, i64)> = metas.iter().map(|m| (m.min_time, m.max_time)).collect();
-        assert_eq!(ranges, [(0, 4), (5, 9), (10, 11)]);
+        assert_eq!(ranges, [(0, 3), (4, 7), (8, 11)]);
         let c = head.chunk(metas[1].chunk_ref).unwrap();
         let got: Vec<i64> = XorIter::new(&c.data).unwrap().map(|(t, _)| t).collect();
-        assert_eq!(got, [5, 6, 7, 8, 9]);
+        assert_eq!(got, [4, 5, 6, 7]);
         assert_eq!(head.series(refs[1], 6, 7).unwrap().1.len(), 1);
         let (_, chunks) = head.series_chunks(refs[1], 0, 100).unwrap();
         assert_eq!(chunks[1], c);

@@ -43,6 +43,7 @@ use parking_lot::Mutex;
 
 use super::chunk_files::{ChunkBytes, ChunkFiles};
 use super::prefetch::prefetch;
+use crate::chunkenc::cut::compute_chunk_end_time;
 use crate::chunkenc::XorChunk;
 
 /// A chunk that takes no more samples: exactly its bytes (on the heap or in
@@ -133,9 +134,10 @@ impl SeriesChunks {
         self.closed.len() + usize::from(self.head.is_some())
     }
 
-    /// Appends one sample, cutting a new chunk when the open one holds
-    /// `per_chunk` samples or `t` leaves the `range`-aligned window the open
-    /// chunk started in (so no chunk straddles a block boundary).
+    /// Appends one sample, cutting a new chunk by Prometheus's rule: about
+    /// `per_chunk` samples a chunk, evenly spread over the `range`-aligned
+    /// window the chunk started in, never past that window (so no chunk
+    /// straddles a block boundary) and never more than twice `per_chunk`.
     pub(crate) fn append(
         &mut self,
         t: i64,
@@ -162,7 +164,15 @@ impl SeriesChunks {
                 Appended::Rejected
             };
         }
-        if head.num_samples() >= per_chunk || t >= self.next_at {
+        // Prometheus's rule (see `chunkenc::cut`): at a quarter of the
+        // target, predict the chunk's end so the rest of the window splits
+        // evenly; cut there, at the window's end, or at twice the target.
+        let n = head.num_samples();
+        if n == per_chunk / 4 && per_chunk >= 4 {
+            let start = head.first_time().unwrap_or(lt);
+            self.next_at = compute_chunk_end_time(start, lt, self.next_at);
+        }
+        if n >= per_chunk.saturating_mul(2) || t >= self.next_at {
             let min_time = head.first_time().unwrap_or(lt);
             let closed = ClosedChunk {
                 min_time,
@@ -269,17 +279,17 @@ mod tests {
     }
 
     #[test]
-    fn cuts_at_sample_count_and_window_boundary() {
+    fn cuts_at_twice_the_target_and_window_boundary() {
         let mut c = chunks();
         for t in 0..5 {
             c.append(t, 0.0, 1000, 2, None);
         }
-        // [0,1] [2,3] [4]
-        assert_eq!(c.num_chunks(), 3);
+        // A target too small to predict from: cut at twice it.
+        assert_eq!(c.num_chunks(), 2);
         c.append(999, 0.0, 1000, 120, None);
         c.append(1000, 0.0, 1000, 120, None);
         let times: Vec<(i64, i64)> = c.closed.iter().map(|c| (c.min_time, c.max_time)).collect();
-        assert_eq!(times, [(0, 1), (2, 3), (4, 999)]);
+        assert_eq!(times, [(0, 3), (4, 999)]);
         assert_eq!(c.head_min_time(), Some(1000));
         assert_eq!(c.next_at, 2000);
         assert_eq!(window_end(-1, 1000), 0);
@@ -289,14 +299,15 @@ mod tests {
     #[test]
     fn truncate_drops_whole_chunks_only() {
         let mut c = chunks();
-        for t in 0..10 {
-            c.append(t * 10, 0.0, 1_000_000, 3, None);
+        for t in 0..20 {
+            c.append(t * 10, 0.0, 1_000_000, 8, None);
         }
+        // The prediction at 2 of 8 samples gives chunks of 5.
         assert_eq!(c.num_chunks(), 4);
         assert_eq!(
-            c.truncate_before(35),
+            c.truncate_before(45),
             1,
-            "only [0,20] lies wholly before 35"
+            "only [0,40] lies wholly before 45"
         );
         assert_eq!(c.first_chunk_id, 1);
         assert_eq!(c.truncate_before(1000), 3);
