@@ -29,3 +29,4 @@ pub fn corpus_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     files.sort();
     Ok(files)
 }
+pub mod load;
