@@ -140,11 +140,11 @@ mod tests {
     /// The samples of `name` as `t=v` pairs.
     fn samples(db: &MemStorage, name: &str) -> String {
         let q = db.querier(i64::MIN, i64::MAX).unwrap();
-        let mut set = q
+        let set = q
             .select(true, None, &[Matcher::equal("__name__", name)])
             .unwrap();
         let mut out = Vec::new();
-        while let Some(s) = set.next() {
+        for s in set {
             let mut s = s.unwrap();
             while let Some(p) = s.samples.next() {
                 let v = if is_stale_nan(p.v) {
