@@ -1,0 +1,105 @@
+//! Values in failure messages, written in the script notation so a message
+//! can be pasted back into a script: `+Inf`, `NaN`, `stale`, `{{…}}`.
+
+use model::is_stale_nan;
+
+use crate::values::{Buckets, CounterResetHint, Histogram, Value};
+
+/// A float as the notation writes it.
+pub(crate) fn fmt_float(v: f64) -> String {
+    if is_stale_nan(v) {
+        "stale".into()
+    } else if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else if v != 0.0 && (v.abs() >= 1e21 || v.abs() < 1e-4) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// A value as the notation writes it.
+pub(crate) fn fmt_value(v: &Value) -> String {
+    match v {
+        Value::Float(f) => fmt_float(*f),
+        Value::Histogram(h) => fmt_histogram(h),
+    }
+}
+
+/// A histogram literal with every non-default field.
+pub(crate) fn fmt_histogram(h: &Histogram) -> String {
+    let mut parts = Vec::new();
+    if h.schema != 0 {
+        parts.push(format!("schema:{}", h.schema));
+    }
+    parts.push(format!("sum:{}", fmt_float(h.sum)));
+    parts.push(format!("count:{}", fmt_float(h.count)));
+    if h.zero_count != 0.0 {
+        parts.push(format!("z_bucket:{}", fmt_float(h.zero_count)));
+    }
+    if h.zero_threshold != 0.0 {
+        parts.push(format!("z_bucket_w:{}", fmt_float(h.zero_threshold)));
+    }
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|f| fmt_float(*f))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut buckets = |b: &Buckets, prefix: &str| {
+        if !b.counts.is_empty() {
+            if b.offset != 0 {
+                parts.push(format!("{prefix}offset:{}", b.offset));
+            }
+            parts.push(format!("{prefix}buckets:[{}]", list(&b.counts)));
+        }
+    };
+    buckets(&h.positive, "");
+    buckets(&h.negative, "n_");
+    if !h.custom_values.is_empty() {
+        parts.push(format!("custom_values:[{}]", list(&h.custom_values)));
+    }
+    if h.hint_specified || h.hint != CounterResetHint::Unknown {
+        let hint = match h.hint {
+            CounterResetHint::Unknown => "unknown",
+            CounterResetHint::Reset => "reset",
+            CounterResetHint::NotReset => "not_reset",
+            CounterResetHint::Gauge => "gauge",
+        };
+        parts.push(format!("counter_reset_hint:{hint}"));
+    }
+    format!("{{{{{}}}}}", parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::parse_values;
+
+    fn check(input: &str, want: &str) {
+        let v = parse_values(input).unwrap();
+        let got: Vec<String> = v
+            .iter()
+            .map(|v| v.as_ref().map_or("_".into(), fmt_value))
+            .collect();
+        assert_eq!(got.join(" "), want, "{input}");
+    }
+
+    #[test]
+    fn notation() {
+        check(
+            "1 -2.5 Inf -Inf NaN stale 1e-7 1e22 0",
+            "1 -2.5 +Inf -Inf NaN stale 1e-7 1e22 0",
+        );
+        check(
+            "{{schema:-53 sum:1 count:2 custom_values:[1 2] buckets:[1 1]}}",
+            "{{schema:-53 sum:1 count:2 buckets:[1 1] custom_values:[1 2]}}",
+        );
+        check(
+            "{{z_bucket:1 z_bucket_w:0.5 offset:-1 buckets:[1] n_buckets:[2] counter_reset_hint:unknown}}",
+            "{{sum:0 count:0 z_bucket:1 z_bucket_w:0.5 offset:-1 buckets:[1] n_buckets:[2] counter_reset_hint:unknown}}",
+        );
+    }
+}
