@@ -25,13 +25,11 @@ fn err(e: impl ToString) -> EngineError {
     EngineError::new(e.to_string())
 }
 
+/// A series' labels and raw (t, v) samples.
+type RawSeries = (Labels, Vec<(i64, f64)>);
+
 /// Samples of the series matching `sel` with `lo < t <= hi`.
-fn select(
-    db: &dyn Queryable,
-    sel: &str,
-    lo: i64,
-    hi: i64,
-) -> Result<Vec<(Labels, Vec<(i64, f64)>)>, EngineError> {
+fn select(db: &dyn Queryable, sel: &str, lo: i64, hi: i64) -> Result<Vec<RawSeries>, EngineError> {
     let matchers = parse_metric_selector(sel).map_err(err)?;
     let q = db.querier(lo + 1, hi).map_err(err)?;
     let mut out = Vec::new();
