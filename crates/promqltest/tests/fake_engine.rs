@@ -172,6 +172,10 @@ eval range from 0 to 4m step 1m m{a="2"}
 eval range from 0 to 2m step 1m m{a="1"}
   m{a="1"} 0 10 20 30
 
+# fails: no point after the stale marker
+eval range from 0 to 3m step 1m m{a="2"}
+  m{a="2"} 5 5 5 5
+
 # passes: warning expected, then none allowed
 eval instant at 1m warn_m
   expect warn msg: PromQL warning: fake warning (1:1)
@@ -217,10 +221,11 @@ fn compares_and_reports() {
     let want = r#"fake.test:13: m{a="1"}: expected {__name__="m", a="1"} 21, got 20
 fake.test:17: m: expected {__name__="m", a="2"} 5, got no such series
 fake.test:22: m: expected {__name__="m", a="1"} at position 2, got it at position 1
-fake.test:32: m{a="1"}: expected {__name__="m", a="1"} [0@0 10@60000 20@120000 30@180000], got [0@0 10@60000 20@120000]
-fake.test:41: warn_m: expected no warnings, got ["PromQL warning: fake warning (1:1)"]
-fake.test: 8 passed, 5 failed
-8 passed, 5 failed
+fake.test:32: m{a="1"}: expected 4 points for {__name__="m", a="1"}, got a time range of only 3 steps
+fake.test:36: m{a="2"}: expected {__name__="m", a="2"} [5@0 5@60000 5@120000 5@180000], got [5@0 5@60000 5@120000]
+fake.test:45: warn_m: expected no warnings, got ["PromQL warning: fake warning (1:1)"]
+fake.test: 8 passed, 6 failed
+8 passed, 6 failed
 "#;
     assert_eq!(report.render(None), want);
     assert!(!report.is_ok(None));
@@ -230,7 +235,7 @@ fake.test: 8 passed, 5 failed
 fn known_failures_are_checked() {
     let report = run(true);
     let fresh = KnownFailures::from_report(&report);
-    assert_eq!(fresh.len(), 5);
+    assert_eq!(fresh.len(), 6);
     assert!(report.is_ok(Some(&fresh)));
     assert!(report.render(Some(&fresh)).contains(
         "fake.test:13: m{a=\"1\"}: expected {__name__=\"m\", a=\"1\"} 21, got 20  [known]\n"
@@ -247,7 +252,7 @@ fn known_failures_are_checked() {
         out.contains("fake.test:13: fails but is not in the known-failures file\n"),
         "{out}"
     );
-    assert!(out.ends_with("8 passed, 5 failed\n"));
+    assert!(out.ends_with("8 passed, 6 failed\n"));
     assert!(!report.is_ok(Some(&edited)));
 }
 
@@ -259,4 +264,54 @@ fn at_variants_catch_an_engine_that_ignores_at() {
     let why = line8.failure.as_deref().unwrap_or("");
     // At −10T the buggy engine sees nothing.
     assert!(why.starts_with("with @ pinned (m @ 120.000 at -1200000ms): expected {__name__=\"m\", a=\"1\"} 20, got no such series"), "{why}");
+}
+
+/// An engine whose range queries disagree with its instant queries.
+struct RangeOffByOne(Fake);
+
+impl Engine for RangeOffByOne {
+    fn instant(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        at_ms: i64,
+    ) -> Result<QueryOutput, EngineError> {
+        self.0.instant(db, expr, at_ms)
+    }
+
+    fn range(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryOutput, EngineError> {
+        let mut out = self.0.range(db, expr, start, end, step)?;
+        if let QueryValue::Matrix(m) = &mut out.value {
+            for (_, v) in m.iter_mut().flat_map(|s| s.points.iter_mut()) {
+                if let Value::Float(f) = v {
+                    *f += 1.0;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[test]
+fn range_mode_check_compares_the_middle_step() {
+    let text = "load 1m\n  m 0+10x10\n\neval instant at 2m m\n  m 20\n\neval instant at 2m 7\n  7\n\neval instant at 2m m\n  expect ordered\n  m 20\n";
+    let script = Script::parse("r.test", text).unwrap();
+    let report = Report {
+        files: vec![run_script(
+            &RangeOffByOne(Fake { honour_at: true }),
+            &script,
+            MemStorage::new,
+        )],
+    };
+    let want = "r.test:4: m: range-mode check at 120000ms: expected {__name__=\"m\"} 20, got 21\n\
+                r.test:7: 7: range-mode check at 120000ms: expected scalar 7, got 8\n\
+                r.test: 1 passed, 2 failed\n1 passed, 2 failed\n";
+    assert_eq!(report.render(None), want);
 }

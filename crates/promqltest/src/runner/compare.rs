@@ -138,13 +138,17 @@ pub(crate) fn check_sorted(actual: &[MatrixSeries]) -> Result<(), String> {
     }
 }
 
-/// Compares a matrix whose expected values lie on the grid `start + k×step`.
+/// Compares a matrix whose expected values lie on the grid `start + k×step`
+/// up to `end`; `ordered` is refused, as a matrix is always label-sorted.
 pub(crate) fn check_matrix(
     actual: &[MatrixSeries],
     expected: &[ExpectedSeries],
-    start: i64,
-    step: i64,
+    (start, end, step): (i64, i64, i64),
+    ordered: bool,
 ) -> Result<(), String> {
+    if ordered {
+        return Err("expected an ordered result, got a matrix".into());
+    }
     check_sorted(actual)?;
     for s in actual {
         let Some(e) = expected.iter().find(|e| e.labels == s.labels) else {
@@ -155,6 +159,19 @@ pub(crate) fn check_matrix(
                 fmt_points(&s.points)
             ));
         };
+        // Upstream refuses expected positions past the end, even `_` ones.
+        let steps = if step > 0 {
+            (end - start) / step + 1
+        } else {
+            1
+        };
+        if i64::try_from(e.values.len()).is_ok_and(|n| n > steps) {
+            return Err(format!(
+                "expected {} points for {}, got a time range of only {steps} steps",
+                e.values.len(),
+                e.labels
+            ));
+        }
         let want: Vec<(i64, Value)> = (0_i64..)
             .zip(&e.values)
             .filter_map(|(k, v)| Some((start + k * step, v.clone()?)))
