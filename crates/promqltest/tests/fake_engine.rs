@@ -218,11 +218,11 @@ fn run(honour_at: bool) -> Report {
 #[test]
 fn compares_and_reports() {
     let report = run(true);
-    let want = r#"fake.test:13: m{a="1"}: expected {__name__="m", a="1"} 21, got 20
-fake.test:17: m: expected {__name__="m", a="2"} 5, got no such series
-fake.test:22: m: expected {__name__="m", a="1"} at position 2, got it at position 1
-fake.test:32: m{a="1"}: expected 4 points for {__name__="m", a="1"}, got a time range of only 3 steps
-fake.test:36: m{a="2"}: expected {__name__="m", a="2"} [5@0 5@60000 5@120000 5@180000], got [5@0 5@60000 5@120000]
+    let want = r#"fake.test:13: m{a="1"}: expected m{a="1"} 21, got 20
+fake.test:17: m: expected m{a="2"} 5, got no such series
+fake.test:22: m: expected m{a="1"} at position 2, got it at position 1
+fake.test:32: m{a="1"}: expected 4 points for m{a="1"}, got a time range of only 3 steps
+fake.test:36: m{a="2"}: expected m{a="2"} [5@0 5@60000 5@120000 5@180000], got [5@0 5@60000 5@120000]
 fake.test:45: warn_m: expected no warnings, got ["PromQL warning: fake warning (1:1)"]
 fake.test: 8 passed, 6 failed
 8 passed, 6 failed
@@ -238,7 +238,7 @@ fn known_failures_are_checked() {
     assert_eq!(fresh.len(), 6);
     assert!(report.is_ok(Some(&fresh)));
     assert!(report.render(Some(&fresh)).contains(
-        "fake.test:13: m{a=\"1\"}: expected {__name__=\"m\", a=\"1\"} 21, got 20  [known]\n"
+        "fake.test:13: m{a=\"1\"}: expected m{a=\"1\"} 21, got 20  [known]\n"
     ));
     // One entry dropped, one stale entry added.
     let text = fresh.to_text().replace("fake.test:13 ", "fake.test:8 ");
@@ -263,7 +263,7 @@ fn at_variants_catch_an_engine_that_ignores_at() {
     let line8 = f.outcomes.iter().find(|o| o.line == 8).unwrap();
     let why = line8.failure.as_deref().unwrap_or("");
     // At −10T the buggy engine sees nothing.
-    assert!(why.starts_with("with @ pinned (m @ 120.000 at -1200000ms): expected {__name__=\"m\", a=\"1\"} 20, got no such series"), "{why}");
+    assert!(why.starts_with("with @ pinned (m @ 120.000 at -1200000ms): expected m{a=\"1\"} 20, got no such series"), "{why}");
 }
 
 /// An engine whose range queries disagree with its instant queries.
@@ -310,7 +310,7 @@ fn range_mode_check_compares_the_middle_step() {
             MemStorage::new,
         )],
     };
-    let want = "r.test:4: m: range-mode check at 120000ms: expected {__name__=\"m\"} 20, got 21\n\
+    let want = "r.test:4: m: range-mode check at 120000ms: expected m 20, got 21\n\
                 r.test:7: 7: range-mode check at 120000ms: expected scalar 7, got 8\n\
                 r.test: 1 passed, 2 failed\n1 passed, 2 failed\n";
     assert_eq!(report.render(None), want);

@@ -6,7 +6,7 @@
 
 use model::is_stale_nan;
 
-use super::render::{fmt_float, fmt_value};
+use super::render::{fmt_float, fmt_value, Series};
 use super::{MatrixSeries, QueryValue, VectorSample};
 use crate::script::{AnnotationMatch, ExpectedSeries};
 use crate::values::{Histogram, Value};
@@ -86,8 +86,8 @@ pub(crate) fn check_vector(
         let Some(pos) = expected.iter().position(|e| e.labels == s.labels) else {
             return Err(format!(
                 "expected no series {}, got {} {}",
-                s.labels,
-                s.labels,
+                Series(&s.labels),
+                Series(&s.labels),
                 fmt_value(&s.value)
             ));
         };
@@ -99,7 +99,7 @@ pub(crate) fn check_vector(
         if !values_equal(&s.value, want) {
             return Err(format!(
                 "expected {} {}, got {}",
-                s.labels,
+                Series(&s.labels),
                 fmt_value(want),
                 fmt_value(&s.value)
             ));
@@ -107,7 +107,7 @@ pub(crate) fn check_vector(
         if ordered && pos != i {
             return Err(format!(
                 "expected {} at position {}, got it at position {}",
-                s.labels,
+                Series(&s.labels),
                 pos + 1,
                 i + 1
             ));
@@ -120,7 +120,7 @@ pub(crate) fn check_vector(
         let want = e.values.first().and_then(Option::as_ref).unwrap_or(&zero);
         return Err(format!(
             "expected {} {}, got no such series",
-            e.labels,
+            Series(&e.labels),
             fmt_value(want)
         ));
     }
@@ -132,7 +132,8 @@ pub(crate) fn check_sorted(actual: &[MatrixSeries]) -> Result<(), String> {
     match actual.windows(2).find(|w| w[0].labels > w[1].labels) {
         Some(w) => Err(format!(
             "expected a matrix sorted by labels, got {} before {}",
-            w[0].labels, w[1].labels
+            Series(&w[0].labels),
+            Series(&w[1].labels)
         )),
         None => Ok(()),
     }
@@ -154,8 +155,8 @@ pub(crate) fn check_matrix(
         let Some(e) = expected.iter().find(|e| e.labels == s.labels) else {
             return Err(format!(
                 "expected no series {}, got {} {}",
-                s.labels,
-                s.labels,
+                Series(&s.labels),
+                Series(&s.labels),
                 fmt_points(&s.points)
             ));
         };
@@ -169,7 +170,7 @@ pub(crate) fn check_matrix(
             return Err(format!(
                 "expected {} points for {}, got a time range of only {steps} steps",
                 e.values.len(),
-                e.labels
+                Series(&e.labels)
             ));
         }
         let want: Vec<(i64, Value)> = (0_i64..)
@@ -190,7 +191,7 @@ pub(crate) fn check_matrix(
         if !same {
             return Err(format!(
                 "expected {} {}, got {}",
-                s.labels,
+                Series(&s.labels),
                 fmt_points(&want),
                 fmt_points(&s.points)
             ));
@@ -200,7 +201,10 @@ pub(crate) fn check_matrix(
         .iter()
         .find(|e| actual.iter().all(|s| s.labels != e.labels))
     {
-        return Err(format!("expected series {}, got no such series", e.labels));
+        return Err(format!(
+            "expected series {}, got no such series",
+            Series(&e.labels)
+        ));
     }
     Ok(())
 }

@@ -1,9 +1,47 @@
 //! Values in failure messages, written in the script notation so a message
 //! can be pasted back into a script: `+Inf`, `NaN`, `stale`, `{{…}}`.
 
-use model::is_stale_nan;
+use std::fmt;
+
+use model::labels::{is_valid_legacy_label_name, is_valid_legacy_metric_name, write_go_quoted};
+use model::{is_stale_nan, Labels, METRIC_NAME};
 
 use crate::values::{Buckets, CounterResetHint, Histogram, Value};
+
+/// A label set as a series line writes it: `m{a="1"}`, `m`, `{a="1"}`,
+/// `{"odd.name", a="1"}`.
+pub(crate) struct Series<'a>(pub(crate) &'a Labels);
+
+impl fmt::Display for Series<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.0.metric_name();
+        let bare_name = name.filter(|n| is_valid_legacy_metric_name(n));
+        let mut items = Vec::new();
+        if let (Some(n), None) = (name, bare_name) {
+            let mut q = String::new();
+            write_go_quoted(&mut q, n)?;
+            items.push(q);
+        }
+        for l in self.0.iter().filter(|l| l.name != METRIC_NAME) {
+            let mut item = String::new();
+            if is_valid_legacy_label_name(l.name) {
+                item.push_str(l.name);
+            } else {
+                write_go_quoted(&mut item, l.name)?;
+            }
+            item.push('=');
+            write_go_quoted(&mut item, l.value)?;
+            items.push(item);
+        }
+        if let Some(n) = bare_name {
+            f.write_str(n)?;
+            if items.is_empty() {
+                return Ok(());
+            }
+        }
+        write!(f, "{{{}}}", items.join(", "))
+    }
+}
 
 /// A float as the notation writes it.
 pub(crate) fn fmt_float(v: f64) -> String {
@@ -85,6 +123,20 @@ mod tests {
             .map(|v| v.as_ref().map_or("_".into(), fmt_value))
             .collect();
         assert_eq!(got.join(" "), want, "{input}");
+    }
+
+    #[test]
+    fn series_names() {
+        for (input, want) in [
+            ("m{b=\"2\", a=\"1\"}", "m{a=\"1\", b=\"2\"}"),
+            ("m", "m"),
+            ("{a=\"x\\\"y\"}", "{a=\"x\\\"y\"}"),
+            ("{}", "{}"),
+            ("{\"a.b\", \"c.d\"=\"1\"}", "{\"a.b\", \"c.d\"=\"1\"}"),
+        ] {
+            let l = crate::values::parse_series_line(input).unwrap().labels;
+            assert_eq!(Series(&l).to_string(), want, "{input}");
+        }
     }
 
     #[test]
