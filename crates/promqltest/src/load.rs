@@ -8,8 +8,14 @@
 //!
 //! The [`storage::Appender`] contract carries floats only, so histogram
 //! samples, start timestamps (`@st`) and the NHCB series `load_with_nhcb`
-//! would synthesise are not stored yet; [`LoadStats`] counts what was left
-//! out so a report can say why histogram evals fail.
+//! synthesises ([`nhcb_series`], computed and validated all the same, so a
+//! conversion error fails the load as upstream) are not stored yet;
+//! [`LoadStats`] counts what was left out so a report can say why histogram
+//! evals fail.
+
+mod nhcb;
+
+pub use nhcb::{nhcb_series, NhcbSeries};
 
 use std::collections::HashMap;
 
@@ -24,13 +30,11 @@ use crate::values::Value;
 pub struct LoadStats {
     /// Float samples appended (stale markers included).
     pub floats: usize,
-    /// Histogram samples left out: the store takes floats only.
+    /// Histogram samples left out (written ones and synthesised NHCB
+    /// ones): the store takes floats only.
     pub skipped_histograms: usize,
     /// Start timestamps left out: the store has no place for them.
     pub skipped_start_timestamps: usize,
-    /// Whether NHCB series would have been synthesised (`load_with_nhcb`)
-    /// and were not.
-    pub skipped_nhcb: bool,
 }
 
 /// Why a load failed; upstream abandons the rest of the file then.
@@ -56,6 +60,14 @@ pub enum LoadError {
         /// The store's reason.
         source: StorageError,
     },
+    /// `load_with_nhcb` could not convert a classic histogram.
+    #[error("cannot load native histograms of the block at line {line}: {msg}")]
+    Nhcb {
+        /// Line of the `load` header.
+        line: usize,
+        /// The conversion's reason.
+        msg: String,
+    },
     /// A timestamp does not fit in i64 milliseconds.
     #[error("cannot load series of line {line}: timestamp overflows")]
     Overflow {
@@ -71,10 +83,12 @@ pub fn load(load: &Load, db: &dyn Appendable) -> Result<LoadStats, LoadError> {
     for (i, s) in load.series.iter().enumerate() {
         last.insert(&s.labels, i);
     }
-    let mut stats = LoadStats {
-        skipped_nhcb: load.with_nhcb,
-        ..LoadStats::default()
-    };
+    let mut stats = LoadStats::default();
+    let nhcb = nhcb_series(load).map_err(|msg| LoadError::Nhcb {
+        line: load.line,
+        msg,
+    })?;
+    stats.skipped_histograms += nhcb.iter().map(|(_, hs)| hs.len()).sum::<usize>();
     let mut app = db.appender();
     for (i, s) in load.series.iter().enumerate() {
         if last.get(&s.labels) != Some(&i) {
@@ -192,10 +206,20 @@ mod tests {
             st,
             LoadStats {
                 floats: 3,
-                skipped_histograms: 1,
+                // The written one and two synthesised from h_count.
+                skipped_histograms: 3,
                 skipped_start_timestamps: 1,
-                skipped_nhcb: true
             }
+        );
+        let e = run(
+            "load_with_nhcb 1m\n x_bucket{le=\"1\"} 2\n x_bucket{le=\"2\"} 1",
+            &db,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("cannot load native histograms of the block at line 1: cannot convert x"),
+            "{e}"
         );
     }
 

@@ -16,7 +16,7 @@
 //! The first mismatch fails the eval with a reason "expected …, got …".
 
 mod compare;
-mod render;
+pub(crate) mod render;
 
 pub use compare::{floats_equal, histograms_equal, values_equal};
 

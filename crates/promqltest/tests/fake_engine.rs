@@ -237,9 +237,9 @@ fn known_failures_are_checked() {
     let fresh = KnownFailures::from_report(&report);
     assert_eq!(fresh.len(), 6);
     assert!(report.is_ok(Some(&fresh)));
-    assert!(report.render(Some(&fresh)).contains(
-        "fake.test:13: m{a=\"1\"}: expected m{a=\"1\"} 21, got 20  [known]\n"
-    ));
+    assert!(report
+        .render(Some(&fresh))
+        .contains("fake.test:13: m{a=\"1\"}: expected m{a=\"1\"} 21, got 20  [known]\n"));
     // One entry dropped, one stale entry added.
     let text = fresh.to_text().replace("fake.test:13 ", "fake.test:8 ");
     let edited = KnownFailures::parse(&text).unwrap();
@@ -263,7 +263,12 @@ fn at_variants_catch_an_engine_that_ignores_at() {
     let line8 = f.outcomes.iter().find(|o| o.line == 8).unwrap();
     let why = line8.failure.as_deref().unwrap_or("");
     // At −10T the buggy engine sees nothing.
-    assert!(why.starts_with("with @ pinned (m @ 120.000 at -1200000ms): expected m{a=\"1\"} 20, got no such series"), "{why}");
+    assert!(
+        why.starts_with(
+            "with @ pinned (m @ 120.000 at -1200000ms): expected m{a=\"1\"} 20, got no such series"
+        ),
+        "{why}"
+    );
 }
 
 /// An engine whose range queries disagree with its instant queries.
