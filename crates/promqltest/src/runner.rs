@@ -63,6 +63,15 @@ pub trait Engine {
         let _ = (expr, at_ms);
         None
     }
+
+    /// Parses `expr` without evaluating it. Upstream refuses a whole file
+    /// whose eval expression does not parse, so `expect fail` can never be
+    /// met by a syntax error; the runner fails such an eval whatever it
+    /// expects. The default accepts everything.
+    fn check_syntax(&self, expr: &str) -> Result<(), EngineError> {
+        let _ = expr;
+        Ok(())
+    }
 }
 
 /// What a query returned, with its annotations.
@@ -219,6 +228,9 @@ where
 
 /// Runs one eval with all its checks; `Err` is the first mismatch.
 pub fn run_eval(engine: &dyn Engine, db: &dyn Queryable, e: &Eval) -> Result<(), String> {
+    engine
+        .check_syntax(&e.expr)
+        .map_err(|err| format!("expected a valid expression, got parse error: {err}"))?;
     match e.kind {
         EvalKind::Range {
             start_ms,

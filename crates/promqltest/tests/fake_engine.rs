@@ -136,6 +136,13 @@ impl Engine for Fake {
     fn pin_at(&self, expr: &str, at_ms: i64) -> Option<String> {
         Some(format!("{expr} @ {:.3}", at_ms as f64 / 1000.0))
     }
+
+    fn check_syntax(&self, expr: &str) -> Result<(), EngineError> {
+        if expr.contains("((") {
+            return Err(err("unbalanced parentheses"));
+        }
+        Ok(())
+    }
 }
 
 const SCRIPT: &str = r#"
@@ -196,6 +203,10 @@ eval instant at 1m "hi"
 eval instant at 1m m{a=~"("}
   expect fail regex: ^invalid regular expression "\("
 
+# fails: a syntax error does not satisfy expect fail
+eval instant at 1m ((
+  expect fail
+
 # passes: range vector
 eval instant at 3m m{a="1"}[2m]
   expect range vector from 1m to 3m step 1m
@@ -224,8 +235,9 @@ fake.test:22: m: expected m{a="1"} at position 2, got it at position 1
 fake.test:32: m{a="1"}: expected 4 points for m{a="1"}, got a time range of only 3 steps
 fake.test:36: m{a="2"}: expected m{a="2"} [5@0 5@60000 5@120000 5@180000], got [5@0 5@60000 5@120000]
 fake.test:45: warn_m: expected no warnings, got ["PromQL warning: fake warning (1:1)"]
-fake.test: 8 passed, 6 failed
-8 passed, 6 failed
+fake.test:60: ((: expected a valid expression, got parse error: unbalanced parentheses
+fake.test: 8 passed, 7 failed
+8 passed, 7 failed
 "#;
     assert_eq!(report.render(None), want);
     assert!(!report.is_ok(None));
@@ -235,7 +247,7 @@ fake.test: 8 passed, 6 failed
 fn known_failures_are_checked() {
     let report = run(true);
     let fresh = KnownFailures::from_report(&report);
-    assert_eq!(fresh.len(), 6);
+    assert_eq!(fresh.len(), 7);
     assert!(report.is_ok(Some(&fresh)));
     assert!(report
         .render(Some(&fresh))
@@ -252,7 +264,7 @@ fn known_failures_are_checked() {
         out.contains("fake.test:13: fails but is not in the known-failures file\n"),
         "{out}"
     );
-    assert!(out.ends_with("8 passed, 6 failed\n"));
+    assert!(out.ends_with("8 passed, 7 failed\n"));
     assert!(!report.is_ok(Some(&edited)));
 }
 
