@@ -154,4 +154,101 @@ mod tests {
             "{{sum:0 count:0 z_bucket:1 z_bucket_w:0.5 offset:-1 buckets:[1] n_buckets:[2] counter_reset_hint:unknown}}",
         );
     }
+
+    mod roundtrip {
+        use super::super::fmt_value;
+        use crate::values::{parse_values, Buckets, CounterResetHint, Histogram, Value};
+        use model::STALE_NAN;
+        use proptest::prelude::*;
+
+        fn float() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                any::<f64>(),
+                Just(STALE_NAN),
+                Just(f64::INFINITY),
+                Just(-0.0),
+                (-1_000_000i64..1_000_000).prop_map(|i| i as f64 / 8.0),
+            ]
+        }
+
+        fn finite() -> impl Strategy<Value = f64> {
+            prop_oneof![(-1e6f64..1e6), (0i64..1000).prop_map(|i| i as f64)]
+        }
+
+        fn buckets() -> impl Strategy<Value = Buckets> {
+            (-5i32..5, proptest::collection::vec(finite(), 0..4))
+                .prop_map(|(offset, counts)| Buckets { offset, counts })
+        }
+
+        fn histogram() -> impl Strategy<Value = Histogram> {
+            (
+                (
+                    prop_oneof![-4i32..9, Just(-53)],
+                    finite(),
+                    finite(),
+                    finite(),
+                    prop_oneof![Just(0.0), finite()],
+                ),
+                (
+                    buckets(),
+                    buckets(),
+                    proptest::collection::vec(finite(), 0..3),
+                ),
+                (0u8..4, any::<bool>()),
+            )
+                .prop_map(
+                    |(
+                        (schema, sum, count, zero_count, zero_threshold),
+                        (mut positive, mut negative, custom_values),
+                        (hint, specified),
+                    )| {
+                        // An empty list carries no offset in the notation.
+                        for b in [&mut positive, &mut negative] {
+                            if b.counts.is_empty() {
+                                b.offset = 0;
+                            }
+                        }
+                        let hint = [
+                            CounterResetHint::Unknown,
+                            CounterResetHint::Reset,
+                            CounterResetHint::NotReset,
+                            CounterResetHint::Gauge,
+                        ][hint as usize];
+                        Histogram {
+                            schema,
+                            sum,
+                            count,
+                            zero_count,
+                            zero_threshold,
+                            positive,
+                            negative,
+                            custom_values,
+                            hint,
+                            // A hint other than unknown is always written out.
+                            hint_specified: specified || hint != CounterResetHint::Unknown,
+                        }
+                    },
+                )
+        }
+
+        proptest! {
+            #[test]
+            fn floats_round_trip(v in float()) {
+                let text = fmt_value(&Value::Float(v));
+                let back = parse_values(&text).map_err(TestCaseError::fail)?;
+                let Some(Some(Value::Float(b))) = back.first() else {
+                    return Err(TestCaseError::fail(format!("{text} did not give one float")));
+                };
+                prop_assert!(b.to_bits() == v.to_bits() || (v.is_nan() && b.is_nan() && !model::is_stale_nan(v)), "{v:?} -> {text} -> {b:?}");
+            }
+
+            #[test]
+            fn histograms_round_trip(h in histogram()) {
+                let v = Value::Histogram(Box::new(h));
+                let text = fmt_value(&v);
+                let back = parse_values(&text).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(back, vec![Some(v)], "{}", text);
+            }
+        }
+    }
 }
