@@ -24,13 +24,24 @@ pub struct KnownFailures {
 }
 
 /// Why a known-failures file is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("cannot parse known-failures line {line}: {msg}")]
-pub struct KnownFailuresError {
-    /// 1-based line.
-    pub line: usize,
-    /// What is wrong.
-    pub msg: String,
+#[derive(Debug, thiserror::Error)]
+pub enum KnownFailuresError {
+    /// The file could not be read.
+    #[error("cannot read known-failures file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line is not `file:line  reason`.
+    #[error("cannot parse known-failures line {line}: {msg}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        msg: String,
+    },
 }
 
 /// A disagreement between a run and the list.
@@ -72,6 +83,15 @@ impl std::fmt::Display for Discrepancy {
 }
 
 impl KnownFailures {
+    /// Reads and parses the file at `path`.
+    pub fn from_file(path: &std::path::Path) -> Result<KnownFailures, KnownFailuresError> {
+        let text = std::fs::read_to_string(path).map_err(|source| KnownFailuresError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        KnownFailures::parse(&text)
+    }
+
     /// Parses the file's text.
     pub fn parse(text: &str) -> Result<KnownFailures, KnownFailuresError> {
         let mut entries = BTreeMap::new();
@@ -80,7 +100,7 @@ impl KnownFailures {
             if l.is_empty() || l.starts_with('#') {
                 continue;
             }
-            let err = |msg: &str| KnownFailuresError {
+            let err = |msg: &str| KnownFailuresError::Syntax {
                 line: i + 1,
                 msg: format!("{msg}: {l:?}"),
             };

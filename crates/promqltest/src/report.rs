@@ -17,7 +17,7 @@ use std::path::Path;
 
 use storage::{Appendable, Queryable};
 
-use crate::known::{Discrepancy, KnownFailures};
+use crate::known::{Discrepancy, KnownFailures, KnownFailuresError};
 use crate::runner::{run_script, Engine, EvalOutcome, FileReport};
 use crate::script::Script;
 
@@ -51,7 +51,12 @@ impl Report {
                     None => "",
                 };
                 let why = why.replace('\n', "; ");
-                let _ = writeln!(s, "{}:{}: {}: {why}{mark}", f.name, o.line, o.expr);
+                if o.expr.is_empty() {
+                    // A file-level failure (the script does not parse).
+                    let _ = writeln!(s, "{}:{}: {why}{mark}", f.name, o.line);
+                } else {
+                    let _ = writeln!(s, "{}:{}: {}: {why}{mark}", f.name, o.line, o.expr);
+                }
             }
         }
         for f in &self.files {
@@ -120,4 +125,34 @@ where
         }
     }
     report
+}
+
+/// What `pharos promqltest` printed and whether it should exit 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandOutcome {
+    /// The report (see the module doc).
+    pub text: String,
+    /// With a known-failures file: the run agrees with it; without: no eval
+    /// failed.
+    pub ok: bool,
+}
+
+/// The whole `pharos promqltest <file>... [--known-failures <path>]` after
+/// flag parsing: run the scripts, check them against the list, render.
+pub fn run_command<S, F>(
+    engine: &dyn Engine,
+    paths: &[&Path],
+    known_failures: Option<&Path>,
+    new_store: F,
+) -> Result<CommandOutcome, KnownFailuresError>
+where
+    S: Appendable + Queryable,
+    F: Fn() -> S,
+{
+    let known = known_failures.map(KnownFailures::from_file).transpose()?;
+    let report = run_files(engine, paths, new_store);
+    Ok(CommandOutcome {
+        text: report.render(known.as_ref()),
+        ok: report.is_ok(known.as_ref()),
+    })
 }

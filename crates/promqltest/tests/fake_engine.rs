@@ -332,3 +332,37 @@ fn range_mode_check_compares_the_middle_step() {
                 r.test: 1 passed, 2 failed\n1 passed, 2 failed\n";
     assert_eq!(report.render(None), want);
 }
+
+#[test]
+fn command_reads_files_and_the_known_failures_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("fake.test");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let broken = dir.path().join("broken.test");
+    std::fs::write(&broken, "load 1m\n  m 1\n\nevil instant at 1m m\n").unwrap();
+    let paths = [script.as_path(), broken.as_path()];
+    let engine = Fake { honour_at: true };
+
+    let out = promqltest::report::run_command(&engine, &paths, None, MemStorage::new).unwrap();
+    assert!(!out.ok);
+    assert!(out.text.contains("broken.test:4: cannot parse test script broken.test:4: invalid command \"evil instant at 1m m\"\n"), "{}", out.text);
+    assert!(out.text.contains("broken.test: 0 passed, 1 failed\n"));
+    assert!(out.text.ends_with("8 passed, 8 failed\n"), "{}", out.text);
+
+    // The list written from this run makes the same run pass the check.
+    let report = promqltest::report::run_files(&engine, &paths, MemStorage::new);
+    let known = dir.path().join("known-failures.txt");
+    std::fs::write(&known, KnownFailures::from_report(&report).to_text()).unwrap();
+    let out =
+        promqltest::report::run_command(&engine, &paths, Some(&known), MemStorage::new).unwrap();
+    assert!(out.ok, "{}", out.text);
+    assert!(out.text.ends_with("8 passed, 8 failed\n"));
+
+    let missing = dir.path().join("nope.txt");
+    let e = promqltest::report::run_command(&engine, &paths, Some(&missing), MemStorage::new)
+        .unwrap_err();
+    assert!(
+        e.to_string().starts_with("cannot read known-failures file"),
+        "{e}"
+    );
+}
