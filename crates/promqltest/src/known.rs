@@ -205,6 +205,7 @@ mod tests {
                     o(5, Some("expected 1, got 2\nmore")),
                     o(9, Some("boom")),
                 ],
+                left_out: Default::default(),
             }],
         }
     }

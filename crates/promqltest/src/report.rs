@@ -9,7 +9,8 @@
 //!
 //! One line per failing eval (`file:line: <expr>: <reason>`, marked
 //! `[known]` when the known-failures file lists it), then one count line per
-//! file, then the known-failures discrepancies if a list was given, and last
+//! file (saying what its loads could not store, if anything), then the
+//! known-failures discrepancies if a list was given, and last
 //! `N passed, M failed`.
 
 use std::fmt::Write;
@@ -60,13 +61,22 @@ impl Report {
             }
         }
         for f in &self.files {
-            let _ = writeln!(
+            let _ = write!(
                 s,
                 "{}: {} passed, {} failed",
                 f.name,
                 f.passed(),
                 f.failed()
             );
+            let lo = &f.left_out;
+            if lo.skipped_histograms + lo.skipped_start_timestamps > 0 {
+                let _ = write!(
+                    s,
+                    " (not loaded: {} histogram samples, {} start timestamps)",
+                    lo.skipped_histograms, lo.skipped_start_timestamps
+                );
+            }
+            s.push('\n');
         }
         if let Some(k) = known {
             for d in k.check(self) {
@@ -120,6 +130,7 @@ where
                         expr: String::new(),
                         failure: Some(e.to_string()),
                     }],
+                    left_out: Default::default(),
                 });
             }
         }

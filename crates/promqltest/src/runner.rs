@@ -26,7 +26,7 @@ use model::Labels;
 use regex::Regex;
 use storage::{Appendable, Queryable};
 
-use crate::load::load;
+use crate::load::{load, LoadStats};
 use crate::script::{Command, Eval, EvalKind, Expected, Script};
 use crate::values::Value;
 
@@ -164,6 +164,9 @@ pub struct FileReport {
     pub name: String,
     /// One outcome per eval, in file order.
     pub outcomes: Vec<EvalOutcome>,
+    /// What the loads of the file left out (histograms, start timestamps),
+    /// summed: explains failures of evals that need them.
+    pub left_out: LoadStats,
 }
 
 impl FileReport {
@@ -195,13 +198,18 @@ where
     let mut db = new_store();
     let mut outcomes = Vec::new();
     let mut broken: Option<String> = None;
+    let mut left_out = LoadStats::default();
     for cmd in &script.commands {
         match cmd {
             Command::Clear { .. } => db = new_store(),
             Command::Load(l) => {
                 if broken.is_none() {
-                    if let Err(e) = load(l, &db) {
-                        broken = Some(e.to_string());
+                    match load(l, &db) {
+                        Ok(st) => {
+                            left_out.skipped_histograms += st.skipped_histograms;
+                            left_out.skipped_start_timestamps += st.skipped_start_timestamps;
+                        }
+                        Err(e) => broken = Some(e.to_string()),
                     }
                 }
             }
@@ -223,6 +231,7 @@ where
     FileReport {
         name: script.name.clone(),
         outcomes,
+        left_out,
     }
 }
 

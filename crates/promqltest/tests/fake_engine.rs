@@ -366,3 +366,20 @@ fn command_reads_files_and_the_known_failures_list() {
         "{e}"
     );
 }
+
+#[test]
+fn count_lines_say_what_the_store_could_not_take() {
+    let text = "load 1m\n  h {{count:1}}x2 5\n  c@st 0 _\n  c 1 2\n\neval instant at 3m h\n  h 5\n";
+    let script = Script::parse("h.test", text).unwrap();
+    let report = Report {
+        files: vec![run_script(
+            &Fake { honour_at: true },
+            &script,
+            MemStorage::new,
+        )],
+    };
+    assert_eq!(
+        report.render(None),
+        "h.test: 1 passed, 0 failed (not loaded: 3 histogram samples, 1 start timestamps)\n1 passed, 0 failed\n"
+    );
+}

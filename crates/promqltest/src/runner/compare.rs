@@ -9,7 +9,7 @@ use model::is_stale_nan;
 use super::render::{fmt_float, fmt_value, Series};
 use super::{MatrixSeries, QueryValue, VectorSample};
 use crate::script::{AnnotationMatch, ExpectedSeries};
-use crate::values::{Histogram, Value};
+use crate::values::{Histogram, Value, CUSTOM_BUCKETS_SCHEMA};
 
 /// Float equality of the reference runner: stale equals only stale, NaN
 /// equals NaN, otherwise exact or within 1e-6 of |a|+|e|, with no absolute
@@ -51,7 +51,8 @@ pub fn histograms_equal(actual: &Histogram, expected: &Histogram) -> bool {
         && floats_equal(actual.zero_count, expected.zero_count)
         && buckets_equal(actual.positive.non_empty(), expected.positive.non_empty())
         && buckets_equal(actual.negative.non_empty(), expected.negative.non_empty())
-        && (expected.custom_values.is_empty() || actual.custom_values == expected.custom_values)
+        && (expected.schema != CUSTOM_BUCKETS_SCHEMA
+            || actual.custom_values == expected.custom_values)
         && (!expected.hint_specified || actual.hint == expected.hint)
 }
 
