@@ -14,6 +14,31 @@
 //! * range evals: one range query, checked.
 //!
 //! The first mismatch fails the eval with a reason "expected …, got …".
+//!
+//! ```
+//! use promqltest::runner::{run_script, Engine, EngineError, QueryOutput, QueryValue};
+//! use promqltest::script::Script;
+//! use storage::{MemStorage, Queryable};
+//!
+//! /// Knows number literals and nothing else.
+//! struct Numbers;
+//!
+//! impl Engine for Numbers {
+//!     fn instant(&self, _: &dyn Queryable, expr: &str, _: i64) -> Result<QueryOutput, EngineError> {
+//!         let v = expr.parse().map_err(|_| EngineError::new("not a number"))?;
+//!         Ok(QueryOutput::new(QueryValue::Scalar(v)))
+//!     }
+//!     fn range(&self, _: &dyn Queryable, _: &str, _: i64, _: i64, _: i64) -> Result<QueryOutput, EngineError> {
+//!         Err(EngineError::new("no range queries"))
+//!     }
+//! }
+//!
+//! let script = Script::parse("n.test", "eval instant at 1m 2\n  2\n\neval instant at 1m x\n  expect fail msg: not a number\n").unwrap();
+//! let report = run_script(&Numbers, &script, MemStorage::new);
+//! // The first eval fails in its range-mode check; the second passes.
+//! assert_eq!(report.passed(), 1);
+//! assert!(report.outcomes[0].failure.as_deref().unwrap().starts_with("range-mode check"));
+//! ```
 
 mod compare;
 pub(crate) mod render;
