@@ -1,0 +1,54 @@
+//! A runner for Prometheus's PromQL test-script language ("promqltest"):
+//! the `*.test` scripts Prometheus ships with its engine, which pharos uses
+//! as its PromQL conformance suite (read in place from
+//! `shared/conformance/promql`, never copied into the repository).
+//!
+//! What it owns: the script language ([`script`]: commands, `expect`
+//! directives, expected results, with `file:line` errors), the series
+//! notation ([`values`]: `0+10x5`, `_x3`, `stale`, histogram literals),
+//! loading series into any [`storage::Appendable`] ([`load`]), running evals
+//! against an engine behind the [`runner::Engine`] trait and comparing
+//! results as the reference runner does ([`runner`]), the known-failures
+//! list ([`known`]) and the report ([`report`]). What it must not know: how
+//! PromQL is parsed or evaluated — the engine plugs in through the trait.
+//!
+//! ```
+//! use promqltest::script::Script;
+//!
+//! let s = Script::parse("demo.test", "load 5m\n  up{job=\"a\"} 0+1x10\n\neval instant at 50m up\n  up{job=\"a\"} 10\n").unwrap();
+//! assert_eq!(s.evals().count(), 1);
+//! ```
+
+pub mod known;
+pub mod load;
+pub mod report;
+pub mod runner;
+pub mod script;
+pub mod values;
+
+use std::path::{Path, PathBuf};
+
+/// The folder of the PromQL conformance scripts: `$PHAROS_CONFORMANCE/promql`
+/// if that variable is set, else `../shared/conformance/promql` relative to
+/// the workspace root; `None` when the folder does not exist (a fresh clone).
+pub fn conformance_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("PHAROS_CONFORMANCE") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
+    };
+    let dir = base.join("promql");
+    dir.is_dir().then_some(dir)
+}
+
+/// The `*.test` files in `dir`, sorted by name.
+pub fn corpus_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "test") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
