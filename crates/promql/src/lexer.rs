@@ -1,0 +1,684 @@
+//! The PromQL lexer: turns query text into tokens on demand.
+//!
+//! It is pulled by the parser one token at a time, as Prometheus's lexer
+//! is, so that a syntax error early in a query is reported before a lexical
+//! error later in it. Like Prometheus's, it is modal: inside `{...}` every
+//! word is a label name, inside `[...]` only numbers, durations, operators,
+//! `:` and the duration keywords (`step`, `range`, `min_of`, `max_of`) exist.
+
+use crate::error::{ParseError, Span};
+
+/// What a token is.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum TokenKind {
+    /// An identifier or keyword, with its text as written (keywords are
+    /// recognised case-insensitively by the parser).
+    Word,
+    /// A number literal (decimal, hex, `Inf`, `NaN`), its text in `Token::text`.
+    Number,
+    /// A duration literal such as `1h30m`.
+    Duration,
+    /// A quoted string; the unquoted value.
+    Str(String),
+    LParen,
+    RParen,
+    LBrace,
+    RBrace,
+    LBracket,
+    RBracket,
+    Comma,
+    Colon,
+    /// `=` (label matching only).
+    Eql,
+    /// `=~`
+    EqlRegex,
+    /// `!~`
+    NeqRegex,
+    /// `@`
+    At,
+    /// `+ - * / % ^ == != > < >= <= </ >/`
+    Op,
+    Eof,
+}
+
+/// One token: its kind, where it is, and its text.
+#[derive(Clone, Debug)]
+pub(crate) struct Token {
+    pub(crate) kind: TokenKind,
+    pub(crate) span: Span,
+    pub(crate) text: String,
+}
+
+impl Token {
+    /// The token as Prometheus's "unexpected ..." errors describe it.
+    pub(crate) fn describe(&self) -> String {
+        match &self.kind {
+            TokenKind::Eof => "end of input".into(),
+            TokenKind::Word => match self.text.to_ascii_lowercase().as_str() {
+                w if crate::ast::AggregateOp::from_name(w).is_some() => {
+                    format!("<aggr:{}>", self.text)
+                }
+                "and" | "or" | "unless" | "atan2" => format!("<op:{}>", self.text),
+                w if KEYWORDS.contains(&w) => format!("<{}>", self.text),
+                _ => format!("identifier \"{}\"", self.text),
+            },
+            TokenKind::Number => format!("number \"{}\"", self.text),
+            TokenKind::Duration => format!("duration \"{}\"", self.text),
+            TokenKind::Str(_) => format!("string {}", self.text),
+            TokenKind::LParen => "\"(\"".into(),
+            TokenKind::RParen => "\")\"".into(),
+            TokenKind::LBrace => "\"{\"".into(),
+            TokenKind::RBrace => "\"}\"".into(),
+            TokenKind::LBracket => "\"[\"".into(),
+            TokenKind::RBracket => "\"]\"".into(),
+            TokenKind::Comma => "\",\"".into(),
+            TokenKind::Colon => "\":\"".into(),
+            TokenKind::Eql => "\"=\"".into(),
+            TokenKind::EqlRegex => "\"=~\"".into(),
+            TokenKind::NeqRegex => "\"!~\"".into(),
+            TokenKind::At => "\"@\"".into(),
+            TokenKind::Op => format!("<op:{}>", self.text),
+        }
+    }
+
+    /// The lowercase word if this is a word token.
+    pub(crate) fn word(&self) -> Option<String> {
+        (self.kind == TokenKind::Word).then(|| self.text.to_ascii_lowercase())
+    }
+
+    /// Whether this is the operator `op`.
+    pub(crate) fn is_op(&self, op: &str) -> bool {
+        self.kind == TokenKind::Op && self.text == op
+    }
+}
+
+/// Words that are keywords (besides aggregators and word operators).
+const KEYWORDS: &[&str] = &[
+    "bool",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "offset",
+    "anchored",
+    "smoothed",
+    "start",
+    "end",
+    "step",
+    "range",
+    "max_of",
+    "min_of",
+];
+
+/// The keywords that may appear inside a `[...]` duration expression.
+const DURATION_KEYWORDS: &[&str] = &["step", "range", "min_of", "max_of"];
+
+/// The lexer's position and mode.
+pub(crate) struct Lexer<'a> {
+    input: &'a str,
+    pos: usize,
+    paren_depth: usize,
+    brace_open: bool,
+    bracket_open: bool,
+    got_colon: bool,
+}
+
+fn is_alpha(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphabetic()
+}
+
+fn is_alnum(c: u8) -> bool {
+    is_alpha(c) || c.is_ascii_digit()
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+impl<'a> Lexer<'a> {
+    pub(crate) fn new(input: &'a str) -> Lexer<'a> {
+        Lexer {
+            input,
+            pos: 0,
+            paren_depth: 0,
+            brace_open: false,
+            bracket_open: false,
+            got_colon: false,
+        }
+    }
+
+    fn peek_byte(&self) -> Option<u8> {
+        self.input.as_bytes().get(self.pos).copied()
+    }
+
+    fn byte_at(&self, i: usize) -> Option<u8> {
+        self.input.as_bytes().get(i).copied()
+    }
+
+    fn err(&self, start: usize, msg: impl Into<String>) -> ParseError {
+        ParseError::new(self.input, Span::new(start, self.pos.max(start)), msg)
+    }
+
+    fn tok(&self, kind: TokenKind, start: usize) -> Token {
+        Token {
+            kind,
+            span: Span::new(start, self.pos),
+            text: self
+                .input
+                .get(start..self.pos)
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// The character at `pos` for error messages, as Go's `%q` prints a rune.
+    fn char_at(&self, pos: usize) -> String {
+        let c = self
+            .input
+            .get(pos..)
+            .and_then(|s| s.chars().next())
+            .unwrap_or('\0');
+        match c {
+            '\'' => "'\\''".into(),
+            '\\' => "'\\\\'".into(),
+            '\n' => "'\\n'".into(),
+            '\t' => "'\\t'".into(),
+            c => format!("'{c}'"),
+        }
+    }
+
+    fn char_len(&self, pos: usize) -> usize {
+        self.input
+            .get(pos..)
+            .and_then(|s| s.chars().next())
+            .map_or(1, char::len_utf8)
+    }
+
+    /// Skips whitespace and `#` comments.
+    fn skip_space(&mut self) {
+        while let Some(c) = self.peek_byte() {
+            if is_space(c) {
+                self.pos += 1;
+            } else if c == b'#' && !self.brace_open {
+                while let Some(c) = self.peek_byte() {
+                    if c == b'\n' {
+                        break;
+                    }
+                    self.pos += 1;
+                }
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Whether the next non-space character is `(`: `fill`, `fill_left` and
+    /// `fill_right` are keywords only then, so they stay usable as metric
+    /// names (Prometheus 3.x does the same).
+    pub(crate) fn followed_by_lparen(&self) -> bool {
+        let mut i = self.pos;
+        while self.byte_at(i).is_some_and(is_space) {
+            i += 1;
+        }
+        self.byte_at(i) == Some(b'(')
+    }
+
+    /// The next token, or the lexical error Prometheus would report.
+    pub(crate) fn next_token(&mut self) -> Result<Token, ParseError> {
+        self.skip_space();
+        let start = self.pos;
+        let Some(c) = self.peek_byte() else {
+            if self.brace_open {
+                return Err(self.err(start, "unexpected end of input inside braces"));
+            }
+            if self.paren_depth != 0 {
+                return Err(self.err(start, "unclosed left parenthesis"));
+            }
+            if self.bracket_open {
+                return Err(self.err(start, "unclosed left bracket"));
+            }
+            return Ok(self.tok(TokenKind::Eof, start));
+        };
+        if self.brace_open {
+            return self.inside_braces(start, c);
+        }
+        self.pos += 1;
+        let kind = match c {
+            b',' => TokenKind::Comma,
+            b'*' | b'/' | b'%' | b'+' | b'-' | b'^' => TokenKind::Op,
+            b'=' => match self.peek_byte() {
+                Some(b'=') => {
+                    self.pos += 1;
+                    TokenKind::Op
+                }
+                Some(b'~') => {
+                    let q = self.char_at(self.pos);
+                    return Err(self.err(start, format!("unexpected character after '=': {q}")));
+                }
+                _ => TokenKind::Eql,
+            },
+            b'!' => {
+                if self.peek_byte() != Some(b'=') {
+                    let q = self.char_at(self.pos);
+                    return Err(self.err(start, format!("unexpected character after '!': {q}")));
+                }
+                self.pos += 1;
+                TokenKind::Op
+            }
+            b'<' | b'>' => {
+                if matches!(self.peek_byte(), Some(b'=') | Some(b'/')) {
+                    self.pos += 1;
+                }
+                TokenKind::Op
+            }
+            b'0'..=b'9' => return self.number_or_duration(start),
+            b'.' if self.peek_byte().is_some_and(|c| c.is_ascii_digit()) => {
+                return self.number_or_duration(start)
+            }
+            b'"' | b'\'' => return self.string(start, c),
+            b'`' => return self.raw_string(start),
+            c if is_alpha(c) || c == b':' => {
+                if !self.bracket_open {
+                    return Ok(self.word(start));
+                }
+                if c == b':' {
+                    if self.got_colon {
+                        return Err(self.err(start, "unexpected colon ':'"));
+                    }
+                    self.got_colon = true;
+                    TokenKind::Colon
+                } else {
+                    while self
+                        .peek_byte()
+                        .is_some_and(|c| is_alpha(c) || c.is_ascii_digit())
+                    {
+                        self.pos += 1;
+                    }
+                    let w = self.input.get(start..self.pos).unwrap_or_default();
+                    if DURATION_KEYWORDS.contains(&w.to_ascii_lowercase().as_str()) {
+                        TokenKind::Word
+                    } else {
+                        self.pos = start + 1;
+                        let q = self.char_at(start);
+                        return Err(
+                            self.err(start, format!("unexpected character: {q}, expected ':'"))
+                        );
+                    }
+                }
+            }
+            b'(' => {
+                self.paren_depth += 1;
+                TokenKind::LParen
+            }
+            b')' => {
+                if self.paren_depth == 0 {
+                    return Err(self.err(start, "unexpected right parenthesis ')'"));
+                }
+                self.paren_depth -= 1;
+                TokenKind::RParen
+            }
+            b'{' => {
+                self.brace_open = true;
+                TokenKind::LBrace
+            }
+            b'[' => {
+                if self.bracket_open {
+                    return Err(self.err(start, "unexpected left bracket '['"));
+                }
+                self.got_colon = false;
+                self.bracket_open = true;
+                TokenKind::LBracket
+            }
+            b']' => {
+                if !self.bracket_open {
+                    return Err(self.err(start, "unexpected right bracket ']'"));
+                }
+                self.bracket_open = false;
+                TokenKind::RBracket
+            }
+            b'@' => TokenKind::At,
+            _ => {
+                self.pos = start + self.char_len(start);
+                let q = self.char_at(start);
+                return Err(self.err(start, format!("unexpected character: {q}")));
+            }
+        };
+        Ok(self.tok(kind, start))
+    }
+
+    fn inside_braces(&mut self, start: usize, c: u8) -> Result<Token, ParseError> {
+        self.pos += 1;
+        let kind = match c {
+            b',' => TokenKind::Comma,
+            b'"' | b'\'' => return self.string(start, c),
+            b'`' => return self.raw_string(start),
+            b'=' => {
+                if self.peek_byte() == Some(b'~') {
+                    self.pos += 1;
+                    TokenKind::EqlRegex
+                } else {
+                    TokenKind::Eql
+                }
+            }
+            b'!' => match self.peek_byte() {
+                Some(b'~') => {
+                    self.pos += 1;
+                    TokenKind::NeqRegex
+                }
+                Some(b'=') => {
+                    self.pos += 1;
+                    TokenKind::Op
+                }
+                _ => {
+                    let q = self.char_at(self.pos);
+                    return Err(self.err(
+                        start,
+                        format!("unexpected character after '!' inside braces: {q}"),
+                    ));
+                }
+            },
+            b'{' => return Err(self.err(start, "unexpected left brace '{'")),
+            b'}' => {
+                self.brace_open = false;
+                TokenKind::RBrace
+            }
+            c if is_alpha(c) => {
+                // Label names never contain ':'.
+                while self.peek_byte().is_some_and(is_alnum) {
+                    self.pos += 1;
+                }
+                TokenKind::Word
+            }
+            _ => {
+                self.pos = start + self.char_len(start);
+                let q = self.char_at(start);
+                return Err(self.err(start, format!("unexpected character inside braces: {q}")));
+            }
+        };
+        Ok(self.tok(kind, start))
+    }
+
+    fn word(&mut self, start: usize) -> Token {
+        while self.peek_byte().is_some_and(|c| is_alnum(c) || c == b':') {
+            self.pos += 1;
+        }
+        let w = self.input.get(start..self.pos).unwrap_or_default();
+        if w.eq_ignore_ascii_case("inf") || w.eq_ignore_ascii_case("nan") {
+            return self.tok(TokenKind::Number, start);
+        }
+        self.tok(TokenKind::Word, start)
+    }
+
+    fn accept(&mut self, set: &[u8]) -> bool {
+        match self.peek_byte() {
+            Some(c) if set.contains(&c) => {
+                self.pos += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Scans a number the way Prometheus's lexer does (decimal, hex, `_`
+    /// separators, exponents); returns whether it is complete and not followed
+    /// by an alphanumeric character.
+    fn scan_number(&mut self) -> bool {
+        let initial = self.pos;
+        let mut digits: &[u8] = b"0123456789";
+        if self.accept(b"0") && self.accept(b"xX") {
+            self.accept(b"_");
+            digits = b"0123456789abcdefABCDEF";
+        }
+        self.accept(b".");
+        self.accept(digits);
+        let (mut dot, mut exp) = (false, false);
+        while let Some(c) = self.peek_byte() {
+            if c == b'.' {
+                if dot || digits.len() > 10 {
+                    self.pos += 1;
+                    return false;
+                }
+                dot = true;
+                self.pos += 1;
+                if self.accept(b"_.") {
+                    return false;
+                }
+            } else if (c == b'e' || c == b'E') && digits.len() == 10 {
+                if exp {
+                    self.pos += 1;
+                    return false;
+                }
+                exp = true;
+                self.pos += 1;
+                self.accept(b"+-");
+                if self.accept(b"._eE") || self.peek_byte().is_none() {
+                    return false;
+                }
+            } else if c == b'_' {
+                self.pos += 1;
+                if self.accept(b"._eE") || self.peek_byte().is_none() {
+                    return false;
+                }
+            } else if digits.contains(&c) {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
+        self.pos != initial && !self.peek_byte().is_some_and(is_alnum)
+    }
+
+    fn number_or_duration(&mut self, start: usize) -> Result<Token, ParseError> {
+        self.pos = start;
+        if self.scan_number() {
+            return Ok(self.tok(TokenKind::Number, start));
+        }
+        // A duration: digits, a unit, optionally more digit+unit groups.
+        self.pos = start;
+        while self.peek_byte().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        let mut ok = self.accept(b"smhdwy");
+        if ok {
+            self.accept(b"s");
+            while ok && self.peek_byte().is_some_and(|c| c.is_ascii_digit()) {
+                while self.peek_byte().is_some_and(|c| c.is_ascii_digit()) {
+                    self.pos += 1;
+                }
+                ok = self.accept(b"smhdw");
+                self.accept(b"s");
+            }
+        }
+        if ok && !self.peek_byte().is_some_and(is_alnum) {
+            return Ok(self.tok(TokenKind::Duration, start));
+        }
+        if self.peek_byte().is_some() {
+            self.pos += self.char_len(self.pos);
+        }
+        let text = self.input.get(start..self.pos).unwrap_or_default();
+        Err(self.err(start, format!("bad number or duration syntax: {:?}", text)))
+    }
+
+    fn string(&mut self, start: usize, quote: u8) -> Result<Token, ParseError> {
+        loop {
+            match self.peek_byte() {
+                None | Some(b'\n') => {
+                    return Err(self.err(start, "unterminated quoted string"));
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    if self.peek_byte().is_some() {
+                        self.pos += self.char_len(self.pos);
+                    }
+                }
+                Some(c) if c == quote => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += self.char_len(self.pos),
+            }
+        }
+        let raw = self.input.get(start..self.pos).unwrap_or_default();
+        let value = unquote(raw).map_err(|e| self.err(start, e))?;
+        Ok(self.tok(TokenKind::Str(value), start))
+    }
+
+    fn raw_string(&mut self, start: usize) -> Result<Token, ParseError> {
+        loop {
+            match self.peek_byte() {
+                None => return Err(self.err(start, "unterminated raw string")),
+                Some(b'`') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += self.char_len(self.pos),
+            }
+        }
+        let value = self
+            .input
+            .get(start + 1..self.pos - 1)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(self.tok(TokenKind::Str(value), start))
+    }
+}
+
+/// Unquotes a `"..."` or `'...'` literal with Go's escape rules.
+fn unquote(raw: &str) -> Result<String, String> {
+    let quote = raw.chars().next().unwrap_or('"');
+    let body = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    let bad = |what: &str| format!("error unquoting string {raw:?}: {what}");
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            return Err(bad("escape sequence not terminated"));
+        };
+        let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<u32> {
+            let s: String = chars.take(n).collect();
+            (s.len() == n)
+                .then(|| u32::from_str_radix(&s, 16).ok())
+                .flatten()
+        };
+        match e {
+            'a' => out.push('\x07'),
+            'b' => out.push('\x08'),
+            'f' => out.push('\x0c'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            't' => out.push('\t'),
+            'v' => out.push('\x0b'),
+            '\\' => out.push('\\'),
+            '"' | '\'' if e == quote => out.push(e),
+            'x' => {
+                let v = hex(&mut chars, 2).ok_or_else(|| bad("invalid syntax"))?;
+                // Go's \x escapes are bytes; only ASCII keeps the string UTF-8.
+                let c = char::from_u32(v).filter(char::is_ascii);
+                out.push(c.ok_or_else(|| bad("invalid UTF-8"))?);
+            }
+            'u' | 'U' => {
+                let n = if e == 'u' { 4 } else { 8 };
+                let v = hex(&mut chars, n).ok_or_else(|| bad("invalid syntax"))?;
+                out.push(char::from_u32(v).ok_or_else(|| bad("invalid syntax"))?);
+            }
+            '0'..='7' => {
+                let rest: String = chars.by_ref().take(2).collect();
+                let v = u32::from_str_radix(&format!("{e}{rest}"), 8)
+                    .ok()
+                    .filter(|v| *v < 128)
+                    .ok_or_else(|| bad("invalid syntax"))?;
+                out.push(char::from_u32(v).ok_or_else(|| bad("invalid syntax"))?);
+            }
+            _ => return Err(bad("invalid syntax")),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(input: &str) -> Result<Vec<(TokenKind, String)>, String> {
+        let mut lx = Lexer::new(input);
+        let mut out = Vec::new();
+        loop {
+            let t = lx.next_token().map_err(|e| e.to_string())?;
+            if t.kind == TokenKind::Eof {
+                return Ok(out);
+            }
+            out.push((t.kind, t.text));
+        }
+    }
+
+    fn check(input: &str, want: &str) {
+        let got = match kinds(input) {
+            Ok(ts) => ts
+                .iter()
+                .map(|(k, t)| format!("{k:?}:{t}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Err(e) => e,
+        };
+        assert_eq!(got, want, "input {input:?}");
+    }
+
+    #[test]
+    fn tokens() {
+        check(
+            "foo 1 0x1f 1e3 .5 Inf",
+            "Word:foo Number:1 Number:0x1f Number:1e3 Number:.5 Number:Inf",
+        );
+        check("a[1h30m]", "Word:a LBracket:[ Duration:1h30m RBracket:]");
+        check(
+            "a[5m:step()]",
+            "Word:a LBracket:[ Duration:5m Colon:: Word:step LParen:( RParen:) RBracket:]",
+        );
+        check("a </ 1", "Word:a Op:</ Number:1");
+        check(
+            r#"{a=~"x",b!~'y'}"#,
+            r#"LBrace:{ Word:a EqlRegex:=~ Str("x"):"x" Comma:, Word:b NeqRegex:!~ Str("y"):'y' RBrace:}"#,
+        );
+        check("a # comment\n+ b", "Word:a Op:+ Word:b");
+        check("job:rate5m", "Word:job:rate5m");
+    }
+
+    #[test]
+    fn errors() {
+        check("(foo", "1:5: parse error: unclosed left parenthesis");
+        check(
+            "foo{",
+            "1:5: parse error: unexpected end of input inside braces",
+        );
+        check("a[5m", "1:5: parse error: unclosed left bracket");
+        check(
+            "1a",
+            "1:1: parse error: bad number or duration syntax: \"1a\"",
+        );
+        check("\"abc", "1:1: parse error: unterminated quoted string");
+        check(
+            "a ! b",
+            "1:3: parse error: unexpected character after '!': ' '",
+        );
+        check("a ~ b", "1:3: parse error: unexpected character: '~'");
+        check("a)", "1:2: parse error: unexpected right parenthesis ')'");
+        check(
+            "a[x]",
+            "1:3: parse error: unexpected character: 'x', expected ':'",
+        );
+    }
+
+    #[test]
+    fn strings() {
+        assert_eq!(unquote(r#""a\nb""#).as_deref(), Ok("a\nb"));
+        assert_eq!(unquote(r#"'a\'b'"#).as_deref(), Ok("a'b"));
+        assert_eq!(unquote(r#""\u00e9\x41""#).as_deref(), Ok("éA"));
+        assert!(unquote(r#""\q""#).is_err());
+    }
+}
