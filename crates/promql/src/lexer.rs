@@ -76,7 +76,7 @@ impl Token {
             TokenKind::Eql => "\"=\"".into(),
             TokenKind::EqlRegex => "\"=~\"".into(),
             TokenKind::NeqRegex => "\"!~\"".into(),
-            TokenKind::At => "\"@\"".into(),
+            TokenKind::At => "<op:@>".into(),
             TokenKind::Op => format!("<op:{}>", self.text),
         }
     }
@@ -123,6 +123,11 @@ pub(crate) struct Lexer<'a> {
     brace_open: bool,
     bracket_open: bool,
     got_colon: bool,
+    got_duration: bool,
+    /// Prometheus's lexer uses its duration-expression state right after
+    /// `[` and after operators and parentheses in it, but its statement
+    /// state after a number; the error texts differ between the two.
+    duration_state: bool,
 }
 
 fn is_alpha(c: u8) -> bool {
@@ -146,6 +151,8 @@ impl<'a> Lexer<'a> {
             brace_open: false,
             bracket_open: false,
             got_colon: false,
+            got_duration: false,
+            duration_state: false,
         }
     }
 
@@ -233,6 +240,9 @@ impl<'a> Lexer<'a> {
             if self.brace_open {
                 return Err(self.err(start, "unexpected end of input inside braces"));
             }
+            if self.bracket_open && self.duration_state {
+                return Err(self.err(start, "unexpected end of input in duration expression"));
+            }
             if self.paren_depth != 0 {
                 return Err(self.err(start, "unclosed left parenthesis"));
             }
@@ -243,6 +253,12 @@ impl<'a> Lexer<'a> {
         };
         if self.brace_open {
             return self.inside_braces(start, c);
+        }
+        if self.bracket_open && self.duration_state {
+            return self.inside_brackets(start, c);
+        }
+        if self.bracket_open && (is_alpha(c) || c == b':') {
+            return self.bracket_statement_word(start, c);
         }
         self.pos += 1;
         let kind = match c {
@@ -279,42 +295,16 @@ impl<'a> Lexer<'a> {
             }
             b'"' | b'\'' => return self.string(start, c),
             b'`' => return self.raw_string(start),
-            c if is_alpha(c) || c == b':' => {
-                if !self.bracket_open {
-                    return Ok(self.word(start));
-                }
-                if c == b':' {
-                    if self.got_colon {
-                        return Err(self.err(start, "unexpected colon ':'"));
-                    }
-                    self.got_colon = true;
-                    TokenKind::Colon
-                } else {
-                    while self
-                        .peek_byte()
-                        .is_some_and(|c| is_alpha(c) || c.is_ascii_digit())
-                    {
-                        self.pos += 1;
-                    }
-                    let w = self.input.get(start..self.pos).unwrap_or_default();
-                    if DURATION_KEYWORDS.contains(&w.to_ascii_lowercase().as_str()) {
-                        TokenKind::Word
-                    } else {
-                        self.pos = start + 1;
-                        let q = self.char_at(start);
-                        return Err(
-                            self.err(start, format!("unexpected character: {q}, expected ':'"))
-                        );
-                    }
-                }
-            }
+            c if is_alpha(c) || c == b':' => return Ok(self.word(start)),
             b'(' => {
                 self.paren_depth += 1;
                 TokenKind::LParen
             }
             b')' => {
                 if self.paren_depth == 0 {
-                    return Err(self.err(start, "unexpected right parenthesis ')'"));
+                    // Prometheus reports this after the parenthesis.
+                    let end = self.pos;
+                    return Err(self.err(end, "unexpected right parenthesis ')'"));
                 }
                 self.paren_depth -= 1;
                 TokenKind::RParen
@@ -327,8 +317,10 @@ impl<'a> Lexer<'a> {
                 if self.bracket_open {
                     return Err(self.err(start, "unexpected left bracket '['"));
                 }
-                self.got_colon = false;
                 self.bracket_open = true;
+                self.got_colon = false;
+                self.got_duration = false;
+                self.duration_state = true;
                 TokenKind::LBracket
             }
             b']' => {
@@ -336,6 +328,7 @@ impl<'a> Lexer<'a> {
                     return Err(self.err(start, "unexpected right bracket ']'"));
                 }
                 self.bracket_open = false;
+                self.got_colon = false;
                 TokenKind::RBracket
             }
             b'@' => TokenKind::At,
@@ -346,6 +339,101 @@ impl<'a> Lexer<'a> {
             }
         };
         Ok(self.tok(kind, start))
+    }
+
+    /// Inside `[...]`: a duration expression, optionally `:` and a step.
+    fn inside_brackets(&mut self, start: usize, c: u8) -> Result<Token, ParseError> {
+        self.pos += 1;
+        let kind = match c {
+            b']' => {
+                self.bracket_open = false;
+                self.got_colon = false;
+                TokenKind::RBracket
+            }
+            b':' => {
+                if !self.got_duration {
+                    return Err(self.err(
+                        self.pos,
+                        "unexpected colon before duration in duration expression",
+                    ));
+                }
+                if self.got_colon {
+                    return Err(
+                        self.err(self.pos, "unexpected repeated colon in duration expression")
+                    );
+                }
+                self.got_colon = true;
+                TokenKind::Colon
+            }
+            b'(' => {
+                self.paren_depth += 1;
+                TokenKind::LParen
+            }
+            b')' => {
+                if self.paren_depth == 0 {
+                    let end = self.pos;
+                    return Err(self.err(end, "unexpected right parenthesis ')'"));
+                }
+                self.paren_depth -= 1;
+                TokenKind::RParen
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' => TokenKind::Op,
+            b',' => TokenKind::Comma,
+            b'0'..=b'9' => {
+                self.got_duration = true;
+                self.duration_state = false;
+                return self.number_or_duration(start);
+            }
+            b'.' if self.peek_byte().is_some_and(|c| c.is_ascii_digit()) => {
+                self.got_duration = true;
+                self.duration_state = false;
+                return self.number_or_duration(start);
+            }
+            c if is_alpha(c) => {
+                while self.peek_byte().is_some_and(is_alpha) {
+                    self.pos += 1;
+                }
+                let w = self.input.get(start..self.pos).unwrap_or_default();
+                if !DURATION_KEYWORDS.contains(&w.to_ascii_lowercase().as_str()) {
+                    let q = self.char_at(start);
+                    return Err(self.err(
+                        start,
+                        format!("unexpected character in duration expression: {q}"),
+                    ));
+                }
+                TokenKind::Word
+            }
+            _ => {
+                let q = self.char_at(start);
+                return Err(self.err(
+                    start,
+                    format!("unexpected character in duration expression: {q}"),
+                ));
+            }
+        };
+        Ok(self.tok(kind, start))
+    }
+
+    /// A word or `:` in statement state inside brackets.
+    fn bracket_statement_word(&mut self, start: usize, c: u8) -> Result<Token, ParseError> {
+        self.pos += 1;
+        if c == b':' {
+            if self.got_colon {
+                return Err(self.err(start, "unexpected colon ':'"));
+            }
+            self.got_colon = true;
+            return Ok(self.tok(TokenKind::Colon, start));
+        }
+        while self.peek_byte().is_some_and(is_alpha) {
+            self.pos += 1;
+        }
+        let w = self.input.get(start..self.pos).unwrap_or_default();
+        if DURATION_KEYWORDS.contains(&w.to_ascii_lowercase().as_str()) {
+            return Ok(self.tok(TokenKind::Word, start));
+        }
+        self.pos = start + 1;
+        let q = self.char_at(start);
+        Err(self.err(start, format!("unexpected character: {q}, expected ':'")))
     }
 
     fn inside_braces(&mut self, start: usize, c: u8) -> Result<Token, ParseError> {
@@ -475,11 +563,9 @@ impl<'a> Lexer<'a> {
         if self.scan_number() {
             return Ok(self.tok(TokenKind::Number, start));
         }
-        // A duration: digits, a unit, optionally more digit+unit groups.
-        self.pos = start;
-        while self.peek_byte().is_some_and(|c| c.is_ascii_digit()) {
-            self.pos += 1;
-        }
+        // Not a complete number: the rest may make it a duration (`5m`,
+        // `1h30m`); Prometheus continues from where the number scan stopped,
+        // and the error text shows exactly what both scans consumed.
         let mut ok = self.accept(b"smhdwy");
         if ok {
             self.accept(b"s");
@@ -488,17 +574,19 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                 }
                 ok = self.accept(b"smhdw");
-                self.accept(b"s");
+                if ok {
+                    self.accept(b"s");
+                }
+            }
+            if ok {
+                match self.peek_byte() {
+                    Some(c) if is_alnum(c) => self.pos += 1,
+                    _ => return Ok(self.tok(TokenKind::Duration, start)),
+                }
             }
         }
-        if ok && !self.peek_byte().is_some_and(is_alnum) {
-            return Ok(self.tok(TokenKind::Duration, start));
-        }
-        if self.peek_byte().is_some() {
-            self.pos += self.char_len(self.pos);
-        }
         let text = self.input.get(start..self.pos).unwrap_or_default();
-        Err(self.err(start, format!("bad number or duration syntax: {:?}", text)))
+        Err(self.err(start, format!("bad number or duration syntax: {text:?}")))
     }
 
     fn string(&mut self, start: usize, quote: u8) -> Result<Token, ParseError> {
@@ -509,9 +597,7 @@ impl<'a> Lexer<'a> {
                 }
                 Some(b'\\') => {
                     self.pos += 1;
-                    if self.peek_byte().is_some() {
-                        self.pos += self.char_len(self.pos);
-                    }
+                    self.check_escape(start, quote)?;
                 }
                 Some(c) if c == quote => {
                     self.pos += 1;
@@ -523,6 +609,45 @@ impl<'a> Lexer<'a> {
         let raw = self.input.get(start..self.pos).unwrap_or_default();
         let value = unquote(raw).map_err(|e| self.err(start, e))?;
         Ok(self.tok(TokenKind::Str(value), start))
+    }
+
+    /// Validates the escape after a backslash as Prometheus's lexer does.
+    fn check_escape(&mut self, start: usize, quote: u8) -> Result<(), ParseError> {
+        let Some(c) = self.input.get(self.pos..).and_then(|s| s.chars().next()) else {
+            return Err(self.err(start, "escape sequence not terminated"));
+        };
+        self.pos += c.len_utf8();
+        let (mut n, base, max) = match c {
+            'a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v' | '\\' => return Ok(()),
+            c if c as u32 == quote as u32 => return Ok(()),
+            '0'..='7' => {
+                self.pos -= 1;
+                (3, 8, 255)
+            }
+            'x' => (2, 16, 255),
+            'u' => (4, 16, 0x10ffff),
+            'U' => (8, 16, 0x10ffff),
+            c => return Err(self.err(start, format!("unknown escape sequence {}", go_rune_u(c)))),
+        };
+        let mut x: u32 = 0;
+        while n > 0 {
+            let Some(d) = self.input.get(self.pos..).and_then(|s| s.chars().next()) else {
+                return Err(self.err(start, "escape sequence not terminated"));
+            };
+            let Some(v) = d.to_digit(base) else {
+                return Err(self.err(
+                    start,
+                    format!("illegal character {} in escape sequence", go_rune_u(d)),
+                ));
+            };
+            self.pos += d.len_utf8();
+            x = x * base + v;
+            n -= 1;
+        }
+        if x > max || (0xd800..0xe000).contains(&x) {
+            return Err(self.err(start, "escape sequence is an invalid Unicode code point"));
+        }
+        Ok(())
     }
 
     fn raw_string(&mut self, start: usize) -> Result<Token, ParseError> {
@@ -542,6 +667,15 @@ impl<'a> Lexer<'a> {
             .unwrap_or_default()
             .to_owned();
         Ok(self.tok(TokenKind::Str(value), start))
+    }
+}
+
+/// A rune as Go's `%#U` prints it: `U+0063 'c'`.
+fn go_rune_u(c: char) -> String {
+    if c.is_control() {
+        format!("U+{:04X}", c as u32)
+    } else {
+        format!("U+{:04X} '{c}'", c as u32)
     }
 }
 
@@ -651,26 +785,55 @@ mod tests {
 
     #[test]
     fn errors() {
-        check("(foo", "1:5: parse error: unclosed left parenthesis");
+        let e = |s: &str| format!("1:{s}");
+        check("(foo", &e("5: parse error: unclosed left parenthesis"));
         check(
             "foo{",
-            "1:5: parse error: unexpected end of input inside braces",
+            &e("5: parse error: unexpected end of input inside braces"),
         );
-        check("a[5m", "1:5: parse error: unclosed left bracket");
+        check("a[5m", &e("5: parse error: unclosed left bracket"));
+        check(
+            "a[",
+            &e("3: parse error: unexpected end of input in duration expression"),
+        );
         check(
             "1a",
-            "1:1: parse error: bad number or duration syntax: \"1a\"",
+            &e(r#"1: parse error: bad number or duration syntax: "1""#),
         );
-        check("\"abc", "1:1: parse error: unterminated quoted string");
+        check(
+            "2.5.",
+            &e(r#"1: parse error: bad number or duration syntax: "2.5.""#),
+        );
+        check(
+            "a[5m1]",
+            &e(r#"3: parse error: bad number or duration syntax: "5m1""#),
+        );
+        check(
+            r#"a["5m"]"#,
+            &e(r#"3: parse error: unexpected character in duration expression: '"'"#),
+        );
+        check(
+            r#""\c""#,
+            &e("1: parse error: unknown escape sequence U+0063 'c'"),
+        );
+        check(
+            r#""\x.""#,
+            &e("1: parse error: illegal character U+002E '.' in escape sequence"),
+        );
+        check(
+            "(1))",
+            &e("5: parse error: unexpected right parenthesis ')'"),
+        );
+        check("\"abc", &e("1: parse error: unterminated quoted string"));
         check(
             "a ! b",
-            "1:3: parse error: unexpected character after '!': ' '",
+            &e("3: parse error: unexpected character after '!': ' '"),
         );
-        check("a ~ b", "1:3: parse error: unexpected character: '~'");
-        check("a)", "1:2: parse error: unexpected right parenthesis ')'");
+        check("a ~ b", &e("3: parse error: unexpected character: '~'"));
+        check("a)", &e("3: parse error: unexpected right parenthesis ')'"));
         check(
             "a[x]",
-            "1:3: parse error: unexpected character: 'x', expected ':'",
+            &e("3: parse error: unexpected character in duration expression: 'x'"),
         );
     }
 

@@ -639,6 +639,14 @@ impl<'a> Parser<'a> {
 
     fn number_value(&mut self, t: &Token) -> f64 {
         match parse_go_number(&t.text) {
+            Some(v) if v.is_infinite() && !t.text.to_ascii_lowercase().contains("inf") => {
+                let msg = format!(
+                    "error parsing number: strconv.ParseFloat: parsing {}: value out of range",
+                    go_quote(&t.text)
+                );
+                self.add_err(t.span, msg);
+                v
+            }
             Some(v) => v,
             None => {
                 self.add_err(
@@ -657,7 +665,8 @@ impl<'a> Parser<'a> {
         match model::parse_duration(&t.text) {
             Ok(d) => d.as_secs_f64(),
             Err(e) => {
-                self.add_err(t.span, e.to_string());
+                let msg = unknown_unit(&t.text).unwrap_or_else(|| e.to_string());
+                self.add_err(t.span, msg);
                 0.0
             }
         }
@@ -901,6 +910,12 @@ impl<'a> Parser<'a> {
                 let d = match w.as_str() {
                     "step" | "range" => {
                         self.next()?;
+                        if !self.peek_kind(&TokenKind::LParen)? {
+                            return Err(self.unexpected(
+                                "subquery or range selector",
+                                "number, duration, step(), or range()",
+                            ));
+                        }
                         self.expect_empty_parens()?;
                         if w == "step" {
                             DurationExpr::Step
@@ -1036,9 +1051,14 @@ impl<'a> Parser<'a> {
                     v = -v;
                 }
                 if !v.is_finite() || v >= i64::MAX as f64 || v <= i64::MIN as f64 {
+                    let shown = if v.is_finite() {
+                        format!("{v:.6}")
+                    } else {
+                        crate::printer::format_float(v)
+                    };
                     self.add_err(
                         e.span(),
-                        format!("timestamp out of bounds for @ modifier: {v:.6}"),
+                        format!("timestamp out of bounds for @ modifier: {shown}"),
                     );
                 }
                 AtModifier::Timestamp((v * 1000.0).round() as i64)
@@ -1100,6 +1120,28 @@ impl<'a> Parser<'a> {
             );
         }
     }
+}
+
+/// Prometheus's message for a duration with a unit it does not know
+/// (`5y1hs`), which the model crate words generically.
+fn unknown_unit(text: &str) -> Option<String> {
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let unit_len = rest[digits..]
+            .bytes()
+            .take_while(u8::is_ascii_alphabetic)
+            .count();
+        let unit = &rest[digits..digits + unit_len];
+        if !matches!(unit, "y" | "w" | "d" | "h" | "m" | "s" | "ms") {
+            return Some(format!("unknown unit {unit:?} in duration {text:?}"));
+        }
+        rest = &rest[digits + unit_len..];
+        if digits == 0 {
+            return None;
+        }
+    }
+    None
 }
 
 /// Parses a number as Go's `strconv.ParseInt(s, 0, 64)` then
