@@ -88,8 +88,12 @@ pub struct NumberLiteral {
 /// A string literal.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StringLiteral {
-    /// The unquoted value.
+    /// The unquoted value; bytes that are not UTF-8 appear as U+FFFD.
     pub value: String,
+    /// The exact bytes when they are not UTF-8 (`"\xff"`): Go strings may
+    /// hold any bytes, and Prometheus rejects such label names or values only
+    /// when evaluating (`invalid label name "a\xc5z"`), so the engine needs them.
+    pub invalid_utf8: Option<Vec<u8>>,
     /// Where it was written.
     pub span: Span,
 }

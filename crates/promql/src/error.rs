@@ -82,6 +82,21 @@ pub(crate) fn go_quote(s: &str) -> String {
     out
 }
 
+/// Writes bytes as Go's `strconv.Quote` does: valid UTF-8 as text with
+/// escapes, other bytes as `\xNN`.
+pub(crate) fn go_quote_bytes(b: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in b.utf8_chunks() {
+        let q = go_quote(chunk.valid());
+        out.push_str(q.get(1..q.len() - 1).unwrap_or_default());
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +117,6 @@ mod tests {
     #[test]
     fn quoting() {
         assert_eq!(go_quote("a\"b\n"), r#""a\"b\n""#);
+        assert_eq!(go_quote_bytes(b"a\xc5z\n"), r#""a\xc5z\n""#);
     }
 }

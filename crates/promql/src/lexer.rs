@@ -679,60 +679,69 @@ fn go_rune_u(c: char) -> String {
     }
 }
 
-/// Unquotes a `"..."` or `'...'` literal with Go's escape rules.
-fn unquote(raw: &str) -> Result<String, String> {
+/// Unquotes a `"..."` or `'...'` literal with Go's escape rules into
+/// bytes: like Go strings, `\xff` and `\377` may produce bytes that are not
+/// UTF-8.
+pub(crate) fn unquote_bytes(raw: &str) -> Result<Vec<u8>, String> {
     let quote = raw.chars().next().unwrap_or('"');
     let body = raw.get(1..raw.len().saturating_sub(1)).unwrap_or_default();
-    let mut out = String::with_capacity(body.len());
+    let mut out = Vec::with_capacity(body.len());
     let mut chars = body.chars();
     let bad = |what: &str| format!("error unquoting string {raw:?}: {what}");
+    let push = |out: &mut Vec<u8>, c: char| {
+        let mut buf = [0u8; 4];
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    };
     while let Some(c) = chars.next() {
         if c != '\\' {
-            out.push(c);
+            push(&mut out, c);
             continue;
         }
         let Some(e) = chars.next() else {
             return Err(bad("escape sequence not terminated"));
         };
-        let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<u32> {
+        let digits = |chars: &mut std::str::Chars<'_>, n: usize, radix: u32| -> Option<u32> {
             let s: String = chars.take(n).collect();
-            (s.len() == n)
-                .then(|| u32::from_str_radix(&s, 16).ok())
+            (s.chars().count() == n)
+                .then(|| u32::from_str_radix(&s, radix).ok())
                 .flatten()
         };
         match e {
-            'a' => out.push('\x07'),
-            'b' => out.push('\x08'),
-            'f' => out.push('\x0c'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'v' => out.push('\x0b'),
-            '\\' => out.push('\\'),
-            '"' | '\'' if e == quote => out.push(e),
+            'a' => out.push(0x07),
+            'b' => out.push(0x08),
+            'f' => out.push(0x0c),
+            'n' => out.push(b'\n'),
+            'r' => out.push(b'\r'),
+            't' => out.push(b'\t'),
+            'v' => out.push(0x0b),
+            '\\' => out.push(b'\\'),
+            '"' | '\'' if e == quote => push(&mut out, e),
             'x' => {
-                let v = hex(&mut chars, 2).ok_or_else(|| bad("invalid syntax"))?;
-                // Go's \x escapes are bytes; only ASCII keeps the string UTF-8.
-                let c = char::from_u32(v).filter(char::is_ascii);
-                out.push(c.ok_or_else(|| bad("invalid UTF-8"))?);
+                let v = digits(&mut chars, 2, 16).ok_or_else(|| bad("invalid syntax"))?;
+                out.push(u8::try_from(v).map_err(|_| bad("invalid syntax"))?);
             }
             'u' | 'U' => {
                 let n = if e == 'u' { 4 } else { 8 };
-                let v = hex(&mut chars, n).ok_or_else(|| bad("invalid syntax"))?;
-                out.push(char::from_u32(v).ok_or_else(|| bad("invalid syntax"))?);
+                let v = digits(&mut chars, n, 16).ok_or_else(|| bad("invalid syntax"))?;
+                push(
+                    &mut out,
+                    char::from_u32(v).ok_or_else(|| bad("invalid syntax"))?,
+                );
             }
             '0'..='7' => {
-                let rest: String = chars.by_ref().take(2).collect();
-                let v = u32::from_str_radix(&format!("{e}{rest}"), 8)
-                    .ok()
-                    .filter(|v| *v < 128)
-                    .ok_or_else(|| bad("invalid syntax"))?;
-                out.push(char::from_u32(v).ok_or_else(|| bad("invalid syntax"))?);
+                let rest = digits(&mut chars, 2, 8).ok_or_else(|| bad("invalid syntax"))?;
+                let v = e.to_digit(8).unwrap_or(0) * 64 + rest;
+                out.push(u8::try_from(v).map_err(|_| bad("invalid syntax"))?);
             }
             _ => return Err(bad("invalid syntax")),
         }
     }
     Ok(out)
+}
+
+/// [`unquote_bytes`], with bytes that are not UTF-8 replaced by U+FFFD.
+fn unquote(raw: &str) -> Result<String, String> {
+    unquote_bytes(raw).map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 #[cfg(test)]
@@ -843,5 +852,9 @@ mod tests {
         assert_eq!(unquote(r#"'a\'b'"#).as_deref(), Ok("a'b"));
         assert_eq!(unquote(r#""\u00e9\x41""#).as_deref(), Ok("éA"));
         assert!(unquote(r#""\q""#).is_err());
+        assert_eq!(
+            unquote_bytes(r#""a\xffb\377""#),
+            Ok(vec![b'a', 0xff, b'b', 0xff])
+        );
     }
 }

@@ -374,8 +374,11 @@ impl<'a> Parser<'a> {
             }
             TokenKind::Str(s) => {
                 self.next()?;
+                let bytes = crate::lexer::unquote_bytes(&t.text).unwrap_or_default();
+                let invalid_utf8 = std::str::from_utf8(&bytes).is_err().then_some(bytes);
                 Ok(Expr::String(StringLiteral {
                     value: s.clone(),
+                    invalid_utf8,
                     span: t.span,
                 }))
             }

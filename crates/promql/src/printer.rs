@@ -10,7 +10,7 @@ use crate::ast::{
     AggregateExpr, AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, NumberLiteral,
     VectorSelector,
 };
-use crate::error::go_quote;
+use crate::error::{go_quote, go_quote_bytes};
 
 /// Formats a float as Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
 pub(crate) fn format_float(v: f64) -> String {
@@ -206,7 +206,10 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Number(n) => write_number(f, n),
-            Expr::String(s) => f.write_str(&go_quote(&s.value)),
+            Expr::String(s) => match &s.invalid_utf8 {
+                Some(b) => f.write_str(&go_quote_bytes(b)),
+                None => f.write_str(&go_quote(&s.value)),
+            },
             Expr::VectorSelector(vs) => {
                 write_selector_body(f, vs)?;
                 write_at(f, vs.at)?;
