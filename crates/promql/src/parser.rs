@@ -15,15 +15,18 @@
 //! type-checked (`check.rs`).
 
 use crate::ast::{
-    AggregateExpr, AggregateOp, AtModifier, BinaryExpr, BinaryOp, Call, Cardinality, DurationExpr,
-    DurationOp, Expr, MatrixSelector, NumberLiteral, ParenExpr, StringLiteral, SubqueryExpr,
-    UnaryExpr, VectorMatching, VectorSelector,
+    AggregateExpr, AggregateOp, BinaryExpr, BinaryOp, Call, Expr, NumberLiteral, ParenExpr,
+    StringLiteral, UnaryExpr, VectorMatching,
 };
 use crate::error::{go_quote, ParseError, Span};
 use crate::functions;
 use crate::lexer::{Lexer, Token, TokenKind};
 use crate::ParseOptions;
-use model::{MatchType, Matcher};
+
+mod binary;
+mod duration;
+mod modifiers;
+mod selector;
 
 /// Parser state over one query.
 pub(crate) struct Parser<'a> {
@@ -192,151 +195,6 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn parse_bin_modifiers(&mut self) -> Result<BinModifiers> {
-        let mut m = VectorMatching {
-            card: Cardinality::OneToOne,
-            matching_labels: Vec::new(),
-            on: false,
-            include: Vec::new(),
-            fill_lhs: None,
-            fill_rhs: None,
-        };
-        let mut return_bool = false;
-        if self.peek_word()?.as_deref() == Some("bool") {
-            self.next()?;
-            return_bool = true;
-        }
-        if let Some(w @ ("on" | "ignoring")) = self.peek_word()?.as_deref() {
-            m.on = w == "on";
-            self.next()?;
-            m.matching_labels = self.parse_grouping_labels()?;
-            if let Some(w @ ("group_left" | "group_right")) = self.peek_word()?.as_deref() {
-                m.card = if w == "group_left" {
-                    Cardinality::ManyToOne
-                } else {
-                    Cardinality::OneToMany
-                };
-                self.next()?;
-                if self.peek_kind(&TokenKind::LParen)? {
-                    m.include = self.parse_grouping_labels()?;
-                }
-            }
-        }
-        // fill(v), fill_left(v), fill_right(v): keywords only before "(".
-        let mut seen_fill = false;
-        loop {
-            let w = self.peek_word()?;
-            let is_fill = matches!(w.as_deref(), Some("fill" | "fill_left" | "fill_right"))
-                && self.peeked_followed_by_lparen();
-            if !is_fill {
-                break;
-            }
-            let w = w.unwrap_or_default();
-            if seen_fill && (w == "fill" || m.fill_lhs.is_some() == m.fill_rhs.is_some()) {
-                return Err(self.unexpected("", ""));
-            }
-            self.next()?;
-            let v = self.parse_fill_value()?;
-            match w.as_str() {
-                "fill" => {
-                    m.fill_lhs = Some(v);
-                    m.fill_rhs = Some(v);
-                }
-                "fill_left" if m.fill_lhs.is_none() => m.fill_lhs = Some(v),
-                "fill_right" if m.fill_rhs.is_none() => m.fill_rhs = Some(v),
-                _ => {
-                    return Err(self.err(
-                        Span::new(self.last_end, self.last_end),
-                        "unexpected fill modifier",
-                    ))
-                }
-            }
-            if w == "fill" {
-                break;
-            }
-            seen_fill = true;
-        }
-        Ok(BinModifiers {
-            return_bool,
-            matching: Some(m),
-        })
-    }
-
-    fn peeked_followed_by_lparen(&self) -> bool {
-        self.lexer.followed_by_lparen()
-    }
-
-    /// `( [+|-] number )` after a fill modifier.
-    fn parse_fill_value(&mut self) -> Result<f64> {
-        if !self.peek_kind(&TokenKind::LParen)? {
-            return Err(self.unexpected("fill modifier", "\"(\""));
-        }
-        self.next()?;
-        let mut sign = 1.0;
-        let t = self.peek()?;
-        if t.is_op("-") || t.is_op("+") {
-            if t.is_op("-") {
-                sign = -1.0;
-            }
-            self.next()?;
-        }
-        let t = self.next()?;
-        let v = match t.kind {
-            TokenKind::Number => self.number_value(&t),
-            TokenKind::Duration => self.duration_value(&t),
-            _ => {
-                self.peeked = Some(t);
-                return Err(self.unexpected("fill modifier", "number"));
-            }
-        };
-        if !self.peek_kind(&TokenKind::RParen)? {
-            return Err(self.unexpected("fill modifier", "\")\""));
-        }
-        self.next()?;
-        Ok(sign * v)
-    }
-
-    /// `( label, ... )` of `by`, `without`, `on`, `ignoring`, `group_*`.
-    fn parse_grouping_labels(&mut self) -> Result<Vec<String>> {
-        if !self.peek_kind(&TokenKind::LParen)? {
-            return Err(self.unexpected("grouping opts", "\"(\""));
-        }
-        self.next()?;
-        let mut labels = Vec::new();
-        loop {
-            let t = self.peek()?.clone();
-            match &t.kind {
-                TokenKind::RParen => {
-                    self.next()?;
-                    return Ok(labels);
-                }
-                TokenKind::Word if !t.text.contains(':') => {
-                    self.next()?;
-                    labels.push(t.text.clone());
-                }
-                TokenKind::Str(s) => {
-                    self.next()?;
-                    if s.is_empty() {
-                        self.add_err(
-                            t.span,
-                            format!("invalid label name for grouping: {}", go_quote(s)),
-                        );
-                    }
-                    labels.push(s.clone());
-                }
-                _ => return Err(self.unexpected("grouping opts", "label")),
-            }
-            let t = self.peek()?;
-            match t.kind {
-                TokenKind::Comma => {
-                    self.next()?;
-                }
-                TokenKind::RParen => {}
-                _ => return Err(self.unexpected("grouping opts", "\",\" or \")\"")),
-            }
-        }
-    }
-
     fn parse_unary(&mut self) -> Result<Expr> {
         let t = self.peek()?;
         if t.is_op("-") || t.is_op("+") {
@@ -446,85 +304,6 @@ impl<'a> Parser<'a> {
             matchers,
             span,
         )))
-    }
-
-    fn new_selector(
-        &mut self,
-        name: Option<String>,
-        mut matchers: Vec<Matcher>,
-        span: Span,
-    ) -> VectorSelector {
-        if let Some(n) = &name {
-            // As Prometheus: the name becomes the last matcher.
-            matchers.push(Matcher::equal(model::METRIC_NAME, n.clone()));
-        }
-        VectorSelector {
-            name,
-            matchers,
-            offset: None,
-            at: None,
-            anchored: false,
-            smoothed: false,
-            span,
-        }
-    }
-
-    /// `{ matcher, ... }`.
-    fn parse_label_matchers(&mut self) -> Result<(Vec<Matcher>, Span)> {
-        let open = self.next()?;
-        let mut matchers = Vec::new();
-        loop {
-            let t = self.peek()?.clone();
-            let name = match &t.kind {
-                TokenKind::RBrace => {
-                    let close = self.next()?;
-                    return Ok((matchers, open.span.to(close.span)));
-                }
-                TokenKind::Word => t.text.clone(),
-                TokenKind::Str(s) => s.clone(),
-                _ => return Err(self.unexpected("label matching", "identifier or \"}\"")),
-            };
-            self.next()?;
-            let op = self.peek()?.clone();
-            let match_type = match op.kind {
-                TokenKind::Eql => MatchType::Equal,
-                TokenKind::Op if op.text == "!=" => MatchType::NotEqual,
-                TokenKind::EqlRegex => MatchType::Regex,
-                TokenKind::NeqRegex => MatchType::NotRegex,
-                _ if matches!(t.kind, TokenKind::Str(_)) => {
-                    // A lone quoted string is the metric name (3.x UTF-8 names).
-                    matchers.push(Matcher::equal(model::METRIC_NAME, name));
-                    self.after_matcher()?;
-                    continue;
-                }
-                _ => return Err(self.unexpected("label matching", "label matching operator")),
-            };
-            self.next()?;
-            let v = self.peek()?.clone();
-            let TokenKind::Str(value) = &v.kind else {
-                return Err(self.unexpected("label matching", "string"));
-            };
-            self.next()?;
-            match Matcher::new(match_type, name, value.clone()) {
-                Ok(m) => matchers.push(m),
-                Err(e) => {
-                    let msg = format!("{}", e.source);
-                    self.add_err(t.span.to(v.span), msg);
-                }
-            }
-            self.after_matcher()?;
-        }
-    }
-
-    fn after_matcher(&mut self) -> Result<()> {
-        match self.peek()?.kind {
-            TokenKind::Comma => {
-                self.next()?;
-                Ok(())
-            }
-            TokenKind::RBrace => Ok(()),
-            _ => Err(self.unexpected("label matching", "\",\" or \"}\"")),
-        }
     }
 
     fn parse_aggregate(&mut self, op: AggregateOp, op_span: Span) -> Result<Expr> {
@@ -688,441 +467,6 @@ impl<'a> Parser<'a> {
             span: t.span,
         }
     }
-
-    /// `[range]`, `[range:step]`, `offset d`, `@ t`, `anchored`, `smoothed`.
-    fn parse_postfix(&mut self, mut e: Expr) -> Result<Expr> {
-        loop {
-            let t = self.peek()?.clone();
-            match t.kind {
-                TokenKind::LBracket => e = self.parse_range(e)?,
-                TokenKind::At => {
-                    self.next()?;
-                    e = self.parse_at(e)?;
-                }
-                TokenKind::Word => match t.text.to_ascii_lowercase().as_str() {
-                    "offset" => {
-                        self.next()?;
-                        let d = self.parse_offset_duration()?;
-                        self.set_offset(&mut e, d);
-                    }
-                    w @ ("anchored" | "smoothed") => {
-                        self.next()?;
-                        self.set_extended(&mut e, w == "anchored", t.span);
-                    }
-                    _ => return Ok(e),
-                },
-                _ => return Ok(e),
-            }
-        }
-    }
-
-    fn parse_range(&mut self, e: Expr) -> Result<Expr> {
-        let open = self.next()?;
-        if self.peek_kind(&TokenKind::RBracket)? || self.peek_kind(&TokenKind::Colon)? {
-            return Err(self.unexpected(
-                "subquery or range selector",
-                "number, duration, step(), or range()",
-            ));
-        }
-        let range = self.parse_positive_duration()?;
-        let t = self.peek()?.clone();
-        match t.kind {
-            TokenKind::RBracket => {
-                let close = self.next()?;
-                let bracket_span = open.span.to(close.span);
-                let span = e.span().to(close.span);
-                let selector = match e {
-                    Expr::VectorSelector(vs) => {
-                        let msg = if vs.offset.is_some() {
-                            Some("no offset modifiers allowed before range")
-                        } else if vs.at.is_some() {
-                            Some("no @ modifiers allowed before range")
-                        } else {
-                            None
-                        };
-                        if let Some(m) = msg {
-                            self.add_err(bracket_span, m);
-                        }
-                        vs
-                    }
-                    other => {
-                        self.add_err(bracket_span, "ranges only allowed for vector selectors");
-                        // Keep going with a placeholder so later errors still show.
-                        let mut vs = self.new_selector(None, Vec::new(), other.span());
-                        vs.matchers.push(Matcher::equal("__invalid__", "x"));
-                        vs
-                    }
-                };
-                Ok(Expr::MatrixSelector(MatrixSelector {
-                    selector,
-                    range,
-                    span,
-                }))
-            }
-            TokenKind::Colon => {
-                self.next()?;
-                let step = if self.peek_kind(&TokenKind::RBracket)? {
-                    None
-                } else {
-                    if self.peek_kind(&TokenKind::Eof)? {
-                        return Err(self.unexpected(
-                            "subquery selector",
-                            "number, duration, step(), range(), or \"]\"",
-                        ));
-                    }
-                    Some(self.parse_positive_duration()?)
-                };
-                if !self.peek_kind(&TokenKind::RBracket)? {
-                    return Err(self.unexpected("subquery selector", "\"]\""));
-                }
-                let close = self.next()?;
-                let span = e.span().to(close.span);
-                Ok(Expr::Subquery(SubqueryExpr {
-                    expr: Box::new(e),
-                    range,
-                    step,
-                    offset: None,
-                    at: None,
-                    span,
-                }))
-            }
-            _ => Err(self.unexpected("subquery or range", "\":\" or \"]\"")),
-        }
-    }
-
-    /// A range or step: a duration expression; a plain literal must be > 0.
-    fn parse_positive_duration(&mut self) -> Result<DurationExpr> {
-        let start = self.peek()?.span;
-        let d = self.parse_duration_expr(0)?;
-        if let DurationExpr::Number(n) = &d {
-            if n.value <= 0.0 {
-                self.add_err(n.span, "duration must be greater than 0");
-            }
-        } else {
-            self.check_duration_expr_enabled(start);
-        }
-        Ok(d)
-    }
-
-    fn check_duration_expr_enabled(&mut self, span: Span) {
-        if !self.opts.duration_expressions {
-            self.add_err(span, "experimental duration expression is not enabled");
-        }
-    }
-
-    fn peek_duration_op(&mut self) -> Result<Option<DurationOp>> {
-        let t = self.peek()?;
-        if t.kind != TokenKind::Op {
-            return Ok(None);
-        }
-        Ok(match t.text.as_str() {
-            "+" => Some(DurationOp::Add),
-            "-" => Some(DurationOp::Sub),
-            "*" => Some(DurationOp::Mul),
-            "/" => Some(DurationOp::Div),
-            "%" => Some(DurationOp::Mod),
-            "^" => Some(DurationOp::Pow),
-            _ => None,
-        })
-    }
-
-    /// Duration arithmetic with the usual precedence (`^` right-associative).
-    fn parse_duration_expr(&mut self, min_prec: u8) -> Result<DurationExpr> {
-        let mut lhs = self.parse_duration_unary()?;
-        while let Some(op) = self.peek_duration_op()? {
-            let prec = match op {
-                DurationOp::Add | DurationOp::Sub => 4,
-                DurationOp::Mul | DurationOp::Div | DurationOp::Mod => 5,
-                DurationOp::Pow => 6,
-            };
-            if prec <= min_prec {
-                break;
-            }
-            let op_tok = self.next()?;
-            let rhs = self.parse_duration_expr(if op == DurationOp::Pow {
-                prec - 1
-            } else {
-                prec
-            })?;
-            if let DurationExpr::Number(n) = &rhs {
-                if n.value == 0.0 && op == DurationOp::Div {
-                    self.add_err(op_tok.span, "division by zero");
-                }
-                if n.value == 0.0 && op == DurationOp::Mod {
-                    self.add_err(op_tok.span, "modulo by zero");
-                }
-            }
-            lhs = DurationExpr::Binary(op, Box::new(lhs), Box::new(rhs));
-        }
-        Ok(lhs)
-    }
-
-    fn parse_duration_unary(&mut self) -> Result<DurationExpr> {
-        let t = self.peek()?.clone();
-        if t.is_op("-") || t.is_op("+") {
-            self.next()?;
-            let operand = self.parse_duration_expr(5)?;
-            return Ok(self.apply_duration_sign(t.is_op("-"), t.span, operand));
-        }
-        self.parse_duration_atom()
-    }
-
-    fn apply_duration_sign(
-        &mut self,
-        negate: bool,
-        span: Span,
-        operand: DurationExpr,
-    ) -> DurationExpr {
-        match operand {
-            DurationExpr::Number(mut n) => {
-                if negate {
-                    n.value = -n.value;
-                }
-                n.span = span.to(n.span);
-                DurationExpr::Number(n)
-            }
-            d if negate => DurationExpr::Unary(DurationOp::Sub, Box::new(d)),
-            d => d,
-        }
-    }
-
-    /// A literal, `step()`, `range()`, `min_of(a, b)`, `max_of(a, b)` or `(d)`.
-    fn parse_duration_atom(&mut self) -> Result<DurationExpr> {
-        let t = self.peek()?.clone();
-        match &t.kind {
-            TokenKind::Number | TokenKind::Duration => {
-                self.next()?;
-                let n = self.number_literal(&t);
-                if n.value.abs() > (i64::MAX as f64) / 1e9 {
-                    self.add_err(n.span, "duration out of range");
-                }
-                Ok(DurationExpr::Number(n))
-            }
-            TokenKind::LParen => {
-                self.next()?;
-                let inner = self.parse_duration_expr(0)?;
-                if !self.peek_kind(&TokenKind::RParen)? {
-                    return Err(self.unexpected("", ""));
-                }
-                self.next()?;
-                self.check_duration_expr_enabled(t.span);
-                Ok(DurationExpr::Paren(Box::new(inner)))
-            }
-            TokenKind::Word => {
-                let w = t.text.to_ascii_lowercase();
-                let d = match w.as_str() {
-                    "step" | "range" => {
-                        self.next()?;
-                        if !self.peek_kind(&TokenKind::LParen)? {
-                            return Err(self.unexpected(
-                                "subquery or range selector",
-                                "number, duration, step(), or range()",
-                            ));
-                        }
-                        self.expect_empty_parens()?;
-                        if w == "step" {
-                            DurationExpr::Step
-                        } else {
-                            DurationExpr::Range
-                        }
-                    }
-                    "min_of" | "max_of" => {
-                        self.next()?;
-                        if !self.peek_kind(&TokenKind::LParen)? {
-                            return Err(self.unexpected("", "\"(\""));
-                        }
-                        self.next()?;
-                        let a = self.parse_duration_expr(0)?;
-                        if !self.peek_kind(&TokenKind::Comma)? {
-                            return Err(self.unexpected("", "\",\""));
-                        }
-                        self.next()?;
-                        let b = self.parse_duration_expr(0)?;
-                        if !self.peek_kind(&TokenKind::RParen)? {
-                            return Err(self.unexpected("", "\")\""));
-                        }
-                        self.next()?;
-                        if w == "min_of" {
-                            DurationExpr::MinOf(Box::new(a), Box::new(b))
-                        } else {
-                            DurationExpr::MaxOf(Box::new(a), Box::new(b))
-                        }
-                    }
-                    _ => return Err(self.unexpected("", "")),
-                };
-                self.check_duration_expr_enabled(t.span);
-                Ok(d)
-            }
-            _ => Err(self.unexpected("", "")),
-        }
-    }
-
-    fn expect_empty_parens(&mut self) -> Result<()> {
-        if !self.peek_kind(&TokenKind::LParen)? {
-            return Err(self.unexpected("", "\"(\""));
-        }
-        self.next()?;
-        if !self.peek_kind(&TokenKind::RParen)? {
-            return Err(self.unexpected("", "\")\""));
-        }
-        self.next()?;
-        Ok(())
-    }
-
-    /// The duration after `offset`: one signed atom, so that
-    /// `foo offset 1m + 2` adds 2 to the selector's values.
-    fn parse_offset_duration(&mut self) -> Result<DurationExpr> {
-        let t = self.peek()?.clone();
-        let negate = t.is_op("-");
-        let signed = negate || t.is_op("+");
-        if signed {
-            self.next()?;
-        }
-        let next = self.peek()?;
-        let ok = matches!(
-            next.kind,
-            TokenKind::Number | TokenKind::Duration | TokenKind::LParen
-        ) || matches!(
-            next.word().as_deref(),
-            Some("step" | "range" | "min_of" | "max_of")
-        );
-        if !ok {
-            return Err(self.unexpected("offset", "number, duration, step(), or range()"));
-        }
-        let atom = self.parse_duration_atom()?;
-        Ok(if signed {
-            self.apply_duration_sign(negate, t.span, atom)
-        } else {
-            atom
-        })
-    }
-
-    fn set_offset(&mut self, e: &mut Expr, d: DurationExpr) {
-        let span = e.span();
-        let slot = match e {
-            Expr::VectorSelector(vs) => &mut vs.offset,
-            Expr::MatrixSelector(ms) => &mut ms.selector.offset,
-            Expr::Subquery(sq) => &mut sq.offset,
-            _ => {
-                self.add_err(span, "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery");
-                return;
-            }
-        };
-        if slot.is_some() {
-            self.add_err(span, "offset may not be set multiple times");
-            return;
-        }
-        *slot = Some(d);
-        self.extend_span(e);
-    }
-
-    /// Modifiers are part of their node's span.
-    fn extend_span(&mut self, e: &mut Expr) {
-        let end = Span::new(self.last_end, self.last_end);
-        match e {
-            Expr::VectorSelector(vs) => vs.span = vs.span.to(end),
-            Expr::MatrixSelector(ms) => ms.span = ms.span.to(end),
-            Expr::Subquery(sq) => sq.span = sq.span.to(end),
-            _ => {}
-        }
-    }
-
-    fn parse_at(&mut self, mut e: Expr) -> Result<Expr> {
-        let t = self.peek()?.clone();
-        let at = match t.word().as_deref() {
-            Some(w @ ("start" | "end")) => {
-                self.next()?;
-                self.expect_empty_parens()?;
-                if w == "start" {
-                    AtModifier::Start
-                } else {
-                    AtModifier::End
-                }
-            }
-            _ => {
-                let negate = t.is_op("-");
-                if negate || t.is_op("+") {
-                    self.next()?;
-                }
-                let n = self.peek()?.clone();
-                if !matches!(n.kind, TokenKind::Number | TokenKind::Duration) {
-                    return Err(self.unexpected("@", "timestamp"));
-                }
-                self.next()?;
-                let mut v = self.number_literal(&n).value;
-                if negate {
-                    v = -v;
-                }
-                if !v.is_finite() || v >= i64::MAX as f64 || v <= i64::MIN as f64 {
-                    let shown = if v.is_finite() {
-                        format!("{v:.6}")
-                    } else {
-                        crate::printer::format_float(v)
-                    };
-                    self.add_err(
-                        e.span(),
-                        format!("timestamp out of bounds for @ modifier: {shown}"),
-                    );
-                }
-                AtModifier::Timestamp((v * 1000.0).round() as i64)
-            }
-        };
-        let span = e.span();
-        let slot = match &mut e {
-            Expr::VectorSelector(vs) => &mut vs.at,
-            Expr::MatrixSelector(ms) => &mut ms.selector.at,
-            Expr::Subquery(sq) => &mut sq.at,
-            _ => {
-                self.add_err(span, "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery");
-                return Ok(e);
-            }
-        };
-        if slot.is_some() {
-            self.add_err(span, "@ <timestamp> may not be set multiple times");
-            return Ok(e);
-        }
-        *slot = Some(at);
-        self.extend_span(&mut e);
-        Ok(e)
-    }
-
-    fn set_extended(&mut self, e: &mut Expr, anchored: bool, _kw: Span) {
-        let name = if anchored { "anchored" } else { "smoothed" };
-        let span = e.span();
-        if !self.opts.extended_range_selectors {
-            self.add_err(
-                span,
-                format!("{name} modifier is experimental and not enabled"),
-            );
-            return;
-        }
-        let vs = match e {
-            Expr::VectorSelector(vs) => vs,
-            Expr::MatrixSelector(ms) => &mut ms.selector,
-            Expr::Subquery(_) => {
-                self.add_err(
-                    span,
-                    format!("{name} modifier is not supported for subqueries"),
-                );
-                return;
-            }
-            _ => {
-                self.add_err(span, format!("{name} modifier not implemented"));
-                return;
-            }
-        };
-        if anchored {
-            vs.anchored = true;
-        } else {
-            vs.smoothed = true;
-        }
-        if vs.anchored && vs.smoothed {
-            self.add_err(
-                span,
-                "anchored and smoothed modifiers cannot be used together",
-            );
-        }
-    }
 }
 
 /// Prometheus's message for a duration with a unit it does not know
@@ -1171,4 +515,318 @@ pub(crate) fn parse_go_number(s: &str) -> Option<f64> {
         }
     }
     clean.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::{DurationExpr, Expr};
+    use crate::ParseOptions;
+
+    /// The tree with every operation parenthesised, to show its shape.
+    fn tree(e: &Expr) -> String {
+        match e {
+            Expr::Binary(b) => {
+                let full = e.to_string();
+                let lhs_len = b.lhs.to_string().len();
+                let rhs_len = b.rhs.to_string().len();
+                let op = full.get(lhs_len..full.len() - rhs_len).unwrap_or("?");
+                format!("({}{op}{})", tree(&b.lhs), tree(&b.rhs))
+            }
+            Expr::Unary(u) => format!("({}{})", if u.negate { "-" } else { "+" }, tree(&u.expr)),
+            Expr::Paren(p) => format!("[{}]", tree(&p.expr)),
+            e => e.to_string(),
+        }
+    }
+
+    fn check_with(opts: ParseOptions, input: &str, want: &str) {
+        let got = match crate::parse_with(input, opts) {
+            Ok(e) => tree(&e),
+            Err(e) => e.to_string(),
+        };
+        assert_eq!(got, want, "input {input:?}");
+    }
+
+    fn check(input: &str, want: &str) {
+        check_with(ParseOptions::default(), input, want);
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        check("1 + 2 * 3", "(1 + (2 * 3))");
+        check("a - b - c", "((a - b) - c)");
+        check("2 ^ 3 ^ 2", "(2 ^ (3 ^ 2))");
+        check("-a ^ b", "(-(a ^ b))");
+        check("-a * b", "((-a) * b)");
+        check("-2 ^ 2", "(-(2 ^ 2))");
+        check("- -1", "1");
+        check("a atan2 b * c", "((a atan2 b) * c)");
+        check("a or b and c", "(a or (b and c))");
+        check("a and b unless c", "((a and b) unless c)");
+        check("a > b + 1", "(a > (b + 1))");
+        check("a == bool b", "(a == bool b)");
+        check("(a + b) * c", "([(a + b)] * c)");
+        check("-foo offset 5m", "(-foo offset 5m)");
+        check("foo offset 1m + 2", "(foo offset 1m + 2)");
+        check("foo offset -2 ^ 2", "(foo offset -2s ^ 2)");
+        check("foo offset (-2 ^ 2)", "foo offset (-2 ^ 2)");
+        check("a </ 5 >/ 1", "((a </ 5) >/ 1)");
+    }
+
+    #[test]
+    fn printing_normalises() {
+        check("sum(x) by (a,b)", "sum by (a, b) (x)");
+        check("sum without(a) (x)", "sum without (a) (x)");
+        check("sum by () (x)", "sum(x)");
+        check("topk(5, x)", "topk(5, x)");
+        check("count_values('v', x)", "count_values(\"v\", x)");
+        check("quantile by (a) (0.9, x)", "quantile by (a) (0.9, x)");
+        check("limit_ratio(-0.5, x)", "limit_ratio(-0.5, x)");
+        check("a + on(b) group_left(c) d", "(a + on (b) group_left (c) d)");
+        check(
+            "a + ignoring(b) group_right d",
+            "(a + ignoring (b) group_right () d)",
+        );
+        check("a + fill(0) b", "(a + fill (0) b)");
+        check(
+            "a + fill_left(1) fill_right(-2) b",
+            "(a + fill_left (1) fill_right (-2) b)",
+        );
+        check("fill + fill", "(fill + fill)");
+        check("rate(x[300])[30m:1m]", "rate(x[5m])[30m:1m]");
+        check("x[5m:]", "x[5m:]");
+        check("foo offset 5m @ 100", "foo @ 100.000 offset 5m");
+        check("foo @ start()", "foo @ start()");
+        check("foo[1m] @ end() offset -1h", "foo[1m] @ end() offset -1h");
+        check("foo[5m+1m]", "foo[5m + 1m]");
+        check(
+            "foo[STep()*2:min_of(1m, range())]",
+            "foo[step() * 2:min_of(1m, range())]",
+        );
+        check("foo offset (1h*2)", "foo offset (1h * 2)");
+        check("foo[1h] anchored", "foo[1h] anchored");
+        check("foo smoothed", "foo smoothed");
+        check(
+            r#"{"my.metric", a!~"x"}"#,
+            r#"{__name__="my.metric",a!~"x"}"#,
+        );
+        check(r#"foo{b="1",a=~"2"}"#, r#"foo{a=~"2",b="1"}"#);
+        check("0x1f + 010 + 1e3 + 1_000", "(((31 + 8) + 1000) + 1000)");
+        check("Inf - nan", "(+Inf - NaN)");
+        check("1h + 90s", "(1h + 1m30s)");
+        check(
+            r#"label_replace(x, "a\x41", `b\n`, 'c', "")"#,
+            r#"label_replace(x, "aA", "b\\n", "c", "")"#,
+        );
+        check("# comment only\nfoo", "foo");
+    }
+
+    #[test]
+    fn duration_constants() {
+        let e = crate::parse("foo[2m*(10+5)] offset -(1m)").unwrap_or_else(|e| panic!("{e}"));
+        let Expr::MatrixSelector(m) = e else {
+            panic!("not a matrix selector: {e:?}")
+        };
+        assert_eq!(m.range.constant(), Some(1800.0));
+        assert_eq!(
+            m.selector.offset.as_ref().and_then(DurationExpr::constant),
+            Some(-60.0)
+        );
+        let e = crate::parse("foo offset step()").unwrap_or_else(|e| panic!("{e}"));
+        let Expr::VectorSelector(v) = e else {
+            panic!("not a selector")
+        };
+        let off = v.offset.unwrap_or(DurationExpr::Range);
+        assert_eq!(off.constant(), None);
+        assert_eq!(off.eval(Some(15.0), None), Some(15.0));
+    }
+
+    #[test]
+    fn semantic_errors() {
+        let e = |s: &str| format!("1:{s}");
+        check(
+            "{}",
+            &e("1: parse error: vector selector must contain at least one non-empty matcher"),
+        );
+        check(
+            r#"{a=~".*"}"#,
+            &e("1: parse error: vector selector must contain at least one non-empty matcher"),
+        );
+        check(
+            "rate(foo)",
+            &e(
+                r#"6: parse error: expected type range vector in call to function "rate", got instant vector"#,
+            ),
+        );
+        check(
+            "1 < 2",
+            &e("3: parse error: comparisons between scalars must use BOOL modifier"),
+        );
+        check(
+            "a + bool b",
+            &e("3: parse error: bool modifier can only be used on comparison operators"),
+        );
+        check(
+            "a and 1",
+            &e(r#"1: parse error: set operator "and" not allowed in binary scalar expression"#),
+        );
+        check(
+            "a and on(b) group_left c",
+            &e(r#"1: parse error: no grouping allowed for "and" operation"#),
+        );
+        check(
+            "1 + on(a) 2",
+            &e("1: parse error: vector matching only allowed between instant vectors"),
+        );
+        check(
+            "a + on(b) group_left(b) c",
+            &e(r#"3: parse error: label "b" must not occur in ON and GROUP clause at once"#),
+        );
+        check(
+            "foo offset 1m offset 2m",
+            &e("1: parse error: offset may not be set multiple times"),
+        );
+        check(
+            "foo @ 1 @ 2",
+            &e("1: parse error: @ <timestamp> may not be set multiple times"),
+        );
+        check(
+            "unknown(x)",
+            &e(r#"1: parse error: unknown function with name "unknown""#),
+        );
+        check(
+            "foo[0]",
+            &e("5: parse error: duration must be greater than 0"),
+        );
+        check("sum(a, b)", &e("1: parse error: wrong number of arguments for aggregate expression provided, expected 1, got 2"));
+        check("topk(a)", &e("1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1"));
+        check(
+            "sum()",
+            &e("1: parse error: no arguments for aggregate expression provided"),
+        );
+        check(
+            "(foo + bar)[5m]",
+            &e("12: parse error: ranges only allowed for vector selectors"),
+        );
+        check(
+            "foo offset 1m [5m]",
+            &e("15: parse error: no offset modifiers allowed before range"),
+        );
+        check(
+            "x[5m:1m] anchored",
+            &e("1: parse error: anchored modifier is not supported for subqueries"),
+        );
+        check(
+            "foo[1m] anchored smoothed",
+            &e("1: parse error: anchored and smoothed modifiers cannot be used together"),
+        );
+        check(
+            "label_join(a)",
+            &e(r#"1: parse error: expected at least 3 argument(s) in call to "label_join", got 1"#),
+        );
+        check(
+            "round(a, 1, 2)",
+            &e(r#"1: parse error: expected at most 2 argument(s) in call to "round", got 3"#),
+        );
+        check(
+            "time(1)",
+            &e(r#"1: parse error: expected 0 argument(s) in call to "time", got 1"#),
+        );
+        check(
+            r#"-"s""#,
+            &e(
+                r#"1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got "string""#,
+            ),
+        );
+        check(r#""a" + 1"#, &e("1: parse error: binary expression must contain only scalar and instant vector types"));
+        check(
+            r#"foo{__name__="bar"}"#,
+            &e(r#"1: parse error: metric name must not be set twice: "foo" or "bar""#),
+        );
+        check("sum(x) offset 1m", &e("1: parse error: offset modifier must be preceded by an instant vector selector or range vector selector or a subquery"));
+        check(
+            "foo[5m][5m:1m]",
+            &e("1: parse error: subquery is only allowed on instant vector, got matrix instead"),
+        );
+        check(
+            "topk(\"a\", x)",
+            &e("6: parse error: expected type scalar in aggregation parameter, got string"),
+        );
+        check("sum(x[5m])", &e("5: parse error: expected type instant vector in aggregation expression, got range vector"));
+        check("foo[1m/0]", &e("7: parse error: division by zero"));
+        check(
+            "rate(x[5m],)",
+            &e("11: parse error: trailing commas not allowed in function call args"),
+        );
+        check(
+            r#"info(a, b)"#,
+            &e("9: parse error: expected label selectors only, got vector selector instead"),
+        );
+    }
+
+    #[test]
+    fn syntax_errors() {
+        let e = |s: &str| format!("1:{s}");
+        check("", &e("1: parse error: no expression found in input"));
+        check("foo +", &e("6: parse error: unexpected end of input"));
+        check(
+            "foo bar",
+            &e(r#"5: parse error: unexpected identifier "bar""#),
+        );
+        check(
+            "sum by (a",
+            &e(r#"10: parse error: unclosed left parenthesis"#),
+        );
+        check("foo offset", &e("11: parse error: unexpected end of input in offset, expected number, duration, step(), or range()"));
+        check(
+            "foo @ bar",
+            &e(r#"7: parse error: unexpected identifier "bar" in @, expected timestamp"#),
+        );
+        check("foo[5m", &e("7: parse error: unclosed left bracket"));
+        check(
+            "a{b}",
+            &e(
+                r#"4: parse error: unexpected "}" in label matching, expected label matching operator"#,
+            ),
+        );
+        check(
+            "a{b=c}",
+            &e(r#"5: parse error: unexpected identifier "c" in label matching, expected string"#),
+        );
+        check(
+            "sum by a (x)",
+            &e(r#"8: parse error: unexpected identifier "a" in grouping opts, expected "(""#),
+        );
+        check(
+            "a\n  + (",
+            &e("2:6: parse error: unclosed left parenthesis").replacen("1:", "", 1),
+        );
+    }
+
+    #[test]
+    fn feature_flags() {
+        let stable = ParseOptions::stable();
+        let e = |s: &str| format!("1:{s}");
+        check_with(stable, "limitk(1, x)", &e("1: parse error: limitk() is experimental and must be enabled with --enable-feature=promql-experimental-functions"));
+        check_with(
+            stable,
+            "sort_by_label(x, \"a\")",
+            &e(r#"1: parse error: function "sort_by_label" is not enabled"#),
+        );
+        check_with(
+            stable,
+            "foo[5m] smoothed",
+            &e("1: parse error: smoothed modifier is experimental and not enabled"),
+        );
+        check_with(
+            stable,
+            "foo[5m+1m]",
+            &e("5: parse error: experimental duration expression is not enabled"),
+        );
+        check_with(
+            stable,
+            "a + fill(0) b",
+            &e("1: parse error: binop fill modifiers are experimental and not enabled"),
+        );
+        check_with(stable, "rate(foo[5m]) + 1", "(rate(foo[5m]) + 1)");
+    }
 }
