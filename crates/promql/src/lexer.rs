@@ -208,7 +208,7 @@ impl<'a> Lexer<'a> {
         while let Some(c) = self.peek_byte() {
             if is_space(c) {
                 self.pos += 1;
-            } else if c == b'#' && !self.brace_open {
+            } else if c == b'#' && !self.brace_open && !(self.bracket_open && self.duration_state) {
                 while let Some(c) = self.peek_byte() {
                     if c == b'\n' {
                         break;

@@ -38,14 +38,29 @@
 //! Wrapping it would have meant re-parsing most of 3.x's newer syntax
 //! ourselves anyway and translating its errors without positions, so this
 //! crate has its own lexer and Pratt parser, following Prometheus's grammar
-//! (`promql/parser/generated_parser.y`), semantic checks (`parse.go`) and
-//! printer (`printer.go`). With it, every one of the 2,179 expressions
-//! parses (see `tests/conformance.rs`).
+//! (`promql/parser/generated_parser.y`), lexer states (`lex.go`), semantic
+//! checks (`parse.go`) and printer (`printer.go`). Measured results:
+//!
+//! * all 2,179 expressions the conformance scripts expect to parse do, and
+//!   print back to text that parses to the same tree (`tests/conformance.rs`);
+//!   none of the 35 expected-to-fail ones is rejected by the parser, which
+//!   is right: Prometheus fails all of them during evaluation;
+//! * against the tables of Prometheus's own `parse_test.go` and
+//!   `printer_test.go` (same commit, run by a throw-away harness, not kept
+//!   here): 143 of 143 failure cases give the same message at the same
+//!   byte position, 196 of 196 valid inputs parse, 85 of 85 print cases
+//!   print identically;
+//! * `tests/promtool_oracle.rs` asks Debian's promtool 2.42 to judge 48
+//!   queries of the syntax both versions share and agrees on every verdict
+//!   and error text.
 //!
 //! # Layout
 //!
 //! * `lexer.rs`: tokens, modal like Prometheus's lexer (braces, brackets).
-//! * `parser.rs`: the grammar, precedence, modifiers, duration expressions.
+//! * `parser.rs`: the grammar and precedence; `parser/binary.rs` (operator
+//!   modifiers), `parser/selector.rs`, `parser/modifiers.rs` (`[...]`,
+//!   `offset`, `@`, `anchored`, `smoothed`), `parser/duration.rs` (3.x
+//!   duration expressions).
 //! * `check.rs`: type checking and Prometheus's semantic rules.
 //! * [`ast`]: the tree; [`functions`]: the function table.
 //! * `printer.rs`: `Display` for [`Expr`].

@@ -289,7 +289,19 @@ impl<'a> Parser<'a> {
                 return self.parse_aggregate(op, t.span);
             }
         }
-        if self.peek_kind(&TokenKind::LParen)? {
+        // Keywords that may name a metric but never a function: Prometheus
+        // reads `by(...)` as the selector `by` followed by a stray "(".
+        let never_function = matches!(
+            lw.as_str(),
+            "by" | "without"
+                | "offset"
+                | "anchored"
+                | "smoothed"
+                | "fill"
+                | "fill_left"
+                | "fill_right"
+        );
+        if !never_function && self.peek_kind(&TokenKind::LParen)? {
             return self.parse_call(t);
         }
         let mut span = t.span;
@@ -502,19 +514,28 @@ pub(crate) fn parse_go_number(s: &str) -> Option<f64> {
         "nan" => return Some(f64::NAN),
         _ => {}
     }
+    // Integers (Go's ParseInt with base 0) may use `_` between digits;
+    // floats (ParseFloat) may not without a base prefix.
     let clean: String = lower.chars().filter(|&c| c != '_').collect();
     if let Some(hex) = clean.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16)
-            .map(|v| v as f64)
-            .ok()
-            .or_else(|| u128::from_str_radix(hex, 16).ok().map(|v| v as f64));
+        // A hex literal too large for int64 is not a valid Go float either.
+        return i64::from_str_radix(hex, 16).ok().map(|v| v as f64);
     }
-    if clean.len() > 1 && clean.starts_with('0') && clean.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(v) = i64::from_str_radix(&clean[1..], 8) {
+    if clean.bytes().all(|b| b.is_ascii_digit()) {
+        let octal = clean.len() > 1 && clean.starts_with('0');
+        let int = if octal {
+            i64::from_str_radix(&clean[1..], 8).ok()
+        } else {
+            clean.parse::<i64>().ok()
+        };
+        if let Some(v) = int {
             return Some(v as f64);
         }
     }
-    clean.parse::<f64>().ok()
+    if lower.contains('_') {
+        return None;
+    }
+    lower.parse::<f64>().ok()
 }
 
 #[cfg(test)]
@@ -618,6 +639,26 @@ mod tests {
             r#"label_replace(x, "aA", "b\\n", "c", "")"#,
         );
         check("# comment only\nfoo", "foo");
+    }
+
+    #[test]
+    fn go_numbers() {
+        use super::parse_go_number as n;
+        assert_eq!(n("1_000"), Some(1000.0));
+        assert_eq!(n("010"), Some(8.0));
+        assert_eq!(n("09"), Some(9.0));
+        assert_eq!(n("0X_1F"), Some(31.0));
+        assert_eq!(n("1e-3"), Some(0.001));
+        assert_eq!(n(".5"), Some(0.5));
+        assert_eq!(n("1_000.5"), None);
+        assert_eq!(n("0xffffffffffffffffff"), None);
+        assert!(n("NaN").is_some_and(f64::is_nan));
+        check(
+            "1_0.5",
+            r#"1:1: parse error: error parsing number: strconv.ParseFloat: parsing "1_0.5": invalid syntax"#,
+        );
+        check("by (a:b) + 1", r#"1:4: parse error: unexpected "(""#);
+        check("sum by (a:b) (x)", r#"sum by ("a:b") (x)"#);
     }
 
     #[test]

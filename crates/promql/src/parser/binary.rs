@@ -124,7 +124,7 @@ impl Parser<'_> {
                     self.next()?;
                     return Ok(labels);
                 }
-                TokenKind::Word if !t.text.contains(':') => {
+                TokenKind::Word => {
                     self.next()?;
                     labels.push(t.text.clone());
                 }
