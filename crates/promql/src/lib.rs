@@ -56,9 +56,11 @@
 //!
 //! # Layout
 //!
-//! * `lexer.rs`: tokens, modal like Prometheus's lexer (braces, brackets).
+//! * `lexer.rs`: tokens, modal like Prometheus's lexer (braces, brackets);
+//!   `lexer/string.rs`: quoted strings and Go escapes.
 //! * `parser.rs`: the grammar and precedence; `parser/binary.rs` (operator
-//!   modifiers), `parser/selector.rs`, `parser/modifiers.rs` (`[...]`,
+//!   modifiers), `parser/call.rs` (aggregations, calls), `parser/literal.rs`
+//!   (numbers, durations), `parser/selector.rs`, `parser/modifiers.rs` (`[...]`,
 //!   `offset`, `@`, `anchored`, `smoothed`), `parser/duration.rs` (3.x
 //!   duration expressions).
 //! * `check.rs`: type checking and Prometheus's semantic rules.

@@ -15,16 +15,16 @@
 //! type-checked (`check.rs`).
 
 use crate::ast::{
-    AggregateExpr, AggregateOp, BinaryExpr, BinaryOp, Call, Expr, NumberLiteral, ParenExpr,
-    StringLiteral, UnaryExpr, VectorMatching,
+    AggregateOp, BinaryExpr, BinaryOp, Expr, ParenExpr, StringLiteral, UnaryExpr, VectorMatching,
 };
-use crate::error::{go_quote, ParseError, Span};
-use crate::functions;
+use crate::error::{ParseError, Span};
 use crate::lexer::{Lexer, Token, TokenKind};
 use crate::ParseOptions;
 
 mod binary;
+mod call;
 mod duration;
+mod literal;
 mod modifiers;
 mod selector;
 
@@ -317,225 +317,6 @@ impl<'a> Parser<'a> {
             span,
         )))
     }
-
-    fn parse_aggregate(&mut self, op: AggregateOp, op_span: Span) -> Result<Expr> {
-        let mut grouping = None;
-        if let Some(w @ ("by" | "without")) = self.peek_word()?.as_deref() {
-            let without = w == "without";
-            self.next()?;
-            grouping = Some((self.parse_grouping_labels()?, without));
-        }
-        if !self.peek_kind(&TokenKind::LParen)? {
-            return Err(self.unexpected("aggregation", ""));
-        }
-        let mut args = self.parse_call_args()?;
-        let mut span = op_span.to(Span::new(self.last_end, self.last_end));
-        if grouping.is_none() {
-            if let Some(w @ ("by" | "without")) = self.peek_word()?.as_deref() {
-                let without = w == "without";
-                self.next()?;
-                grouping = Some((self.parse_grouping_labels()?, without));
-            }
-        }
-        span = span.to(Span::new(self.last_end, self.last_end));
-        let grouping_written = grouping.is_some();
-        let (grouping, without) = grouping.unwrap_or_default();
-        let mk_dummy = || {
-            Expr::Number(NumberLiteral {
-                value: 0.0,
-                duration: false,
-                span,
-            })
-        };
-        let mut param = None;
-        if args.is_empty() {
-            self.add_err(span, "no arguments for aggregate expression provided");
-            args.push(mk_dummy());
-        } else {
-            let want = if op.param_type().is_some() { 2 } else { 1 };
-            if op.experimental() && !self.opts.experimental_functions {
-                self.add_err(
-                    span,
-                    format!("{}() is experimental and must be enabled with --enable-feature=promql-experimental-functions", op.as_str()),
-                );
-            }
-            if args.len() != want {
-                self.add_err(
-                    span,
-                    format!("wrong number of arguments for aggregate expression provided, expected {want}, got {}", args.len()),
-                );
-            }
-            if want == 2 && args.len() >= 2 {
-                param = Some(Box::new(args.remove(0)));
-            }
-        }
-        let expr = args.pop().unwrap_or_else(mk_dummy);
-        Ok(Expr::Aggregate(AggregateExpr {
-            op,
-            expr: Box::new(expr),
-            param,
-            grouping,
-            without,
-            grouping_written,
-            span,
-        }))
-    }
-
-    /// `( expr, ... )`.
-    fn parse_call_args(&mut self) -> Result<Vec<Expr>> {
-        self.next()?; // "("
-        let mut args = Vec::new();
-        if self.peek_kind(&TokenKind::RParen)? {
-            self.next()?;
-            return Ok(args);
-        }
-        loop {
-            args.push(self.parse_expr(0)?);
-            let t = self.peek()?.clone();
-            match t.kind {
-                TokenKind::Comma => {
-                    self.next()?;
-                    if self.peek_kind(&TokenKind::RParen)? {
-                        self.add_err(t.span, "trailing commas not allowed in function call args");
-                        self.next()?;
-                        return Ok(args);
-                    }
-                }
-                TokenKind::RParen => {
-                    self.next()?;
-                    return Ok(args);
-                }
-                _ => return Err(self.unexpected("", "")),
-            }
-        }
-    }
-
-    fn parse_call(&mut self, name: Token) -> Result<Expr> {
-        let args = self.parse_call_args()?;
-        let span = name.span.to(Span::new(self.last_end, self.last_end));
-        let func = match functions::function(&name.text) {
-            Some(f) => f,
-            None => {
-                return Err(self.err(
-                    name.span,
-                    format!("unknown function with name {}", go_quote(&name.text)),
-                ));
-            }
-        };
-        if func.experimental && !self.opts.experimental_functions {
-            self.add_err(
-                name.span,
-                format!("function {} is not enabled", go_quote(&name.text)),
-            );
-        }
-        Ok(Expr::Call(Call { func, args, span }))
-    }
-
-    fn number_value(&mut self, t: &Token) -> f64 {
-        match parse_go_number(&t.text) {
-            Some(v) if v.is_infinite() && !t.text.to_ascii_lowercase().contains("inf") => {
-                let msg = format!(
-                    "error parsing number: strconv.ParseFloat: parsing {}: value out of range",
-                    go_quote(&t.text)
-                );
-                self.add_err(t.span, msg);
-                v
-            }
-            Some(v) => v,
-            None => {
-                self.add_err(
-                    t.span,
-                    format!(
-                        "error parsing number: strconv.ParseFloat: parsing {}: invalid syntax",
-                        go_quote(&t.text)
-                    ),
-                );
-                0.0
-            }
-        }
-    }
-
-    fn duration_value(&mut self, t: &Token) -> f64 {
-        match model::parse_duration(&t.text) {
-            Ok(d) => d.as_secs_f64(),
-            Err(e) => {
-                let msg = unknown_unit(&t.text).unwrap_or_else(|| e.to_string());
-                self.add_err(t.span, msg);
-                0.0
-            }
-        }
-    }
-
-    fn number_literal(&mut self, t: &Token) -> NumberLiteral {
-        let duration = t.kind == TokenKind::Duration;
-        let value = if duration {
-            self.duration_value(t)
-        } else {
-            self.number_value(t)
-        };
-        NumberLiteral {
-            value,
-            duration,
-            span: t.span,
-        }
-    }
-}
-
-/// Prometheus's message for a duration with a unit it does not know
-/// (`5y1hs`), which the model crate words generically.
-fn unknown_unit(text: &str) -> Option<String> {
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let unit_len = rest[digits..]
-            .bytes()
-            .take_while(u8::is_ascii_alphabetic)
-            .count();
-        let unit = &rest[digits..digits + unit_len];
-        if !matches!(unit, "y" | "w" | "d" | "h" | "m" | "s" | "ms") {
-            return Some(format!("unknown unit {unit:?} in duration {text:?}"));
-        }
-        rest = &rest[digits + unit_len..];
-        if digits == 0 {
-            return None;
-        }
-    }
-    None
-}
-
-/// Parses a number as Go's `strconv.ParseInt(s, 0, 64)` then
-/// `strconv.ParseFloat(s, 64)` would: hex `0x1f`, octal `010`, `_`
-/// separators, `Inf`, `NaN`, exponents.
-pub(crate) fn parse_go_number(s: &str) -> Option<f64> {
-    let lower = s.to_ascii_lowercase();
-    match lower.as_str() {
-        "inf" | "+inf" => return Some(f64::INFINITY),
-        "-inf" => return Some(f64::NEG_INFINITY),
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    // Integers (Go's ParseInt with base 0) may use `_` between digits;
-    // floats (ParseFloat) may not without a base prefix.
-    let clean: String = lower.chars().filter(|&c| c != '_').collect();
-    if let Some(hex) = clean.strip_prefix("0x") {
-        // A hex literal too large for int64 is not a valid Go float either.
-        return i64::from_str_radix(hex, 16).ok().map(|v| v as f64);
-    }
-    if clean.bytes().all(|b| b.is_ascii_digit()) {
-        let octal = clean.len() > 1 && clean.starts_with('0');
-        let int = if octal {
-            i64::from_str_radix(&clean[1..], 8).ok()
-        } else {
-            clean.parse::<i64>().ok()
-        };
-        if let Some(v) = int {
-            return Some(v as f64);
-        }
-    }
-    if lower.contains('_') {
-        return None;
-    }
-    lower.parse::<f64>().ok()
 }
 
 #[cfg(test)]
@@ -643,7 +424,7 @@ mod tests {
 
     #[test]
     fn go_numbers() {
-        use super::parse_go_number as n;
+        use super::literal::parse_go_number as n;
         assert_eq!(n("1_000"), Some(1000.0));
         assert_eq!(n("010"), Some(8.0));
         assert_eq!(n("09"), Some(9.0));
