@@ -449,8 +449,8 @@ impl BinaryOp {
         self == BinaryOp::Pow
     }
 
-    /// `==`, `!=`, `>`, `<`, `>=`, `<=` (and the histogram trims, which
-    /// Prometheus files with them).
+    /// `==`, `!=`, `>`, `<`, `>=`, `<=`. The histogram trims `</` `>/` share
+    /// their precedence but are not comparisons (no `bool`, no filtering).
     pub fn is_comparison(self) -> bool {
         matches!(
             self,

@@ -49,7 +49,8 @@
 //!   `printer_test.go` (same commit, run by a throw-away harness, not kept
 //!   here): 143 of 143 failure cases give the same message at the same
 //!   byte position, 196 of 196 valid inputs parse, 85 of 85 print cases
-//!   print identically;
+//!   print identically, and 59 of 59 `prettier_test.go` cases format
+//!   identically with [`pretty_width`];
 //! * `tests/promtool_oracle.rs` asks Debian's promtool 2.42 to judge 48
 //!   queries of the syntax both versions share and agrees on every verdict
 //!   and error text.
@@ -65,7 +66,8 @@
 //!   duration expressions).
 //! * `check.rs`: type checking and Prometheus's semantic rules.
 //! * [`ast`]: the tree; [`functions`]: the function table.
-//! * `printer.rs`: `Display` for [`Expr`].
+//! * `printer.rs`: `Display` for [`Expr`] (Prometheus's `String()`);
+//!   `pretty.rs`: [`pretty`], the multi-line form of `format_query`.
 //! * `error.rs`: [`ParseError`] with Prometheus's `line:col` format.
 
 pub mod ast;
@@ -74,11 +76,13 @@ mod error;
 pub mod functions;
 mod lexer;
 mod parser;
+mod pretty;
 mod printer;
 
 pub use ast::{Expr, ValueType};
 pub use error::{ParseError, Span};
 pub use functions::{function, Function};
+pub use pretty::{pretty, pretty_width};
 
 /// Which of Prometheus's feature-flagged syntax is accepted.
 ///

@@ -8,7 +8,7 @@ use std::fmt::{self, Write};
 
 use crate::ast::{
     AggregateExpr, AtModifier, BinaryExpr, Cardinality, DurationExpr, Expr, NumberLiteral,
-    VectorSelector,
+    SubqueryExpr, VectorSelector,
 };
 use crate::error::{go_quote, go_quote_bytes};
 
@@ -40,7 +40,7 @@ fn format_seconds(secs: f64) -> String {
     }
 }
 
-fn write_number(f: &mut fmt::Formatter<'_>, n: &NumberLiteral) -> fmt::Result {
+fn write_number(f: &mut impl Write, n: &NumberLiteral) -> fmt::Result {
     if n.duration {
         f.write_str(&format_seconds(n.value))
     } else {
@@ -49,7 +49,7 @@ fn write_number(f: &mut fmt::Formatter<'_>, n: &NumberLiteral) -> fmt::Result {
 }
 
 /// Label names print bare when they are legacy names, else quoted.
-fn write_label_list(f: &mut fmt::Formatter<'_>, labels: &[String]) -> fmt::Result {
+fn write_label_list(f: &mut impl Write, labels: &[String]) -> fmt::Result {
     for (i, l) in labels.iter().enumerate() {
         if i > 0 {
             f.write_str(", ")?;
@@ -79,14 +79,14 @@ impl fmt::Display for DurationExpr {
 }
 
 /// A range, step or offset: constants in duration notation.
-fn write_duration(f: &mut fmt::Formatter<'_>, d: &DurationExpr) -> fmt::Result {
+fn write_duration(f: &mut impl Write, d: &DurationExpr) -> fmt::Result {
     match d {
         DurationExpr::Number(n) => f.write_str(&format_seconds(n.value)),
         d => write!(f, "{d}"),
     }
 }
 
-fn write_at(f: &mut fmt::Formatter<'_>, at: Option<AtModifier>) -> fmt::Result {
+fn write_at(f: &mut impl Write, at: Option<AtModifier>) -> fmt::Result {
     match at {
         Some(AtModifier::Timestamp(ms)) => write!(f, " @ {:.3}", ms as f64 / 1000.0),
         Some(AtModifier::Start) => f.write_str(" @ start()"),
@@ -95,7 +95,7 @@ fn write_at(f: &mut fmt::Formatter<'_>, at: Option<AtModifier>) -> fmt::Result {
     }
 }
 
-fn write_offset(f: &mut fmt::Formatter<'_>, offset: &Option<DurationExpr>) -> fmt::Result {
+fn write_offset(f: &mut impl Write, offset: &Option<DurationExpr>) -> fmt::Result {
     match offset {
         None => Ok(()),
         Some(DurationExpr::Number(n)) if n.value == 0.0 => Ok(()),
@@ -107,7 +107,7 @@ fn write_offset(f: &mut fmt::Formatter<'_>, offset: &Option<DurationExpr>) -> fm
 }
 
 /// The selector without its modifiers: name and sorted matchers.
-fn write_selector_body(f: &mut fmt::Formatter<'_>, vs: &VectorSelector) -> fmt::Result {
+fn write_selector_body(f: &mut impl Write, vs: &VectorSelector) -> fmt::Result {
     let mut parts: Vec<String> = Vec::with_capacity(vs.matchers.len());
     for m in &vs.matchers {
         let is_name = m.name == model::METRIC_NAME
@@ -137,7 +137,7 @@ fn write_selector_body(f: &mut fmt::Formatter<'_>, vs: &VectorSelector) -> fmt::
     Ok(())
 }
 
-fn write_extended(f: &mut fmt::Formatter<'_>, vs: &VectorSelector) -> fmt::Result {
+fn write_extended(f: &mut impl Write, vs: &VectorSelector) -> fmt::Result {
     if vs.anchored {
         f.write_str(" anchored")
     } else if vs.smoothed {
@@ -147,7 +147,8 @@ fn write_extended(f: &mut fmt::Formatter<'_>, vs: &VectorSelector) -> fmt::Resul
     }
 }
 
-fn write_aggregate(f: &mut fmt::Formatter<'_>, a: &AggregateExpr) -> fmt::Result {
+/// The operator and grouping, `sum by (a) ` (Prometheus's `ShortString`).
+pub(crate) fn write_aggregate_op(f: &mut impl Write, a: &AggregateExpr) -> fmt::Result {
     f.write_str(a.op.as_str())?;
     if a.without {
         f.write_str(" without (")?;
@@ -158,6 +159,11 @@ fn write_aggregate(f: &mut fmt::Formatter<'_>, a: &AggregateExpr) -> fmt::Result
         write_label_list(f, &a.grouping)?;
         f.write_str(") ")?;
     }
+    Ok(())
+}
+
+fn write_aggregate(f: &mut impl Write, a: &AggregateExpr) -> fmt::Result {
+    write_aggregate_op(f, a)?;
     f.write_str("(")?;
     if let Some(p) = &a.param {
         write!(f, "{p}, ")?;
@@ -165,41 +171,61 @@ fn write_aggregate(f: &mut fmt::Formatter<'_>, a: &AggregateExpr) -> fmt::Result
     write!(f, "{})", a.expr)
 }
 
-fn write_binary(f: &mut fmt::Formatter<'_>, b: &BinaryExpr) -> fmt::Result {
+/// `on (..) group_left (..) fill (..)` of a binary operation.
+pub(crate) fn write_matching(f: &mut impl Write, b: &BinaryExpr) -> fmt::Result {
+    let Some(m) = &b.matching else {
+        return Ok(());
+    };
+    let grouped = matches!(m.card, Cardinality::ManyToOne | Cardinality::OneToMany);
+    if !m.matching_labels.is_empty() || m.on || grouped {
+        f.write_str(if m.on { " on (" } else { " ignoring (" })?;
+        write_label_list(f, &m.matching_labels)?;
+        f.write_str(")")?;
+    }
+    if grouped {
+        let side = if m.card == Cardinality::ManyToOne {
+            "left"
+        } else {
+            "right"
+        };
+        write!(f, " group_{side} (")?;
+        write_label_list(f, &m.include)?;
+        f.write_str(")")?;
+    }
+    match (m.fill_lhs, m.fill_rhs) {
+        (Some(l), Some(r)) if l == r => write!(f, " fill ({})", format_float(l)),
+        (l, r) => {
+            if let Some(l) = l {
+                write!(f, " fill_left ({})", format_float(l))?;
+            }
+            if let Some(r) = r {
+                write!(f, " fill_right ({})", format_float(r))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn write_binary(f: &mut impl Write, b: &BinaryExpr) -> fmt::Result {
     write!(f, "{} {}", b.lhs, b.op.as_str())?;
     if b.return_bool {
         f.write_str(" bool")?;
     }
-    if let Some(m) = &b.matching {
-        let grouped = matches!(m.card, Cardinality::ManyToOne | Cardinality::OneToMany);
-        if !m.matching_labels.is_empty() || m.on || grouped {
-            f.write_str(if m.on { " on (" } else { " ignoring (" })?;
-            write_label_list(f, &m.matching_labels)?;
-            f.write_str(")")?;
-        }
-        if grouped {
-            let side = if m.card == Cardinality::ManyToOne {
-                "left"
-            } else {
-                "right"
-            };
-            write!(f, " group_{side} (")?;
-            write_label_list(f, &m.include)?;
-            f.write_str(")")?;
-        }
-        match (m.fill_lhs, m.fill_rhs) {
-            (Some(l), Some(r)) if l == r => write!(f, " fill ({})", format_float(l))?,
-            (l, r) => {
-                if let Some(l) = l {
-                    write!(f, " fill_left ({})", format_float(l))?;
-                }
-                if let Some(r) = r {
-                    write!(f, " fill_right ({})", format_float(r))?;
-                }
-            }
-        }
-    }
+    write_matching(f, b)?;
     write!(f, " {}", b.rhs)
+}
+
+/// `[range:step] @ t offset d` of a subquery.
+pub(crate) fn write_subquery_suffix(f: &mut impl Write, sq: &SubqueryExpr) -> fmt::Result {
+    f.write_char('[')?;
+    write_duration(f, &sq.range)?;
+    f.write_char(':')?;
+    if let Some(s) = &sq.step {
+        write_duration(f, s)?;
+    }
+    f.write_char(']')?;
+    write_at(f, sq.at)?;
+    write_offset(f, &sq.offset)
 }
 
 impl fmt::Display for Expr {
@@ -226,15 +252,8 @@ impl fmt::Display for Expr {
                 write_offset(f, &ms.selector.offset)
             }
             Expr::Subquery(sq) => {
-                write!(f, "{}[", sq.expr)?;
-                write_duration(f, &sq.range)?;
-                f.write_char(':')?;
-                if let Some(s) = &sq.step {
-                    write_duration(f, s)?;
-                }
-                f.write_char(']')?;
-                write_at(f, sq.at)?;
-                write_offset(f, &sq.offset)
+                write!(f, "{}", sq.expr)?;
+                write_subquery_suffix(f, sq)
             }
             Expr::Aggregate(a) => write_aggregate(f, a),
             Expr::Binary(b) => write_binary(f, b),

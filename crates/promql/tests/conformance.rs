@@ -1,6 +1,7 @@
 //! Every PromQL expression in the `eval` commands of Prometheus's test
 //! scripts parses (unless the script expects the eval to fail), and prints
-//! back to text that parses to the same tree.
+//! back, on one line and in the multi-line `format_query` form, to text that
+//! parses to the same tree.
 //!
 //! The scripts are read in place from `$PHAROS_CONFORMANCE_DIR/promql`, by
 //! default `../shared/conformance/promql` next to the workspace root; when
@@ -120,6 +121,19 @@ fn every_eval_expression_parses_and_round_trips() {
                         e.file, e.line, e.expr
                     )),
                     Ok(_) => {}
+                }
+                // The multi-line form, split as far as it goes, reads back the same.
+                let narrow = promql::pretty_width(&tree, 10);
+                match promql::parse(&narrow) {
+                    Ok(again) if again.to_string() == printed => {}
+                    Ok(again) => failures.push(format!(
+                        "{}:{}: pretty form {narrow:?} reads back as {again}",
+                        e.file, e.line
+                    )),
+                    Err(err) => failures.push(format!(
+                        "{}:{}: pretty form {narrow:?} => {err}",
+                        e.file, e.line
+                    )),
                 }
             }
         }
