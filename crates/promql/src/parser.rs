@@ -156,26 +156,19 @@ impl<'a> Parser<'a> {
             if prec <= min_prec {
                 break;
             }
-            let op_tok = self.next()?;
+            self.next()?;
             let mods = self.parse_bin_modifiers()?;
             let rhs = self.parse_expr(if op.right_associative() {
                 prec - 1
             } else {
                 prec
             })?;
-            lhs = self.new_binary(lhs, op, op_tok.span, mods, rhs);
+            lhs = self.new_binary(lhs, op, mods, rhs);
         }
         Ok(lhs)
     }
 
-    fn new_binary(
-        &mut self,
-        lhs: Expr,
-        op: BinaryOp,
-        _op_span: Span,
-        mods: BinModifiers,
-        rhs: Expr,
-    ) -> Expr {
+    fn new_binary(&mut self, lhs: Expr, op: BinaryOp, mods: BinModifiers, rhs: Expr) -> Expr {
         let span = lhs.span().to(rhs.span());
         if let Some(m) = &mods.matching {
             if !self.opts.binop_fill_modifiers && (m.fill_lhs.is_some() || m.fill_rhs.is_some()) {

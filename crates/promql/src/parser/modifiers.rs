@@ -26,7 +26,7 @@ impl Parser<'_> {
                     }
                     w @ ("anchored" | "smoothed") => {
                         self.next()?;
-                        self.set_extended(&mut e, w == "anchored", t.span);
+                        self.set_extended(&mut e, w == "anchored");
                     }
                     _ => return Ok(e),
                 },
@@ -198,7 +198,7 @@ impl Parser<'_> {
         Ok(e)
     }
 
-    pub(super) fn set_extended(&mut self, e: &mut Expr, anchored: bool, _kw: Span) {
+    pub(super) fn set_extended(&mut self, e: &mut Expr, anchored: bool) {
         let name = if anchored { "anchored" } else { "smoothed" };
         let span = e.span();
         if !self.opts.extended_range_selectors {
