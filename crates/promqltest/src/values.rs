@@ -73,6 +73,25 @@ fn items(s: &str) -> Result<Vec<&str>, String> {
     Ok(out)
 }
 
+/// The most values one series line may expand to. The corpus's largest
+/// repetition is 10,000; a bound keeps a typo like `0+1x6666666666` from
+/// exhausting memory (found by fuzzing) and gives it a clear error instead.
+const MAX_VALUES: usize = 100_000;
+
+/// Parses the `K` of `xK`, refusing counts that would take the line (with
+/// `have` values so far) over [`MAX_VALUES`].
+fn repeat_count(text: &str, have: usize) -> Result<usize, String> {
+    let k: usize = text
+        .parse()
+        .map_err(|_| "repetition count is not an unsigned integer".to_owned())?;
+    if k.saturating_add(have) >= MAX_VALUES {
+        return Err(format!(
+            "repetition count {k} takes the line over {MAX_VALUES} values"
+        ));
+    }
+    Ok(k)
+}
+
 fn expand_item(item: &str, out: &mut Vec<Option<Value>>) -> Result<(), String> {
     let bad = |why: &str| format!("invalid value {item:?}: {why}");
     if item == "stale" {
@@ -84,9 +103,7 @@ fn expand_item(item: &str, out: &mut Vec<Option<Value>>) -> Result<(), String> {
     }
     let (seq, times) = match item.find('x') {
         Some(x) => {
-            let k: usize = item[x + 1..]
-                .parse()
-                .map_err(|_| bad("repetition count is not an unsigned integer"))?;
+            let k = repeat_count(&item[x + 1..], out.len()).map_err(|e| bad(&e))?;
             (&item[..x], Some(k))
         }
         None => (item, None),
@@ -144,10 +161,11 @@ fn expand_histogram(body: &str, out: &mut Vec<Option<Value>>) -> Result<(), Stri
     } else {
         (None, 1.0, rest)
     };
-    let k: usize = rest
-        .strip_prefix('x')
-        .and_then(|n| n.parse().ok())
-        .ok_or("expected xK after histogram literal")?;
+    let k = repeat_count(
+        rest.strip_prefix('x')
+            .ok_or("expected xK after histogram literal")?,
+        out.len(),
+    )?;
     let mut cur = first;
     if let Some(step) = &step {
         // Every produced value takes the "hint specified" flag of the step.
@@ -279,7 +297,19 @@ mod tests {
     #[test]
     fn bad_float_items() {
         for input in [
-            "stalex3", "0x1f", "5m", "1 x3", "1+2", "1x-1", "abc", "1#", "_1", "1+x2", "1xx",
+            "stalex3",
+            "0x1f",
+            "5m",
+            "1 x3",
+            "1+2",
+            "1x-1",
+            "abc",
+            "1#",
+            "_1",
+            "1+x2",
+            "1xx",
+            "0+10x666666666666610",
+            "_x99999999999",
         ] {
             bad(input);
         }

@@ -365,6 +365,8 @@ mod tests {
         assert!(err("eval instant at 1m x\n expect sometimes").contains("invalid expect statement"));
         assert!(err("eval instant at 1m x\n expect fail regex: (").contains("invalid regex"));
         assert!(err("eval instant at 1m x\n expect string abc").contains("invalid expected string"));
+        // Found by fuzzing: nothing after the keyword.
+        assert!(err("eval instant at 1m x\n expect string").contains("invalid expected string"));
         assert!(
             err("eval instant at 1m x\n expect range vector from x to 1m step 1s")
                 .contains("invalid time")

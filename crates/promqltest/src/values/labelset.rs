@@ -97,7 +97,9 @@ fn ident_end(b: &[u8], mut i: usize, colon: bool) -> usize {
 /// returns the value and the offset after the closing quote.
 pub(crate) fn unquote_prefix(s: &str, start: usize) -> Result<(String, usize), (String, usize)> {
     let b = s.as_bytes();
-    let q = b[start];
+    let Some(&q) = b.get(start) else {
+        return Err(("expected a quoted string".into(), start));
+    };
     let mut out: Vec<u8> = Vec::new();
     let mut i = start + 1;
     loop {
