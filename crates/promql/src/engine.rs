@@ -1,0 +1,166 @@
+//! The PromQL evaluator: instant and range queries over any
+//! [`storage::Queryable`].
+//!
+//! A range query is evaluated as Prometheus defines it: the expression is
+//! evaluated as an instant query at every step `start, start+step, … ≤ end`,
+//! and the step results are joined into one matrix by label set. This first
+//! slice does exactly that (one tree walk per step); selector data is read
+//! from storage once per selector node and query and then sliced per step.
+//!
+//! Layout: `engine/value.rs` (intermediate values), `engine/eval.rs` (the
+//! tree walk), `engine/selectors.rs` (vector and matrix selectors,
+//! subqueries), `engine/binary.rs`, `engine/aggregations.rs`,
+//! `engine/functions.rs` (+ `engine/rangefn.rs` for range-vector functions).
+//!
+//! `__name__` removal is delayed, as Prometheus's test engine runs it
+//! (`EnableDelayedNameRemoval`): operators that drop the metric name only
+//! mark the element, and names are removed at the end of the query.
+
+mod aggregations;
+mod binary;
+mod eval;
+mod functions;
+mod rangefn;
+mod selectors;
+mod value;
+
+use model::Labels;
+use storage::{Queryable, StorageError};
+
+use crate::ast::Expr;
+use eval::Evaluator;
+
+/// Engine settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample, ms (5m).
+    pub lookback_delta_ms: i64,
+    /// The step of subqueries that give none, ms (Prometheus's evaluation
+    /// interval, 1m).
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta_ms: 300_000,
+            default_subquery_step_ms: 60_000,
+        }
+    }
+}
+
+/// Why a query failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// An evaluation error, worded exactly as Prometheus words it (clients
+    /// and the conformance scripts compare the text).
+    #[error("{0}")]
+    Query(String),
+    /// Storage failed.
+    #[error("cannot read series: {0}")]
+    Storage(#[from] StorageError),
+    /// The query's range is not usable.
+    #[error("cannot evaluate range query: step {step_ms}ms, start {start_ms}, end {end_ms}")]
+    BadRange {
+        /// Start, ms.
+        start_ms: i64,
+        /// End, ms.
+        end_ms: i64,
+        /// Step, ms.
+        step_ms: i64,
+    },
+}
+
+/// One element of an instant vector.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The series' labels.
+    pub labels: Labels,
+    /// Its value.
+    pub value: f64,
+}
+
+/// One series of a matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    /// The series' labels.
+    pub labels: Labels,
+    /// (ms, value) points in time order.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// A query result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A number.
+    Scalar(f64),
+    /// A string.
+    String(String),
+    /// An instant vector.
+    Vector(Vec<Sample>),
+    /// A range vector, or a range query's result (series sorted by labels).
+    Matrix(Vec<Series>),
+}
+
+/// A result with the annotations raised while computing it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryResult {
+    /// The value.
+    pub value: Value,
+    /// Warnings (`PromQL warning: …` texts without position).
+    pub warnings: Vec<String>,
+}
+
+/// The PromQL engine; cheap to create, holds only settings.
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with these settings.
+    pub fn new(opts: EngineOptions) -> Engine {
+        Engine { opts }
+    }
+
+    /// Evaluates `expr` at `t_ms`.
+    pub fn instant_query(
+        &self,
+        db: &dyn Queryable,
+        expr: &Expr,
+        t_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        let mut ev = Evaluator::new(db, &self.opts, t_ms, t_ms, 0);
+        let v = ev.eval(expr, t_ms)?;
+        let value = ev.finish_instant(v)?;
+        Ok(QueryResult {
+            value,
+            warnings: ev.warnings,
+        })
+    }
+
+    /// Evaluates `expr` at every step from `start_ms` to `end_ms`; the
+    /// result is a matrix.
+    pub fn range_query(
+        &self,
+        db: &dyn Queryable,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        if step_ms <= 0 || end_ms < start_ms {
+            return Err(EngineError::BadRange {
+                start_ms,
+                end_ms,
+                step_ms,
+            });
+        }
+        let mut ev = Evaluator::new(db, &self.opts, start_ms, end_ms, step_ms);
+        let value = ev.eval_range(expr)?;
+        Ok(QueryResult {
+            value,
+            warnings: ev.warnings,
+        })
+    }
+}

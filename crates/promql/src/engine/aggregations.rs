@@ -1,0 +1,253 @@
+//! Aggregation operators over an instant vector, grouped `by`/`without`.
+
+use std::collections::HashMap;
+
+use model::Labels;
+
+use super::eval::{qerr, Evaluator};
+use super::value::{Elem, IVal};
+use super::EngineError;
+use crate::ast::{AggregateExpr, AggregateOp};
+
+/// Kahan–Babuška (Neumaier) summation step: adds `inc` to `sum`, carrying
+/// the lost low-order bits in `c`.
+pub(crate) fn kahan_add(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// The Kahan-compensated sum of `vals`.
+pub(crate) fn kahan_sum(vals: impl IntoIterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0, 0.0);
+    for v in vals {
+        (s, c) = kahan_add(v, s, c);
+    }
+    s + c
+}
+
+/// The mean, switching to an incremental mean if the plain sum overflows.
+pub(crate) fn mean(vals: &[f64]) -> f64 {
+    let n = vals.len() as f64;
+    let s = kahan_sum(vals.iter().copied());
+    if s.is_finite() || vals.iter().any(|v| !v.is_finite()) {
+        return s / n;
+    }
+    let mut m = 0.0;
+    for (i, v) in vals.iter().enumerate() {
+        m += v / (i + 1) as f64 - m / (i + 1) as f64;
+    }
+    m
+}
+
+/// Population variance (Welford).
+pub(crate) fn variance(vals: &[f64]) -> f64 {
+    let (mut n, mut m, mut m2) = (0.0, 0.0, 0.0);
+    for &v in vals {
+        n += 1.0;
+        let d = v - m;
+        m += d / n;
+        m2 += d * (v - m);
+    }
+    m2 / n
+}
+
+/// The φ-quantile of `vals` with linear interpolation, as Prometheus's
+/// `quantile` computes it.
+pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
+    if vals.is_empty() || q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    vals.sort_by(|a, b| a.total_cmp(b));
+    let n = vals.len() as f64;
+    let rank = q * (n - 1.0);
+    let lo = rank.floor().max(0.0) as usize;
+    let hi = (lo + 1).min(vals.len() - 1);
+    let w = rank - rank.floor();
+    let (a, b) = (vals.get(lo).copied(), vals.get(hi).copied());
+    match (a, b) {
+        (Some(a), Some(b)) => a * (1.0 - w) + b * w,
+        _ => f64::NAN,
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
+pub(crate) fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v == f64::INFINITY {
+        "+Inf".to_owned()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+impl Evaluator<'_> {
+    pub(crate) fn aggregate(
+        &mut self,
+        a: &AggregateExpr,
+        t: i64,
+    ) -> Result<Vec<Elem>, EngineError> {
+        let param = match &a.param {
+            Some(p) => Some(self.eval(p, t)?),
+            None => None,
+        };
+        let input = self.eval_vector(&a.expr, t)?;
+        let names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
+        let key_of = |l: &Labels| -> Labels {
+            if a.without {
+                let mut n = names.clone();
+                n.push("__name__");
+                l.without(&n)
+            } else {
+                l.keep_only(&names)
+            }
+        };
+        // Groups in order of first appearance.
+        let mut order: Vec<Labels> = Vec::new();
+        let mut groups: HashMap<Labels, Vec<Elem>> = HashMap::new();
+        if a.op == AggregateOp::CountValues {
+            let Some(IVal::Str(label)) = param else {
+                return Err(qerr("count_values needs a string parameter"));
+            };
+            if !model::labels::is_valid_utf8_name(&label) || label.is_empty() {
+                return Err(qerr(format!("invalid label name {label:?}")));
+            }
+            for mut el in input {
+                let mut b = key_of(&el.labels).to_builder();
+                b.set(&label, &format_float(el.v));
+                let k = b.build();
+                el.labels = k.clone();
+                if !groups.contains_key(&k) {
+                    order.push(k.clone());
+                }
+                groups.entry(k).or_default().push(el);
+            }
+            return Ok(order
+                .into_iter()
+                .filter_map(|k| {
+                    let n = groups.get(&k)?.len();
+                    Some(Elem {
+                        labels: k,
+                        v: n as f64,
+                        ts: t,
+                        drop_name: false,
+                    })
+                })
+                .collect());
+        }
+        for el in input {
+            let k = key_of(&el.labels);
+            if !groups.contains_key(&k) {
+                order.push(k.clone());
+            }
+            groups.entry(k).or_default().push(el);
+        }
+        let scalar_param = match param {
+            Some(IVal::Scalar(x)) => x,
+            _ => f64::NAN,
+        };
+        let mut out = Vec::new();
+        for k in order {
+            let Some(g) = groups.remove(&k) else { continue };
+            let vals: Vec<f64> = g.iter().map(|e| e.v).collect();
+            let v = match a.op {
+                AggregateOp::Sum => kahan_sum(vals.iter().copied()),
+                AggregateOp::Avg => mean(&vals),
+                AggregateOp::Count => vals.len() as f64,
+                AggregateOp::Group => 1.0,
+                AggregateOp::Min => {
+                    vals.iter().copied().fold(
+                        f64::NAN,
+                        |m, v| {
+                            if m.is_nan() || v < m {
+                                v
+                            } else {
+                                m
+                            }
+                        },
+                    )
+                }
+                AggregateOp::Max => {
+                    vals.iter().copied().fold(
+                        f64::NAN,
+                        |m, v| {
+                            if m.is_nan() || v > m {
+                                v
+                            } else {
+                                m
+                            }
+                        },
+                    )
+                }
+                AggregateOp::Stdvar => variance(&vals),
+                AggregateOp::Stddev => variance(&vals).sqrt(),
+                AggregateOp::Quantile => {
+                    let mut vals = vals;
+                    quantile(scalar_param, &mut vals)
+                }
+                AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+                    out.extend(select_k(a.op, scalar_param, g)?);
+                    continue;
+                }
+                AggregateOp::LimitRatio | AggregateOp::CountValues => {
+                    return Err(qerr(format!(
+                        "aggregation {} is not supported yet",
+                        a.op.as_str()
+                    )))
+                }
+            };
+            out.push(Elem {
+                labels: k,
+                v,
+                ts: t,
+                drop_name: false,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// `topk`, `bottomk`, `limitk` on one group: the original elements.
+fn select_k(op: AggregateOp, k: f64, mut g: Vec<Elem>) -> Result<Vec<Elem>, EngineError> {
+    if k.is_nan() {
+        return Err(qerr("Parameter value is NaN"));
+    }
+    if k < 1.0 {
+        return Ok(Vec::new());
+    }
+    let k = if k >= g.len() as f64 {
+        g.len()
+    } else {
+        k as usize
+    };
+    match op {
+        AggregateOp::Topk => g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ => b.v.total_cmp(&a.v),
+        }),
+        AggregateOp::Bottomk => g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ => a.v.total_cmp(&b.v),
+        }),
+        _ => {}
+    }
+    g.truncate(k);
+    Ok(g)
+}

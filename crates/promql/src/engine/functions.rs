@@ -1,0 +1,516 @@
+//! Function calls: dispatch by name, instant-vector and scalar functions,
+//! label functions and `histogram_quantile` over classic buckets.
+
+use std::collections::HashMap;
+
+use model::{Labels, MatchType};
+
+use super::eval::{qerr, Evaluator};
+use super::rangefn::{extrapolated, instant_delta, linear_regression, over_time};
+use super::value::{Elem, IVal, RangeSeries};
+use super::EngineError;
+use crate::ast::{Call, Expr};
+
+/// Strips parentheses.
+fn unparen(mut e: &Expr) -> &Expr {
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    e
+}
+
+fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {
+    c.args
+        .get(i)
+        .ok_or_else(|| qerr(format!("missing argument {i} of {}", c.func.name)))
+}
+
+/// Functions that keep `__name__`.
+fn keeps_name(name: &str) -> bool {
+    matches!(
+        name,
+        "last_over_time"
+            | "first_over_time"
+            | "sort"
+            | "sort_desc"
+            | "sort_by_label"
+            | "sort_by_label_desc"
+            | "label_replace"
+            | "label_join"
+    )
+}
+
+fn math(name: &str) -> Option<fn(f64) -> f64> {
+    Some(match name {
+        "abs" => f64::abs,
+        "ceil" => f64::ceil,
+        "floor" => f64::floor,
+        "exp" => f64::exp,
+        "ln" => f64::ln,
+        "log2" => f64::log2,
+        "log10" => f64::log10,
+        "sqrt" => f64::sqrt,
+        "sin" => f64::sin,
+        "cos" => f64::cos,
+        "tan" => f64::tan,
+        "asin" => f64::asin,
+        "acos" => f64::acos,
+        "atan" => f64::atan,
+        "sinh" => f64::sinh,
+        "cosh" => f64::cosh,
+        "tanh" => f64::tanh,
+        "asinh" => f64::asinh,
+        "acosh" => f64::acosh,
+        "atanh" => f64::atanh,
+        "deg" => f64::to_degrees,
+        "rad" => f64::to_radians,
+        "sgn" => |v: f64| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v
+            }
+        },
+        _ => return None,
+    })
+}
+
+/// (year, month 1-12, day 1-31, hour, minute, weekday 0=Sunday, day of
+/// year 1-366, days in month) of a Unix time in seconds, UTC.
+fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64, i64, i64) {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy_mar = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy_mar + 2) / 153;
+    let d = doy_mar - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let cum = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let doy = cum[(m - 1) as usize % 12] + d + i64::from(leap && m > 2);
+    let dim = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let wd = (days + 4).rem_euclid(7);
+    (y, m, d, sod / 3600, (sod % 3600) / 60, wd, doy, dim)
+}
+
+impl Evaluator<'_> {
+    /// The range-vector argument `e` at `t` with its `(lo, hi]` window.
+    fn matrix_arg(
+        &mut self,
+        e: &Expr,
+        t: i64,
+    ) -> Result<(Vec<RangeSeries>, i64, i64), EngineError> {
+        let (lo, hi) = match unparen(e) {
+            Expr::MatrixSelector(ms) => self.matrix_window(ms, t)?,
+            Expr::Subquery(sq) => self.subquery_window(sq, t)?,
+            _ => return Err(qerr("expected a range vector")),
+        };
+        match self.eval(e, t)? {
+            IVal::Matrix(m) => Ok((m, lo, hi)),
+            _ => Err(qerr("expected a range vector")),
+        }
+    }
+
+    pub(crate) fn call(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let name = c.func.name;
+        let secs = t as f64 / 1000.0;
+        match name {
+            "time" => return Ok(IVal::Scalar(secs)),
+            "pi" => return Ok(IVal::Scalar(std::f64::consts::PI)),
+            "vector" => {
+                let v = self.eval_scalar(arg(c, 0)?, t)?;
+                return Ok(IVal::Vector(vec![Elem {
+                    labels: Labels::empty(),
+                    v,
+                    ts: t,
+                    drop_name: false,
+                }]));
+            }
+            "scalar" => {
+                let v = self.eval_vector(arg(c, 0)?, t)?;
+                return Ok(IVal::Scalar(match v.as_slice() {
+                    [one] => one.v,
+                    _ => f64::NAN,
+                }));
+            }
+            "timestamp" => {
+                let a = unparen(arg(c, 0)?);
+                let from_sample = matches!(a, Expr::VectorSelector(_));
+                let mut v = self.eval_vector(a, t)?;
+                for el in &mut v {
+                    el.v = if from_sample { el.ts } else { t } as f64 / 1000.0;
+                    el.drop_name = true;
+                }
+                return Ok(IVal::Vector(v));
+            }
+            "absent" | "absent_over_time" => return self.absent(c, t),
+            "label_replace" => return self.label_replace(c, t),
+            "label_join" => return self.label_join(c, t),
+            "histogram_quantile" => return self.histogram_quantile(c, t),
+            "sort" | "sort_desc" => {
+                let mut v = self.eval_vector(arg(c, 0)?, t)?;
+                v.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
+                    (true, false) => std::cmp::Ordering::Greater,
+                    (false, true) => std::cmp::Ordering::Less,
+                    _ if name == "sort" => a.v.total_cmp(&b.v),
+                    _ => b.v.total_cmp(&a.v),
+                });
+                return Ok(IVal::Vector(v));
+            }
+            "sort_by_label" | "sort_by_label_desc" => {
+                let mut v = self.eval_vector(arg(c, 0)?, t)?;
+                let mut keys = Vec::new();
+                for a in c.args.iter().skip(1) {
+                    match self.eval(a, t)? {
+                        IVal::Str(s) => keys.push(s),
+                        _ => return Err(qerr("sort_by_label needs string labels")),
+                    }
+                }
+                v.sort_by(|a, b| {
+                    let mut o = std::cmp::Ordering::Equal;
+                    for k in &keys {
+                        o = a.labels.get_or_empty(k).cmp(b.labels.get_or_empty(k));
+                        if o.is_ne() {
+                            break;
+                        }
+                    }
+                    if o.is_eq() {
+                        o = a.labels.cmp(&b.labels);
+                    }
+                    if name == "sort_by_label_desc" {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+                return Ok(IVal::Vector(v));
+            }
+            _ => {}
+        }
+        if let Some(f) = math(name) {
+            let mut v = self.eval_vector(arg(c, 0)?, t)?;
+            for el in &mut v {
+                el.v = f(el.v);
+                el.drop_name = true;
+            }
+            return Ok(IVal::Vector(v));
+        }
+        match name {
+            "clamp" | "clamp_min" | "clamp_max" | "round" => {
+                let mut v = self.eval_vector(arg(c, 0)?, t)?;
+                let p1 = match c.args.get(1) {
+                    Some(e) => self.eval_scalar(e, t)?,
+                    None => 1.0,
+                };
+                let p2 = match c.args.get(2) {
+                    Some(e) => self.eval_scalar(e, t)?,
+                    None => f64::NAN,
+                };
+                if name == "clamp" && p2 < p1 {
+                    return Ok(IVal::Vector(Vec::new()));
+                }
+                for el in &mut v {
+                    el.v = match name {
+                        "clamp" => el.v.max(p1).min(p2),
+                        "clamp_min" => el.v.max(p1),
+                        "clamp_max" => el.v.min(p1),
+                        _ => {
+                            let inv = 1.0 / p1;
+                            (el.v * inv + 0.5).floor() / inv
+                        }
+                    };
+                    if name.starts_with("clamp")
+                        && (p1.is_nan() || (name == "clamp" && p2.is_nan()))
+                    {
+                        el.v = f64::NAN;
+                    }
+                    el.drop_name = true;
+                }
+                return Ok(IVal::Vector(v));
+            }
+            "day_of_month" | "day_of_week" | "day_of_year" | "days_in_month" | "hour"
+            | "minute" | "month" | "year" => {
+                let mut v = match c.args.first() {
+                    Some(e) => self.eval_vector(e, t)?,
+                    None => vec![Elem {
+                        labels: Labels::empty(),
+                        v: secs,
+                        ts: t,
+                        drop_name: false,
+                    }],
+                };
+                for el in &mut v {
+                    if !el.v.is_finite() {
+                        el.v = f64::NAN;
+                        el.drop_name = true;
+                        continue;
+                    }
+                    let (y, m, d, h, mi, wd, doy, dim) = civil(el.v.floor() as i64);
+                    el.v = match name {
+                        "day_of_month" => d,
+                        "day_of_week" => wd,
+                        "day_of_year" => doy,
+                        "days_in_month" => dim,
+                        "hour" => h,
+                        "minute" => mi,
+                        "month" => m,
+                        _ => y,
+                    } as f64;
+                    el.drop_name = true;
+                }
+                return Ok(IVal::Vector(v));
+            }
+            _ => {}
+        }
+        // Range-vector functions.
+        let (margs, scalar_arg) = match name {
+            "quantile_over_time" => (1, Some(self.eval_scalar(arg(c, 0)?, t)?)),
+            "predict_linear" => (0, Some(self.eval_scalar(arg(c, 1)?, t)?)),
+            _ => (0, None),
+        };
+        let (m, lo, hi) = self.matrix_arg(arg(c, margs)?, t)?;
+        let keep = keeps_name(name);
+        let mut out = Vec::with_capacity(m.len());
+        for s in m {
+            let p = &s.points;
+            let v = match name {
+                "rate" => extrapolated(p, lo, hi, true, true),
+                "increase" => extrapolated(p, lo, hi, true, false),
+                "delta" => extrapolated(p, lo, hi, false, false),
+                "irate" => instant_delta(p, true),
+                "idelta" => instant_delta(p, false),
+                "deriv" if p.len() >= 2 => Some(linear_regression(p, t).0),
+                "predict_linear" if p.len() >= 2 => {
+                    let (slope, icpt) = linear_regression(p, t);
+                    Some(icpt + slope * scalar_arg.unwrap_or(0.0))
+                }
+                "deriv" | "predict_linear" => None,
+                "quantile_over_time" => {
+                    let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+                    Some(super::aggregations::quantile(
+                        scalar_arg.unwrap_or(f64::NAN),
+                        &mut vals,
+                    ))
+                }
+                _ => match over_time(name, p) {
+                    Some(v) => v,
+                    None => {
+                        return Err(qerr(format!("function {name:?} is not supported yet")));
+                    }
+                },
+            };
+            if let Some(v) = v {
+                out.push(Elem {
+                    labels: s.labels,
+                    v,
+                    ts: t,
+                    drop_name: if keep { s.drop_name } else { true },
+                });
+            }
+        }
+        Ok(IVal::Vector(out))
+    }
+
+    fn absent(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let a = arg(c, 0)?;
+        let present = match self.eval(a, t)? {
+            IVal::Vector(v) => !v.is_empty(),
+            IVal::Matrix(m) => !m.is_empty(),
+            _ => true,
+        };
+        if present {
+            return Ok(IVal::Vector(Vec::new()));
+        }
+        let matchers = match unparen(a) {
+            Expr::VectorSelector(vs) => vs.matchers.as_slice(),
+            Expr::MatrixSelector(ms) => ms.selector.matchers.as_slice(),
+            _ => &[],
+        };
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for m in matchers {
+            *count.entry(m.name.as_str()).or_default() += 1;
+        }
+        let pairs: Vec<(&str, &str)> = matchers
+            .iter()
+            .filter(|m| {
+                m.match_type == MatchType::Equal
+                    && m.name != "__name__"
+                    && count.get(m.name.as_str()) == Some(&1)
+            })
+            .map(|m| (m.name.as_str(), m.value.as_str()))
+            .collect();
+        Ok(IVal::Vector(vec![Elem {
+            labels: Labels::from_pairs(&pairs),
+            v: 1.0,
+            ts: t,
+            drop_name: false,
+        }]))
+    }
+
+    fn strings(&mut self, c: &Call, from: usize, t: i64) -> Result<Vec<String>, EngineError> {
+        let mut out = Vec::new();
+        for a in c.args.iter().skip(from) {
+            match self.eval(a, t)? {
+                IVal::Str(s) => out.push(s),
+                _ => return Err(qerr(format!("{} needs string arguments", c.func.name))),
+            }
+        }
+        Ok(out)
+    }
+
+    fn label_replace(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let v = self.eval_vector(arg(c, 0)?, t)?;
+        let s = self.strings(c, 1, t)?;
+        let [dst, repl, src, re] = s.as_slice() else {
+            return Err(qerr("label_replace needs 5 arguments"));
+        };
+        let re = regex::Regex::new(&format!("^(?s:{re})$")).map_err(|e| {
+            qerr(format!(
+                "invalid regular expression in label_replace(): {re}: {e}"
+            ))
+        })?;
+        if !model::labels::is_valid_utf8_name(dst) || dst.is_empty() {
+            return Err(qerr(format!(
+                "invalid destination label name in label_replace(): {dst}"
+            )));
+        }
+        let mut out = Vec::with_capacity(v.len());
+        for mut el in v {
+            let val = el.labels.get_or_empty(src).to_owned();
+            if let Some(caps) = re.captures(&val) {
+                let mut res = String::new();
+                caps.expand(repl, &mut res);
+                let mut b = el.labels.to_builder();
+                b.set(dst, &res);
+                el.labels = b.build();
+                if dst == "__name__" {
+                    el.drop_name = false;
+                }
+            }
+            out.push(el);
+        }
+        Ok(IVal::Vector(out))
+    }
+
+    fn label_join(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let v = self.eval_vector(arg(c, 0)?, t)?;
+        let s = self.strings(c, 1, t)?;
+        let [dst, sep, srcs @ ..] = s.as_slice() else {
+            return Err(qerr("label_join needs at least 3 arguments"));
+        };
+        if !model::labels::is_valid_utf8_name(dst) || dst.is_empty() {
+            return Err(qerr(format!(
+                "invalid destination label name in label_join(): {dst}"
+            )));
+        }
+        let mut out = Vec::with_capacity(v.len());
+        for mut el in v {
+            let joined: Vec<&str> = srcs.iter().map(|n| el.labels.get_or_empty(n)).collect();
+            let joined = joined.join(sep);
+            let mut b = el.labels.to_builder();
+            b.set(dst, &joined);
+            el.labels = b.build();
+            if dst == "__name__" {
+                el.drop_name = false;
+            }
+            out.push(el);
+        }
+        Ok(IVal::Vector(out))
+    }
+
+    fn histogram_quantile(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let q = self.eval_scalar(arg(c, 0)?, t)?;
+        let v = self.eval_vector(arg(c, 1)?, t)?;
+        let mut order: Vec<Labels> = Vec::new();
+        let mut groups: HashMap<Labels, Vec<(f64, f64)>> = HashMap::new();
+        for el in v {
+            let Some(le) = el.labels.get("le").and_then(|s| s.parse::<f64>().ok()) else {
+                continue;
+            };
+            let k = el.labels.without(&["le", "__name__"]);
+            if !groups.contains_key(&k) {
+                order.push(k.clone());
+            }
+            groups.entry(k).or_default().push((le, el.v));
+        }
+        let mut out = Vec::new();
+        for k in order {
+            let Some(b) = groups.remove(&k) else { continue };
+            out.push(Elem {
+                labels: k,
+                v: bucket_quantile(q, b),
+                ts: t,
+                drop_name: true,
+            });
+        }
+        Ok(IVal::Vector(out))
+    }
+}
+
+/// The φ-quantile from classic cumulative buckets (upper bound, count).
+fn bucket_quantile(q: f64, mut b: Vec<(f64, f64)>) -> f64 {
+    if q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    b.sort_by(|x, y| x.0.total_cmp(&y.0));
+    if b.last().map(|x| x.0) != Some(f64::INFINITY) {
+        return f64::NAN;
+    }
+    // Merge equal bounds, then force the counts to be monotonic.
+    let mut m: Vec<(f64, f64)> = Vec::with_capacity(b.len());
+    for (u, c) in b {
+        match m.last_mut() {
+            Some(last) if last.0 == u => last.1 += c,
+            _ => m.push((u, c)),
+        }
+    }
+    let mut max = f64::NEG_INFINITY;
+    for x in &mut m {
+        if x.1 > max {
+            max = x.1;
+        } else {
+            x.1 = max;
+        }
+    }
+    let n = m.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let total = m[n - 1].1;
+    if total == 0.0 || total.is_nan() {
+        return f64::NAN;
+    }
+    let mut rank = q * total;
+    let i = m.partition_point(|x| x.1 < rank);
+    if i >= n - 1 {
+        return m[n - 2].0;
+    }
+    if i == 0 && m[0].0 <= 0.0 {
+        return m[0].0;
+    }
+    let (mut start, end, mut count) = (0.0, m[i].0, m[i].1);
+    if i > 0 {
+        start = m[i - 1].0;
+        count -= m[i - 1].1;
+        rank -= m[i - 1].1;
+    }
+    start + (end - start) * (rank / count)
+}
