@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use promql::engine::{Engine, EngineOptions, Value};
+use promql::engine::{Engine, EngineOptions, QueryResult, Value};
 use promqltest::runner::{
     Engine as RunnerEngine, EngineError, MatrixSeries, QueryOutput, QueryValue, VectorSample,
 };
@@ -41,6 +41,16 @@ fn convert(v: Value) -> QueryValue {
     }
 }
 
+fn output(r: QueryResult) -> QueryOutput {
+    let mut out = QueryOutput::new(convert(r.value));
+    out.warnings = r
+        .warnings
+        .into_iter()
+        .map(|w| format!("PromQL warning: {w}"))
+        .collect();
+    out
+}
+
 fn parse(expr: &str) -> Result<promql::Expr, EngineError> {
     promql::parse(expr).map_err(|e| EngineError::new(e.to_string()))
 }
@@ -57,7 +67,7 @@ impl RunnerEngine for Adapter {
             .0
             .instant_query(db, &e, at_ms)
             .map_err(|e| EngineError::new(e.to_string()))?;
-        Ok(QueryOutput::new(convert(r.value)))
+        Ok(output(r))
     }
 
     fn range(
@@ -73,7 +83,7 @@ impl RunnerEngine for Adapter {
             .0
             .range_query(db, &e, start_ms, end_ms, step_ms)
             .map_err(|e| EngineError::new(e.to_string()))?;
-        Ok(QueryOutput::new(convert(r.value)))
+        Ok(output(r))
     }
 
     fn check_syntax(&self, expr: &str) -> Result<(), EngineError> {

@@ -70,7 +70,13 @@ pub(crate) fn quantile(q: f64, vals: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    vals.sort_by(|a, b| a.total_cmp(b));
+    // NaN sorts first, as in Prometheus.
+    vals.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.total_cmp(b),
+    });
     let n = vals.len() as f64;
     let rank = q * (n - 1.0);
     let lo = rank.floor().max(0.0) as usize;
@@ -106,7 +112,42 @@ impl Evaluator<'_> {
             Some(p) => Some(self.eval(p, t)?),
             None => None,
         };
-        let input = self.eval_vector(&a.expr, t)?;
+        let mut input = self.eval_vector(&a.expr, t)?;
+        if let Some(IVal::Scalar(p)) = &param {
+            if p.is_nan() {
+                match a.op {
+                    AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk => {
+                        return Err(qerr("Parameter value is NaN"))
+                    }
+                    AggregateOp::LimitRatio => return Err(qerr("Ratio value is NaN")),
+                    _ => {}
+                }
+            }
+        }
+        if a.op == AggregateOp::Quantile {
+            if let Some(IVal::Scalar(p)) = &param {
+                if !(0.0..=1.0).contains(p) {
+                    self.warnings.push(format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_float(*p)
+                    ));
+                }
+            }
+        }
+        // Names marked for removal are gone for grouping purposes; grouping
+        // by `__name__` can then collide, as in Prometheus.
+        if !a.without && a.grouping.iter().any(|g| g == "__name__") {
+            let mut seen = std::collections::HashSet::new();
+            for el in &mut input {
+                if el.drop_name {
+                    el.labels = el.labels.without_metric_name();
+                    el.drop_name = false;
+                    if !seen.insert(el.labels.clone()) {
+                        return Err(super::eval::dup_labelset());
+                    }
+                }
+            }
+        }
         let names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
         let key_of = |l: &Labels| -> Labels {
             if a.without {

@@ -129,6 +129,22 @@ impl Evaluator<'_> {
         match name {
             "time" => return Ok(IVal::Scalar(secs)),
             "pi" => return Ok(IVal::Scalar(std::f64::consts::PI)),
+            "step" => return Ok(IVal::Scalar(self.step as f64 / 1000.0)),
+            "range" => return Ok(IVal::Scalar((self.end - self.start) as f64 / 1000.0)),
+            "start" => return Ok(IVal::Scalar(self.start as f64 / 1000.0)),
+            "end" => return Ok(IVal::Scalar(self.end as f64 / 1000.0)),
+            "min_of" | "max_of" => {
+                let a = self.eval_scalar(arg(c, 0)?, t)?;
+                let b = self.eval_scalar(arg(c, 1)?, t)?;
+                let v = if a.is_nan() || b.is_nan() {
+                    f64::NAN
+                } else if name == "min_of" {
+                    a.min(b)
+                } else {
+                    a.max(b)
+                };
+                return Ok(IVal::Scalar(v));
+            }
             "vector" => {
                 let v = self.eval_scalar(arg(c, 0)?, t)?;
                 return Ok(IVal::Vector(vec![Elem {
@@ -181,7 +197,7 @@ impl Evaluator<'_> {
                 v.sort_by(|a, b| {
                     let mut o = std::cmp::Ordering::Equal;
                     for k in &keys {
-                        o = a.labels.get_or_empty(k).cmp(b.labels.get_or_empty(k));
+                        o = natural_cmp(a.labels.get_or_empty(k), b.labels.get_or_empty(k));
                         if o.is_ne() {
                             break;
                         }
@@ -456,6 +472,42 @@ impl Evaluator<'_> {
             });
         }
         Ok(IVal::Vector(out))
+    }
+}
+
+/// Compares strings with runs of digits compared as numbers ("a2" < "a10"),
+/// as Prometheus's `sort_by_label` does.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => return std::cmp::Ordering::Equal,
+            (None, Some(_)) => return std::cmp::Ordering::Less,
+            (Some(_), None) => return std::cmp::Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let nx = x.iter().take_while(|c| c.is_ascii_digit()).count();
+                let ny = y.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (dx, dy) = (&x[..nx], &y[..ny]);
+                let tx = dx.iter().skip_while(|&&c| c == b'0').count();
+                let ty = dy.iter().skip_while(|&&c| c == b'0').count();
+                let o = tx
+                    .cmp(&ty)
+                    .then_with(|| dx[nx - tx..].cmp(&dy[ny - ty..]))
+                    .then_with(|| nx.cmp(&ny));
+                if o.is_ne() {
+                    return o;
+                }
+                x = &x[nx..];
+                y = &y[ny..];
+            }
+            (Some(c), Some(d)) => {
+                if c != d {
+                    return c.cmp(d);
+                }
+                x = &x[1..];
+                y = &y[1..];
+            }
+        }
     }
 }
 

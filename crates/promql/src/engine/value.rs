@@ -35,7 +35,8 @@ pub(crate) enum IVal {
 /// The labels an element ends with: without `__name__` when marked.
 pub(crate) fn final_labels(labels: &Labels, drop_name: bool) -> Labels {
     if drop_name {
-        labels.without_metric_name()
+        // Type and unit metadata labels describe the metric the name names.
+        labels.without(&["__name__", "__type__", "__unit__"])
     } else {
         labels.clone()
     }
