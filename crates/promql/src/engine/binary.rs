@@ -124,6 +124,33 @@ fn set_or(lv: Vec<Elem>, rv: Vec<Elem>, m: &VectorMatching) -> Vec<Elem> {
     out
 }
 
+/// One result element of a vector–vector operation, `None` when a
+/// comparison filters it out. `pair` is (left value, right value).
+fn combine(
+    b: &BinaryExpr,
+    cmp: bool,
+    labels: Labels,
+    pair: (f64, f64),
+    ts: i64,
+    drop: bool,
+) -> Option<Elem> {
+    let (x, y) = pair;
+    let r = arith(b.op, x, y);
+    let mut value = r;
+    if cmp && !b.return_bool {
+        if r == 0.0 {
+            return None;
+        }
+        value = x;
+    }
+    Some(Elem {
+        labels,
+        v: value,
+        ts,
+        drop_name: !cmp || b.return_bool || drop,
+    })
+}
+
 fn vector_vector(
     b: &BinaryExpr,
     lv: Vec<Elem>,
@@ -146,16 +173,28 @@ fn vector_vector(
         }
         index.insert(sig, i);
     }
+    let (fill_one, fill_many) = if swapped {
+        (m.fill_lhs, m.fill_rhs)
+    } else {
+        (m.fill_rhs, m.fill_lhs)
+    };
     let mut matched: HashMap<Labels, usize> = HashMap::new();
+    let mut one_used = vec![false; one.len()];
     let mut result_sets: HashSet<Labels> = HashSet::new();
     let mut out = Vec::new();
     for e in many {
         let sig = signature(&e.labels, m);
-        let Some(&j) = index.get(&sig) else {
-            continue;
+        let o = match index.get(&sig) {
+            Some(&j) => {
+                if let Some(u) = one_used.get_mut(j) {
+                    *u = true;
+                }
+                one.get(j).map(|o| (o.v, Some(&o.labels)))
+            }
+            None => fill_one.map(|f| (f, None)),
         };
-        let Some(o) = one.get(j) else { continue };
-        if m.card == Cardinality::OneToOne {
+        let Some((ov, olabels)) = o else { continue };
+        if m.card == Cardinality::OneToOne && olabels.is_some() {
             let n = matched.entry(sig.clone()).or_insert(0);
             *n += 1;
             if *n > 1 {
@@ -164,16 +203,6 @@ fn vector_vector(
                 ));
             }
         }
-        let (x, y) = if swapped { (o.v, e.v) } else { (e.v, o.v) };
-        let r = arith(b.op, x, y);
-        let mut value = r;
-        if cmp && !b.return_bool {
-            if r == 0.0 {
-                continue;
-            }
-            value = x;
-        }
-        let drop_name = !cmp || b.return_bool || e.drop_name;
         let mut lb = e.labels.to_builder();
         if m.card == Cardinality::OneToOne {
             if m.on {
@@ -186,30 +215,42 @@ fn vector_vector(
             }
         }
         for n in &m.include {
-            match o.labels.get(n) {
+            match olabels.and_then(|l| l.get(n)) {
                 Some(v) => lb.set(n, v),
                 None => lb.del(n),
             };
         }
-        let labels = lb.build();
-        if m.card != Cardinality::OneToOne {
-            let key = if drop_name {
-                labels.without_metric_name()
-            } else {
-                labels.clone()
-            };
-            if !result_sets.insert(key) {
-                return Err(qerr(
-                    "multiple matches for labels: grouping labels must ensure unique matches",
-                ));
+        let pair = if swapped { (ov, e.v) } else { (e.v, ov) };
+        if let Some(el) = combine(b, cmp, lb.build(), pair, e.ts, e.drop_name) {
+            if m.card != Cardinality::OneToOne {
+                let key = if el.drop_name {
+                    el.labels.without_metric_name()
+                } else {
+                    el.labels.clone()
+                };
+                if !result_sets.insert(key) {
+                    return Err(qerr(
+                        "multiple matches for labels: grouping labels must ensure unique matches",
+                    ));
+                }
+            }
+            out.push(el);
+        }
+    }
+    // With a fill for the many side, unmatched one-side series pair with it
+    // and carry only their match group's labels.
+    if let Some(f) = fill_many {
+        for (o, used) in one.iter().zip(one_used) {
+            if used {
+                continue;
+            }
+            let pair = if swapped { (o.v, f) } else { (f, o.v) };
+            let sig = signature(&o.labels, m);
+            if let Some(mut el) = combine(b, cmp, sig, pair, o.ts, true) {
+                el.drop_name = true;
+                out.push(el);
             }
         }
-        out.push(Elem {
-            labels,
-            v: value,
-            ts: e.ts,
-            drop_name,
-        });
     }
     Ok(out)
 }
