@@ -20,6 +20,7 @@ mod aggregations;
 mod binary;
 mod eval;
 mod functions;
+mod info;
 mod rangefn;
 mod selectors;
 mod value;

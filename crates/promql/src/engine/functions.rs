@@ -12,14 +12,14 @@ use super::EngineError;
 use crate::ast::{Call, Expr};
 
 /// Strips parentheses.
-fn unparen(mut e: &Expr) -> &Expr {
+pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     while let Expr::Paren(p) = e {
         e = &p.expr;
     }
     e
 }
 
-fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {
+pub(crate) fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {
     c.args
         .get(i)
         .ok_or_else(|| qerr(format!("missing argument {i} of {}", c.func.name)))
@@ -172,6 +172,7 @@ impl Evaluator<'_> {
                 return Ok(IVal::Vector(v));
             }
             "absent" | "absent_over_time" => return self.absent(c, t),
+            "info" => return self.info(c, t),
             "label_replace" => return self.label_replace(c, t),
             "label_join" => return self.label_join(c, t),
             "histogram_quantile" => return self.histogram_quantile(c, t),

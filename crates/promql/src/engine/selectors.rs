@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use model::{is_stale_nan, Labels, Sample};
+use model::{is_stale_nan, Labels, Matcher, Sample};
 
 use super::eval::{qerr, Evaluator};
 use super::value::{Elem, IVal, RangeSeries};
@@ -17,6 +17,17 @@ pub(crate) struct RawSeries {
     pub(crate) samples: Vec<Sample>,
 }
 
+/// The last sample at or before `rt` if it is within the lookback window
+/// and not a staleness marker.
+pub(crate) fn latest(samples: &[Sample], rt: i64, lookback: i64) -> Option<&Sample> {
+    let i = samples.partition_point(|x| x.t <= rt);
+    let last = samples.get(i.checked_sub(1)?)?;
+    if last.t <= rt - lookback || is_stale_nan(last.v) {
+        return None;
+    }
+    Some(last)
+}
+
 impl Evaluator<'_> {
     /// Every sample of the series `vs` selects, read once per query.
     // A first slice: the whole time range is read; narrowing it to what the
@@ -26,9 +37,16 @@ impl Evaluator<'_> {
         if let Some(s) = self.cache.get(&key) {
             return Ok(Rc::clone(s));
         }
+        let rc = Rc::new(self.fetch(&vs.matchers)?);
+        self.cache.insert(key, Rc::clone(&rc));
+        Ok(rc)
+    }
+
+    /// Every sample of the series matching `matchers`.
+    pub(crate) fn fetch(&self, matchers: &[Matcher]) -> Result<Vec<RawSeries>, EngineError> {
         let q = self.db.querier(i64::MIN, i64::MAX)?;
         let mut out = Vec::new();
-        for s in q.select(true, None, &vs.matchers)? {
+        for s in q.select(true, None, matchers)? {
             let mut s = s?;
             let samples = s.collect_samples()?;
             out.push(RawSeries {
@@ -36,9 +54,7 @@ impl Evaluator<'_> {
                 samples,
             });
         }
-        let rc = Rc::new(out);
-        self.cache.insert(key, Rc::clone(&rc));
-        Ok(rc)
+        Ok(out)
     }
 
     /// The instant vector of `vs` at step time `t`.
@@ -52,14 +68,9 @@ impl Evaluator<'_> {
         let data = self.series_for(vs)?;
         let mut out = Vec::new();
         for s in data.iter() {
-            // The last sample at or before rt, if within the lookback window.
-            let i = s.samples.partition_point(|x| x.t <= rt);
-            let Some(last) = i.checked_sub(1).and_then(|i| s.samples.get(i)) else {
+            let Some(last) = latest(&s.samples, rt, lookback) else {
                 continue;
             };
-            if last.t <= rt - lookback || is_stale_nan(last.v) {
-                continue;
-            }
             out.push(Elem {
                 labels: s.labels.clone(),
                 v: last.v,

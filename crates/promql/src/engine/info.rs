@@ -1,0 +1,80 @@
+//! `info(v, {selector})`: enriching series with the data labels of info
+//! metrics (`target_info` by default) that share their identifying labels
+//! (`instance`, `job`).
+
+use model::{Labels, LabelsBuilder, Matcher};
+
+use super::eval::Evaluator;
+use super::functions::{arg, unparen};
+use super::selectors::latest;
+use super::value::IVal;
+use super::EngineError;
+use crate::ast::{Call, Expr};
+
+/// The labels that tie an info series to the series it describes.
+const IDENTIFYING: [&str; 2] = ["instance", "job"];
+
+impl Evaluator<'_> {
+    pub(crate) fn info(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let base = self.eval_vector(arg(c, 0)?, t)?;
+        let matchers: Vec<Matcher> = match c.args.get(1).map(unparen) {
+            Some(Expr::VectorSelector(vs)) => vs.matchers.clone(),
+            _ => Vec::new(),
+        };
+        let (mut name_m, data_m): (Vec<Matcher>, Vec<Matcher>) =
+            matchers.into_iter().partition(|m| m.name == "__name__");
+        if name_m.is_empty() {
+            name_m.push(Matcher::equal("__name__", "target_info"));
+        }
+        // Info series present at t, latest sample first.
+        let mut infos: Vec<(i64, Labels)> = self
+            .fetch(&name_m)?
+            .into_iter()
+            .filter_map(|s| {
+                let ts = latest(&s.samples, t, self.opts.lookback_delta_ms)?.t;
+                data_m
+                    .iter()
+                    .all(|m| m.matches(s.labels.get_or_empty(&m.name)))
+                    .then_some((ts, s.labels))
+            })
+            .collect();
+        infos.sort_by(|a, b| b.0.cmp(&a.0));
+        let empty_ok = data_m.iter().all(|m| m.matches(""));
+        let mut out = Vec::with_capacity(base.len());
+        for mut el in base {
+            let name = el.labels.get_or_empty("__name__");
+            if name_m.iter().all(|m| m.matches(name)) {
+                // An info series itself passes through unchanged.
+                out.push(el);
+                continue;
+            }
+            let mut b: LabelsBuilder = el.labels.to_builder();
+            let mut found = false;
+            for (_, info) in &infos {
+                if IDENTIFYING
+                    .iter()
+                    .any(|n| info.get_or_empty(n) != el.labels.get_or_empty(n))
+                {
+                    continue;
+                }
+                found = true;
+                for l in info.iter() {
+                    let wanted = if data_m.is_empty() {
+                        l.name != "__name__" && !IDENTIFYING.contains(&l.name)
+                    } else {
+                        data_m.iter().any(|m| m.name == l.name)
+                    };
+                    if wanted && b.get(l.name).is_none() && !el.labels.has(l.name) {
+                        b.set(l.name, l.value);
+                    }
+                }
+            }
+            if !found && !empty_ok {
+                continue;
+            }
+            el.labels = b.build();
+            out.push(el);
+        }
+        Ok(IVal::Vector(out))
+    }
+}
