@@ -2,7 +2,7 @@
 //! metrics (`target_info` by default) that share their identifying labels
 //! (`instance`, `job`).
 
-use model::{Labels, LabelsBuilder, Matcher};
+use model::{Labels, LabelsBuilder, MatchType, Matcher};
 
 use super::eval::Evaluator;
 use super::functions::{arg, unparen};
@@ -31,6 +31,10 @@ impl Evaluator<'_> {
             .fetch(&name_m)?
             .into_iter()
             .filter_map(|s| {
+                // Only `*_info` metrics are info metrics.
+                if !s.labels.get_or_empty("__name__").ends_with("_info") {
+                    return None;
+                }
                 let ts = latest(&s.samples, t, self.opts.lookback_delta_ms)?.t;
                 data_m
                     .iter()
@@ -38,12 +42,16 @@ impl Evaluator<'_> {
                     .then_some((ts, s.labels))
             })
             .collect();
-        infos.sort_by(|a, b| b.0.cmp(&a.0));
+        infos.sort_by_key(|i| std::cmp::Reverse(i.0));
         let empty_ok = data_m.iter().all(|m| m.matches(""));
         let mut out = Vec::with_capacity(base.len());
         for mut el in base {
             let name = el.labels.get_or_empty("__name__");
-            if name_m.iter().all(|m| m.matches(name)) {
+            // Only a positive name matcher can make a series an info series.
+            let positive = name_m
+                .iter()
+                .any(|m| matches!(m.match_type, MatchType::Equal | MatchType::Regex));
+            if positive && name_m.iter().all(|m| m.matches(name)) {
                 // An info series itself passes through unchanged.
                 out.push(el);
                 continue;
