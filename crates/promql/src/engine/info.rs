@@ -15,8 +15,39 @@ use crate::ast::{Call, Expr};
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
 
 impl Evaluator<'_> {
+    /// The time the base series were read at: info series are matched as
+    /// of it, so `@` and `offset` on the base pin the enrichment too.
+    fn reference_time(&self, e: &Expr, t: i64) -> Result<i64, EngineError> {
+        match e {
+            Expr::VectorSelector(vs) => self.ref_time(t, vs.at, vs.offset.as_ref()),
+            Expr::MatrixSelector(ms) => {
+                self.ref_time(t, ms.selector.at, ms.selector.offset.as_ref())
+            }
+            Expr::Subquery(sq) => {
+                let inner = self.ref_time(t, sq.at, sq.offset.as_ref())?;
+                self.reference_time(&sq.expr, inner)
+            }
+            Expr::Paren(p) => self.reference_time(&p.expr, t),
+            Expr::Unary(u) => self.reference_time(&u.expr, t),
+            Expr::Aggregate(a) => self.reference_time(&a.expr, t),
+            Expr::Binary(b) => self.reference_time(&b.lhs, t),
+            Expr::Call(c) => match c.args.iter().find(|a| {
+                matches!(
+                    a.value_type(),
+                    crate::ValueType::Vector | crate::ValueType::Matrix
+                )
+            }) {
+                Some(a) => self.reference_time(a, t),
+                None => Ok(t),
+            },
+            Expr::Number(_) | Expr::String(_) => Ok(t),
+        }
+    }
+
     pub(crate) fn info(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
-        let base = self.eval_vector(arg(c, 0)?, t)?;
+        let base_expr = arg(c, 0)?;
+        let base = self.eval_vector(base_expr, t)?;
+        let rt = self.reference_time(base_expr, t)?;
         let matchers: Vec<Matcher> = match c.args.get(1).map(unparen) {
             Some(Expr::VectorSelector(vs)) => vs.matchers.clone(),
             _ => Vec::new(),
@@ -35,7 +66,7 @@ impl Evaluator<'_> {
                 if !s.labels.get_or_empty("__name__").ends_with("_info") {
                     return None;
                 }
-                let ts = latest(&s.samples, t, self.opts.lookback_delta_ms)?.t;
+                let ts = latest(&s.samples, rt, self.opts.lookback_delta_ms)?.t;
                 data_m
                     .iter()
                     .all(|m| m.matches(s.labels.get_or_empty(&m.name)))
