@@ -19,6 +19,7 @@
 mod aggregations;
 mod binary;
 mod eval;
+mod extended;
 mod functions;
 mod info;
 mod rangefn;

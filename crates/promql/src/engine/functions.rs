@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use model::{Labels, MatchType};
 
 use super::eval::{qerr, Evaluator};
+use super::extended::{check_modifier, plain_change};
 use super::rangefn::{extrapolated, instant_delta, linear_regression, over_time};
 use super::value::{Elem, IVal, RangeSeries};
 use super::EngineError;
@@ -297,7 +298,14 @@ impl Evaluator<'_> {
             "predict_linear" => (0, Some(self.eval_scalar(arg(c, 1)?, t)?)),
             _ => (0, None),
         };
-        let (m, lo, hi) = self.matrix_arg(arg(c, margs)?, t)?;
+        let marg = arg(c, margs)?;
+        if let Expr::MatrixSelector(ms) = unparen(marg) {
+            if ms.selector.smoothed || ms.selector.anchored {
+                check_modifier(ms, name)?;
+                return self.extended_call(ms, name, t);
+            }
+        }
+        let (m, lo, hi) = self.matrix_arg(marg, t)?;
         let keep = keeps_name(name);
         let mut out = Vec::with_capacity(m.len());
         for s in m {
@@ -334,6 +342,38 @@ impl Evaluator<'_> {
                     v,
                     ts: t,
                     drop_name: if keep { s.drop_name } else { true },
+                });
+            }
+        }
+        Ok(IVal::Vector(out))
+    }
+
+    /// `rate`, `increase`, `delta`, `changes`, `resets` over an `anchored`
+    /// or `smoothed` selector: no extrapolation.
+    fn extended_call(
+        &mut self,
+        ms: &crate::ast::MatrixSelector,
+        name: &str,
+        t: i64,
+    ) -> Result<IVal, EngineError> {
+        let counter = name != "delta";
+        let m = self.extended_points(ms, t, counter)?;
+        let (lo, hi) = self.matrix_window(ms, t)?;
+        let secs = (hi - lo) as f64 / 1000.0;
+        let mut out = Vec::with_capacity(m.len());
+        for s in m {
+            let v = match name {
+                "rate" => plain_change(&s.points, true).map(|d| d / secs),
+                "increase" => plain_change(&s.points, true),
+                "delta" => plain_change(&s.points, false),
+                _ => over_time(name, &s.points).flatten(),
+            };
+            if let Some(v) = v {
+                out.push(Elem {
+                    labels: s.labels,
+                    v,
+                    ts: t,
+                    drop_name: true,
                 });
             }
         }

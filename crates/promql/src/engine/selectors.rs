@@ -32,7 +32,10 @@ impl Evaluator<'_> {
     /// Every sample of the series `vs` selects, read once per query.
     // A first slice: the whole time range is read; narrowing it to what the
     // query's steps, offsets and ranges need is the next step.
-    fn series_for(&mut self, vs: &VectorSelector) -> Result<Rc<Vec<RawSeries>>, EngineError> {
+    pub(crate) fn series_for(
+        &mut self,
+        vs: &VectorSelector,
+    ) -> Result<Rc<Vec<RawSeries>>, EngineError> {
         let key = vs as *const VectorSelector as usize;
         if let Some(s) = self.cache.get(&key) {
             return Ok(Rc::clone(s));
@@ -71,9 +74,14 @@ impl Evaluator<'_> {
             let Some(last) = latest(&s.samples, rt, lookback) else {
                 continue;
             };
+            let v = if vs.smoothed {
+                super::extended::interpolate(&s.samples, rt, lookback, false).unwrap_or(last.v)
+            } else {
+                last.v
+            };
             out.push(Elem {
                 labels: s.labels.clone(),
-                v: last.v,
+                v,
                 ts: last.t,
                 drop_name: false,
             });
