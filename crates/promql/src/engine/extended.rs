@@ -123,6 +123,10 @@ impl Evaluator<'_> {
                 points.extend(inner.filter(|p| p.0 != hi));
                 points.push((hi, ve));
             } else {
+                // The anchor only extends a range that has samples.
+                if inner.clone().next().is_none() {
+                    continue;
+                }
                 let anchor = s.samples[..a]
                     .last()
                     .filter(|x| !is_stale_nan(x.v) && lo - x.t < lookback);
