@@ -104,13 +104,23 @@ pub enum Value {
     Matrix(Vec<Series>),
 }
 
+/// A warning raised while evaluating, with the part of the query it is
+/// about (Prometheus appends its `line:col` to the text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Annotation {
+    /// The text, without position.
+    pub message: String,
+    /// Where in the query.
+    pub span: crate::Span,
+}
+
 /// A result with the annotations raised while computing it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryResult {
     /// The value.
     pub value: Value,
-    /// Warnings (`PromQL warning: …` texts without position).
-    pub warnings: Vec<String>,
+    /// Warnings.
+    pub warnings: Vec<Annotation>,
 }
 
 /// The PromQL engine; cheap to create, holds only settings.

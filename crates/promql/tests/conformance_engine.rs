@@ -41,12 +41,32 @@ fn convert(v: Value) -> QueryValue {
     }
 }
 
-fn output(r: QueryResult) -> QueryOutput {
+/// Prometheus's `line:col` of a byte offset (1-based column).
+fn position(expr: &str, at: usize) -> String {
+    let before = expr
+        .as_bytes()
+        .get(..at.min(expr.len()))
+        .unwrap_or_default();
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let col = match before.iter().rposition(|&b| b == b'\n') {
+        Some(nl) => at - nl,
+        None => at + 1,
+    };
+    format!("{line}:{col}")
+}
+
+fn output(expr: &str, r: QueryResult) -> QueryOutput {
     let mut out = QueryOutput::new(convert(r.value));
     out.warnings = r
         .warnings
         .into_iter()
-        .map(|w| format!("PromQL warning: {w}"))
+        .map(|w| {
+            format!(
+                "PromQL warning: {} ({})",
+                w.message,
+                position(expr, w.span.start)
+            )
+        })
         .collect();
     out
 }
@@ -67,7 +87,7 @@ impl RunnerEngine for Adapter {
             .0
             .instant_query(db, &e, at_ms)
             .map_err(|e| EngineError::new(e.to_string()))?;
-        Ok(output(r))
+        Ok(output(expr, r))
     }
 
     fn range(
@@ -83,7 +103,7 @@ impl RunnerEngine for Adapter {
             .0
             .range_query(db, &e, start_ms, end_ms, step_ms)
             .map_err(|e| EngineError::new(e.to_string()))?;
-        Ok(output(r))
+        Ok(output(expr, r))
     }
 
     fn check_syntax(&self, expr: &str) -> Result<(), EngineError> {

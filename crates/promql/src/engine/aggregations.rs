@@ -125,12 +125,15 @@ impl Evaluator<'_> {
             }
         }
         if a.op == AggregateOp::Quantile {
-            if let Some(IVal::Scalar(p)) = &param {
+            if let (Some(IVal::Scalar(p)), Some(pe)) = (&param, &a.param) {
                 if !(0.0..=1.0).contains(p) {
-                    self.warnings.push(format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        format_float(*p)
-                    ));
+                    self.warn(
+                        format!(
+                            "quantile value should be between 0 and 1, got {}",
+                            format_float(*p)
+                        ),
+                        pe.span(),
+                    );
                 }
             }
         }

@@ -22,7 +22,7 @@ pub(crate) struct Evaluator<'a> {
     /// Selector data read so far, by selector node address.
     pub(crate) cache: HashMap<usize, std::rc::Rc<Vec<RawSeries>>>,
     /// Annotations.
-    pub(crate) warnings: Vec<String>,
+    pub(crate) warnings: Vec<super::Annotation>,
 }
 
 pub(crate) fn qerr(msg: impl Into<String>) -> EngineError {
@@ -45,6 +45,14 @@ impl<'a> Evaluator<'a> {
             step,
             cache: HashMap::new(),
             warnings: Vec::new(),
+        }
+    }
+
+    /// Records a warning once.
+    pub(crate) fn warn(&mut self, message: String, span: crate::Span) {
+        let a = super::Annotation { message, span };
+        if !self.warnings.contains(&a) {
+            self.warnings.push(a);
         }
     }
 
@@ -156,6 +164,14 @@ impl<'a> Evaluator<'a> {
 
     /// Runs a range query: the expression at every step, joined by labels.
     pub(crate) fn eval_range(&mut self, e: &Expr) -> Result<Value, EngineError> {
+        if let Expr::Call(c) = e {
+            if c.func.name.starts_with("sort") {
+                self.warn(
+                    "sort is ineffective for range queries since results are always ordered by labels".to_owned(),
+                    c.span,
+                );
+            }
+        }
         let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
         let mut t = self.start;
         while t <= self.end {

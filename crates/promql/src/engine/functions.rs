@@ -298,6 +298,17 @@ impl Evaluator<'_> {
             "predict_linear" => (0, Some(self.eval_scalar(arg(c, 1)?, t)?)),
             _ => (0, None),
         };
+        if let (Some(q), true) = (scalar_arg, name == "quantile_over_time") {
+            if !(0.0..=1.0).contains(&q) {
+                self.warn(
+                    format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        super::aggregations::format_float(q)
+                    ),
+                    arg(c, 0)?.span(),
+                );
+            }
+        }
         let marg = arg(c, margs)?;
         if let Expr::MatrixSelector(ms) = unparen(marg) {
             if ms.selector.smoothed || ms.selector.anchored {
