@@ -124,6 +124,20 @@ impl Evaluator<'_> {
                 }
             }
         }
+        if a.op == AggregateOp::LimitRatio {
+            if let (Some(IVal::Scalar(p)), Some(pe)) = (&param, &a.param) {
+                if !(-1.0..=1.0).contains(p) {
+                    self.warn(
+                        format!(
+                            "ratio value should be between -1 and 1, got {}, capping to {}",
+                            format_float(*p),
+                            format_float(p.clamp(-1.0, 1.0))
+                        ),
+                        pe.span(),
+                    );
+                }
+            }
+        }
         if a.op == AggregateOp::Quantile {
             if let (Some(IVal::Scalar(p)), Some(pe)) = (&param, &a.param) {
                 if !(0.0..=1.0).contains(p) {
@@ -248,11 +262,16 @@ impl Evaluator<'_> {
                     out.extend(select_k(a.op, scalar_param, g)?);
                     continue;
                 }
-                AggregateOp::LimitRatio | AggregateOp::CountValues => {
-                    return Err(qerr(format!(
-                        "aggregation {} is not supported yet",
-                        a.op.as_str()
-                    )))
+                AggregateOp::LimitRatio => {
+                    let r = scalar_param.clamp(-1.0, 1.0);
+                    out.extend(g.into_iter().filter(|e| {
+                        let off = ratio_offset(&e.labels);
+                        (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r)
+                    }));
+                    continue;
+                }
+                AggregateOp::CountValues => {
+                    return Err(qerr("BUG: count_values reached the generic aggregation"))
                 }
             };
             out.push(Elem {
@@ -264,6 +283,20 @@ impl Evaluator<'_> {
         }
         Ok(out)
     }
+}
+
+/// Where a series falls in [0, 1) for `limit_ratio`: its label hash
+/// (Prometheus's `Labels.Hash`, xxHash64 over `name 0xff value 0xff …`)
+/// scaled, so the same series are picked at every step.
+fn ratio_offset(l: &Labels) -> f64 {
+    let mut buf = Vec::with_capacity(l.as_bytes().len() + 2 * l.len());
+    for lb in l.iter() {
+        buf.extend_from_slice(lb.name.as_bytes());
+        buf.push(0xff);
+        buf.extend_from_slice(lb.value.as_bytes());
+        buf.push(0xff);
+    }
+    xxhash_rust::xxh64::xxh64(&buf, 0) as f64 / u64::MAX as f64
 }
 
 /// `topk`, `bottomk`, `limitk` on one group: the original elements.
