@@ -176,7 +176,14 @@ impl Evaluator<'_> {
             "info" => return self.info(c, t),
             "label_replace" => return self.label_replace(c, t),
             "label_join" => return self.label_join(c, t),
-            "histogram_quantile" => return self.histogram_quantile(c, t),
+            "histogram_quantile" | "histogram_fraction" => return self.histogram_quantile(c, t),
+            // Native histograms are not stored yet: over float samples these
+            // functions select nothing.
+            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+            | "histogram_stdvar" => {
+                self.eval_vector(arg(c, 0)?, t)?;
+                return Ok(IVal::Vector(Vec::new()));
+            }
             "sort" | "sort_desc" => {
                 let mut v = self.eval_vector(arg(c, 0)?, t)?;
                 v.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
@@ -499,8 +506,14 @@ impl Evaluator<'_> {
     }
 
     fn histogram_quantile(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let fraction = c.func.name == "histogram_fraction";
         let q = self.eval_scalar(arg(c, 0)?, t)?;
-        let v = self.eval_vector(arg(c, 1)?, t)?;
+        let upper = if fraction {
+            self.eval_scalar(arg(c, 1)?, t)?
+        } else {
+            f64::NAN
+        };
+        let v = self.eval_vector(arg(c, if fraction { 2 } else { 1 })?, t)?;
         let mut order: Vec<Labels> = Vec::new();
         let mut groups: HashMap<Labels, Vec<(f64, f64)>> = HashMap::new();
         for el in v {
@@ -518,7 +531,11 @@ impl Evaluator<'_> {
             let Some(b) = groups.remove(&k) else { continue };
             out.push(Elem {
                 labels: k,
-                v: bucket_quantile(q, b),
+                v: if fraction {
+                    bucket_fraction(q, upper, b)
+                } else {
+                    bucket_quantile(q, b)
+                },
                 ts: t,
                 drop_name: true,
             });
@@ -563,22 +580,14 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-/// The φ-quantile from classic cumulative buckets (upper bound, count).
-fn bucket_quantile(q: f64, mut b: Vec<(f64, f64)>) -> f64 {
-    if q.is_nan() {
-        return f64::NAN;
-    }
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
+/// Classic buckets sorted, merged by bound and made monotonic; `None`
+/// when they cannot describe a distribution (no `+Inf` bucket, fewer than
+/// two buckets, no observations).
+fn normalise(mut b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
     b.sort_by(|x, y| x.0.total_cmp(&y.0));
     if b.last().map(|x| x.0) != Some(f64::INFINITY) {
-        return f64::NAN;
+        return None;
     }
-    // Merge equal bounds, then force the counts to be monotonic.
     let mut m: Vec<(f64, f64)> = Vec::with_capacity(b.len());
     for (u, c) in b {
         match m.last_mut() {
@@ -594,14 +603,61 @@ fn bucket_quantile(q: f64, mut b: Vec<(f64, f64)>) -> f64 {
             x.1 = max;
         }
     }
+    let total = m.last()?.1;
+    if m.len() < 2 || total == 0.0 || total.is_nan() {
+        return None;
+    }
+    Some(m)
+}
+
+/// The share of observations in `[lo, hi]` from classic buckets, assuming
+/// observations spread evenly within each bucket.
+fn bucket_fraction(lo: f64, hi: f64, b: Vec<(f64, f64)>) -> f64 {
+    let Some(m) = normalise(b) else {
+        return f64::NAN;
+    };
+    let total = m[m.len() - 1].1;
+    // Observations at or below x.
+    let rank = |x: f64| -> f64 {
+        let i = m.partition_point(|b| b.0 < x);
+        let Some(&(ub, count)) = m.get(i) else {
+            return total;
+        };
+        let (lb, prev) = match i.checked_sub(1).and_then(|j| m.get(j)) {
+            Some(&(u, c)) => (u, c),
+            None if ub > 0.0 => (0.0, 0.0),
+            None => (f64::NEG_INFINITY, 0.0),
+        };
+        if ub.is_infinite() || lb.is_infinite() {
+            return if x >= ub { count } else { prev };
+        }
+        if x <= lb {
+            return prev;
+        }
+        prev + (count - prev) * (x - lb) / (ub - lb)
+    };
+    if hi <= lo || lo.is_nan() || hi.is_nan() {
+        return 0.0;
+    }
+    (rank(hi) - rank(lo)) / total
+}
+
+/// The φ-quantile from classic cumulative buckets (upper bound, count).
+fn bucket_quantile(q: f64, b: Vec<(f64, f64)>) -> f64 {
+    if q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    let Some(m) = normalise(b) else {
+        return f64::NAN;
+    };
     let n = m.len();
-    if n < 2 {
-        return f64::NAN;
-    }
     let total = m[n - 1].1;
-    if total == 0.0 || total.is_nan() {
-        return f64::NAN;
-    }
     let mut rank = q * total;
     let i = m.partition_point(|x| x.1 < rank);
     if i >= n - 1 {
