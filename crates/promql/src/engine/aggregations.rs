@@ -328,3 +328,53 @@ fn select_k(op: AggregateOp, k: f64, mut g: Vec<Elem>) -> Result<Vec<Elem>, Engi
     g.truncate(k);
     Ok(g)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kahan_keeps_small_addends() {
+        // Plain summation loses the 1s next to 1e100.
+        assert_eq!(kahan_sum([1e100, 1.0, -1e100, 1.0]), 2.0);
+        assert_eq!(kahan_sum([f64::INFINITY, 1.0]), f64::INFINITY);
+    }
+
+    #[test]
+    fn mean_survives_overflow() {
+        assert_eq!(mean(&[f64::MAX, f64::MAX]), f64::MAX);
+        assert_eq!(mean(&[1.0, 2.0, 3.0]), 2.0);
+    }
+
+    #[test]
+    fn quantile_interpolates_and_sorts_nan_first() {
+        assert_eq!(quantile(0.5, &mut [1.0, 3.0, 2.0]), 2.0);
+        assert_eq!(quantile(0.25, &mut [0.0, 4.0]), 1.0);
+        assert!(quantile(0.0, &mut [1.0, f64::NAN]).is_nan());
+        assert_eq!(quantile(1.0, &mut [1.0, f64::NAN]), 1.0);
+        assert_eq!(quantile(-1.0, &mut [1.0]), f64::NEG_INFINITY);
+        assert_eq!(quantile(2.0, &mut [1.0]), f64::INFINITY);
+    }
+
+    #[test]
+    fn variance_is_population_variance() {
+        assert_eq!(variance(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]), 4.0);
+    }
+
+    #[test]
+    fn floats_format_as_go() {
+        assert_eq!(format_float(1.0), "1");
+        assert_eq!(format_float(0.1), "0.1");
+        assert_eq!(format_float(1e21), "1000000000000000000000");
+        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn ratio_offset_is_stable_and_in_unit_range() {
+        let l = Labels::from_pairs(&[("a", "b")]);
+        let o = ratio_offset(&l);
+        assert!((0.0..=1.0).contains(&o));
+        assert_eq!(o, ratio_offset(&l.clone()));
+    }
+}

@@ -146,3 +146,36 @@ impl Evaluator<'_> {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: i64, v: f64) -> Sample {
+        Sample::new(t, v)
+    }
+
+    #[test]
+    fn interpolation_between_and_beyond_samples() {
+        let data = [s(0, 1.0), s(15_000, 2.0)];
+        let v = interpolate(&data, 5_000, 300_000, false).unwrap_or(f64::NAN);
+        assert!((v - 4.0 / 3.0).abs() < 1e-12);
+        assert_eq!(interpolate(&data, -5_000, 300_000, false), Some(1.0));
+        assert_eq!(interpolate(&data, 20_000, 300_000, false), Some(2.0));
+        assert_eq!(interpolate(&data, 400_000, 300_000, false), None);
+    }
+
+    #[test]
+    fn counter_interpolation_across_a_reset_starts_at_zero() {
+        let data = [s(0, 100.0), s(15_000, 10.0)];
+        let v = interpolate(&data, 3_000, 300_000, true).unwrap_or(f64::NAN);
+        assert!((v - 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn plain_change_counts_resets() {
+        let pts = [(0, 9.0), (1, 8.0), (2, 5.0)];
+        assert_eq!(plain_change(&pts, false), Some(-4.0));
+        assert_eq!(plain_change(&pts, true), Some(5.0 + 9.0 + 8.0 - 9.0));
+    }
+}

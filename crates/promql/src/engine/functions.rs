@@ -674,3 +674,49 @@ fn bucket_quantile(q: f64, b: Vec<(f64, f64)>) -> f64 {
     }
     start + (end - start) * (rank / count)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_compares_numbers() {
+        assert!(natural_cmp("a2", "a10").is_lt());
+        assert!(natural_cmp("1.11.3", "1.111.3").is_lt());
+        assert!(natural_cmp("b", "a10").is_gt());
+        assert!(natural_cmp("x", "x").is_eq());
+    }
+
+    #[test]
+    fn civil_dates() {
+        // 2000-03-01 00:00:00 UTC was a Wednesday in a leap year.
+        let (y, m, d, h, mi, wd, doy, dim) = civil(951_868_800);
+        assert_eq!(
+            (y, m, d, h, mi, wd, doy, dim),
+            (2000, 3, 1, 0, 0, 3, 61, 31)
+        );
+        assert_eq!(civil(-1).0, 1969);
+    }
+
+    #[test]
+    fn classic_bucket_quantile() {
+        let b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)];
+        assert_eq!(bucket_quantile(0.5, b.clone()), 1.0);
+        assert_eq!(bucket_quantile(0.75, b.clone()), 1.5);
+        assert_eq!(bucket_quantile(1.0, b.clone()), 2.0);
+        assert!(bucket_quantile(0.5, vec![(1.0, 1.0)]).is_nan());
+    }
+
+    #[test]
+    fn classic_bucket_fraction() {
+        let b = vec![
+            (0.0, 0.0),
+            (2.0, 1.0),
+            (4.0, 2.0),
+            (6.0, 3.0),
+            (f64::INFINITY, 3.0),
+        ];
+        assert!((bucket_fraction(0.0, 4.0, b.clone()) - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(bucket_fraction(3.0, 2.0, b), 0.0);
+    }
+}

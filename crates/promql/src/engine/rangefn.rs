@@ -145,3 +145,56 @@ pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_extrapolates_to_window_edges() {
+        // Samples every 15s across a 60s window, 1 per sample: the change of
+        // 3 over 45s is extrapolated by half an interval on both sides.
+        let pts = [(15_000, 1.0), (30_000, 2.0), (45_000, 3.0), (60_000, 4.0)];
+        let inc = extrapolated(&pts, 0, 60_000, true, false).unwrap_or(f64::NAN);
+        assert!((inc - 4.0).abs() < 1e-9, "{inc}");
+        let rate = extrapolated(&pts, 0, 60_000, true, true).unwrap_or(f64::NAN);
+        assert!((rate - 4.0 / 60.0).abs() < 1e-12);
+        assert_eq!(extrapolated(&pts[..1], 0, 60_000, true, true), None);
+    }
+
+    #[test]
+    fn counter_resets_add_the_value_before_the_reset() {
+        let pts = [(0, 5.0), (10_000, 1.0), (20_000, 3.0)];
+        // 5 → 1 is a reset: the increase is 5 + (3 - 5) = 3, unextrapolated here
+        // since the samples cover the window.
+        let inc = extrapolated(&pts, 0, 20_000, true, false).unwrap_or(f64::NAN);
+        assert!((inc - 3.0).abs() < 1e-9, "{inc}");
+    }
+
+    #[test]
+    fn irate_uses_the_last_two_samples() {
+        assert_eq!(
+            instant_delta(&[(0, 1.0), (10_000, 3.0), (20_000, 8.0)], true),
+            Some(0.5)
+        );
+        assert_eq!(instant_delta(&[(0, 9.0), (10_000, 3.0)], true), Some(0.3));
+        assert_eq!(instant_delta(&[(0, 9.0), (10_000, 3.0)], false), Some(-6.0));
+    }
+
+    #[test]
+    fn regression_of_a_line() {
+        let pts = [(0, 1.0), (10_000, 3.0), (20_000, 5.0)];
+        let (slope, icpt) = linear_regression(&pts, 20_000);
+        assert!((slope - 0.2).abs() < 1e-12);
+        assert!((icpt - 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn over_time_aggregates() {
+        let pts = [(0, 1.0), (1, 3.0), (2, 1.0)];
+        assert_eq!(over_time("changes", &pts), Some(Some(2.0)));
+        assert_eq!(over_time("resets", &pts), Some(Some(1.0)));
+        assert_eq!(over_time("max_over_time", &pts), Some(Some(3.0)));
+        assert_eq!(over_time("nope", &pts), None);
+    }
+}
