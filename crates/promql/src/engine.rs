@@ -176,3 +176,84 @@ impl Engine {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::STALE_NAN;
+    use storage::{Appendable, MemStorage};
+
+    /// `foo{a="x"}` at 0, 10s, …, 50s with values 0, 1, …, 5, then a stale
+    /// marker at 60s.
+    fn db() -> MemStorage {
+        let db = MemStorage::new();
+        let l = Labels::from_pairs(&[("__name__", "foo"), ("a", "x")]);
+        {
+            let mut app = db.appender();
+            for i in 0..6 {
+                app.append(None, &l, i * 10_000, i as f64).expect("append");
+            }
+            app.append(None, &l, 60_000, STALE_NAN).expect("append");
+            app.commit().expect("commit");
+        }
+        db
+    }
+
+    fn instant(q: &str, t: i64) -> Value {
+        let e = crate::parse(q).expect("parse");
+        Engine::default()
+            .instant_query(&db(), &e, t)
+            .expect("query")
+            .value
+    }
+
+    #[test]
+    fn selector_looks_back_and_stops_at_staleness() {
+        let Value::Vector(v) = instant("foo", 55_000) else {
+            panic!("not a vector")
+        };
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].value, 5.0);
+        assert_eq!(instant("foo", 65_000), Value::Vector(Vec::new()));
+        assert_eq!(instant("foo offset 10s", 65_000), Value::Vector(v));
+    }
+
+    #[test]
+    fn matrix_range_is_left_open() {
+        let Value::Matrix(m) = instant("foo[20s]", 40_000) else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m[0].points, vec![(30_000, 3.0), (40_000, 4.0)]);
+    }
+
+    #[test]
+    fn functions_drop_the_name_and_arithmetic_works() {
+        let Value::Vector(v) = instant("rate(foo[1m]) * 10", 50_000) else {
+            panic!("not a vector")
+        };
+        assert_eq!(v[0].labels, Labels::from_pairs(&[("a", "x")]));
+        // An increase of 5 that extrapolates no further back than the
+        // counter's zero point (the first sample is 0), over 60s.
+        assert!((v[0].value - 50.0 / 60.0).abs() < 1e-9, "{}", v[0].value);
+        assert_eq!(instant("1 + 2 * 3", 0), Value::Scalar(7.0));
+    }
+
+    #[test]
+    fn range_query_yields_one_point_per_step() {
+        let e = crate::parse("sum(foo)").expect("parse");
+        let r = Engine::default()
+            .range_query(&db(), &e, 0, 70_000, 20_000)
+            .expect("query");
+        let Value::Matrix(m) = r.value else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m[0].points, vec![(0, 0.0), (20_000, 2.0), (40_000, 4.0)]);
+    }
+
+    #[test]
+    fn bad_step_is_an_error() {
+        let e = crate::parse("foo").expect("parse");
+        let r = Engine::default().range_query(&db(), &e, 0, 10, 0);
+        assert!(matches!(r, Err(EngineError::BadRange { .. })));
+    }
+}
