@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use promql::ast::AtModifier;
 use promql::engine::{Engine, EngineOptions, QueryResult, Value};
+use promql::Expr;
 use promqltest::runner::{
     Engine as RunnerEngine, EngineError, MatrixSeries, QueryOutput, QueryValue, VectorSample,
 };
@@ -71,7 +73,7 @@ fn output(expr: &str, r: QueryResult) -> QueryOutput {
     out
 }
 
-fn parse(expr: &str) -> Result<promql::Expr, EngineError> {
+fn parse(expr: &str) -> Result<Expr, EngineError> {
     promql::parse(expr).map_err(|e| EngineError::new(e.to_string()))
 }
 
@@ -106,8 +108,92 @@ impl RunnerEngine for Adapter {
         Ok(output(expr, r))
     }
 
+    fn pin_at(&self, expr: &str, at_ms: i64) -> Option<String> {
+        let mut e = promql::parse(expr).ok()?;
+        if uses_time(&e) {
+            return None;
+        }
+        pin(&mut e, at_ms);
+        Some(e.to_string())
+    }
+
     fn check_syntax(&self, expr: &str) -> Result<(), EngineError> {
         parse(expr).map(|_| ())
+    }
+}
+
+/// Functions whose result depends on the evaluation time itself, so that
+/// pinning `@` changes the answer (upstream skips the `@` variants then).
+const TIME_DEPENDENT: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+fn children(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Number(_) | Expr::String(_) | Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {
+            Vec::new()
+        }
+        Expr::Subquery(s) => vec![&s.expr],
+        Expr::Aggregate(a) => {
+            let mut v = vec![a.expr.as_ref()];
+            v.extend(a.param.as_deref());
+            v
+        }
+        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
+        Expr::Unary(u) => vec![&u.expr],
+        Expr::Paren(p) => vec![&p.expr],
+        Expr::Call(c) => c.args.iter().collect(),
+    }
+}
+
+fn uses_time(e: &Expr) -> bool {
+    if let Expr::Call(c) = e {
+        if TIME_DEPENDENT.contains(&c.func.name) {
+            return true;
+        }
+    }
+    children(e).into_iter().any(uses_time)
+}
+
+/// Sets `@ ms` unless a fixed `@` is already there.
+fn pin_one(at: &mut Option<AtModifier>, ms: i64) {
+    if !matches!(at, Some(AtModifier::Timestamp(_))) {
+        *at = Some(AtModifier::Timestamp(ms));
+    }
+}
+
+/// Attaches `@ ms` where there is none and resolves `start()`/`end()`.
+fn pin(e: &mut Expr, ms: i64) {
+    match e {
+        Expr::Number(_) | Expr::String(_) => {}
+        Expr::VectorSelector(v) => pin_one(&mut v.at, ms),
+        Expr::MatrixSelector(m) => pin_one(&mut m.selector.at, ms),
+        // The inner expression is evaluated at the subquery's own steps:
+        // its selectors stay unpinned.
+        Expr::Subquery(s) => pin_one(&mut s.at, ms),
+        Expr::Aggregate(a) => {
+            pin(&mut a.expr, ms);
+            if let Some(p) = a.param.as_deref_mut() {
+                pin(p, ms);
+            }
+        }
+        Expr::Binary(b) => {
+            pin(&mut b.lhs, ms);
+            pin(&mut b.rhs, ms);
+        }
+        Expr::Unary(u) => pin(&mut u.expr, ms),
+        Expr::Paren(p) => pin(&mut p.expr, ms),
+        Expr::Call(c) => c.args.iter_mut().for_each(|a| pin(a, ms)),
     }
 }
 
