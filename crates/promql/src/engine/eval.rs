@@ -164,14 +164,6 @@ impl<'a> Evaluator<'a> {
 
     /// Runs a range query: the expression at every step, joined by labels.
     pub(crate) fn eval_range(&mut self, e: &Expr) -> Result<Value, EngineError> {
-        if let Expr::Call(c) = e {
-            if c.func.name.starts_with("sort") {
-                self.warn(
-                    "sort is ineffective for range queries since results are always ordered by labels".to_owned(),
-                    c.span,
-                );
-            }
-        }
         let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
         let mut t = self.start;
         while t <= self.end {

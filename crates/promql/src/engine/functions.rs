@@ -127,6 +127,13 @@ impl Evaluator<'_> {
     pub(crate) fn call(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
         let name = c.func.name;
         let secs = t as f64 / 1000.0;
+        if self.step > 0 && name.starts_with("sort") {
+            self.warn(
+                "sort is ineffective for range queries since results are always ordered by labels"
+                    .to_owned(),
+                c.span,
+            );
+        }
         match name {
             "time" => return Ok(IVal::Scalar(secs)),
             "pi" => return Ok(IVal::Scalar(std::f64::consts::PI)),
@@ -300,6 +307,9 @@ impl Evaluator<'_> {
             _ => {}
         }
         // Range-vector functions.
+        if name == "double_exponential_smoothing" {
+            return self.holt_winters(c, t);
+        }
         let (margs, scalar_arg) = match name {
             "quantile_over_time" => (1, Some(self.eval_scalar(arg(c, 0)?, t)?)),
             "predict_linear" => (0, Some(self.eval_scalar(arg(c, 1)?, t)?)),
@@ -394,6 +404,47 @@ impl Evaluator<'_> {
                     drop_name: true,
                 });
             }
+        }
+        Ok(IVal::Vector(out))
+    }
+
+    /// `double_exponential_smoothing(m, sf, tf)`: Holt's linear smoothing,
+    /// the last smoothed value.
+    fn holt_winters(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
+        let sf = self.eval_scalar(arg(c, 1)?, t)?;
+        let tf = self.eval_scalar(arg(c, 2)?, t)?;
+        if !(sf > 0.0 && sf < 1.0) {
+            return Err(qerr(format!(
+                "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+            )));
+        }
+        if !(tf > 0.0 && tf < 1.0) {
+            return Err(qerr(format!(
+                "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+            )));
+        }
+        let (m, _, _) = self.matrix_arg(arg(c, 0)?, t)?;
+        let mut out = Vec::with_capacity(m.len());
+        for s in m {
+            let v: Vec<f64> = s.points.iter().map(|p| p.1).collect();
+            let [first, second, ..] = v.as_slice() else {
+                continue;
+            };
+            let (mut s0, mut s1, mut b) = (0.0, *first, second - first);
+            for (i, &x) in v.iter().enumerate().skip(1) {
+                if i > 1 {
+                    b = tf * (s1 - s0) + (1.0 - tf) * b;
+                }
+                let next = sf * x + (1.0 - sf) * (s1 + b);
+                s0 = s1;
+                s1 = next;
+            }
+            out.push(Elem {
+                labels: s.labels,
+                v: s1,
+                ts: t,
+                drop_name: true,
+            });
         }
         Ok(IVal::Vector(out))
     }
