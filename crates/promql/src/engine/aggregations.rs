@@ -112,6 +112,11 @@ impl Evaluator<'_> {
             Some(p) => Some(self.eval(p, t)?),
             None => None,
         };
+        if a.op == AggregateOp::CountValues {
+            if let Some(bad) = a.param.as_deref().and_then(super::functions::invalid_utf8) {
+                return Err(qerr(format!("invalid label name {bad}")));
+            }
+        }
         let mut input = self.eval_vector(&a.expr, t)?;
         if let Some(IVal::Scalar(p)) = &param {
             if p.is_nan() {

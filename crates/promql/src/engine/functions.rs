@@ -20,6 +20,15 @@ pub(crate) fn unparen(mut e: &Expr) -> &Expr {
     e
 }
 
+/// A string literal's bytes as Go quotes them, when they are not UTF-8
+/// (such a string can never be a label name).
+pub(crate) fn invalid_utf8(e: &Expr) -> Option<String> {
+    match unparen(e) {
+        Expr::String(s) => s.invalid_utf8.as_deref().map(crate::error::go_quote_bytes),
+        _ => None,
+    }
+}
+
 pub(crate) fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {
     c.args
         .get(i)
@@ -498,6 +507,11 @@ impl Evaluator<'_> {
 
     fn label_replace(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
         let v = self.eval_vector(arg(c, 0)?, t)?;
+        if let Some(bad) = invalid_utf8(arg(c, 1)?) {
+            return Err(qerr(format!(
+                "invalid destination label name in label_replace(): {bad}"
+            )));
+        }
         let s = self.strings(c, 1, t)?;
         let [dst, repl, src, re] = s.as_slice() else {
             return Err(qerr("label_replace needs 5 arguments"));
