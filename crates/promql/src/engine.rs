@@ -168,6 +168,12 @@ impl Engine {
                 step_ms,
             });
         }
+        // Prometheus's API limit: a longer range needs a coarser step.
+        if end_ms.saturating_sub(start_ms) / step_ms > 11_000 {
+            return Err(EngineError::Query(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".to_owned(),
+            ));
+        }
         let mut ev = Evaluator::new(db, &self.opts, start_ms, end_ms, step_ms);
         let value = ev.eval_range(expr)?;
         Ok(QueryResult {

@@ -181,7 +181,10 @@ impl<'a> Evaluator<'a> {
                     )))
                 }
             }
-            t += self.step;
+            match t.checked_add(self.step) {
+                Some(next) => t = next,
+                None => break,
+            }
         }
         Ok(Value::Matrix(
             series

@@ -11,6 +11,10 @@ use super::value::{Elem, IVal, RangeSeries};
 use super::EngineError;
 use crate::ast::{MatrixSelector, SubqueryExpr, VectorSelector};
 
+/// Bound on the steps of one subquery evaluation, so that a query cannot
+/// make the engine loop practically forever.
+const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
+
 /// A series as read from storage, stale markers included.
 pub(crate) struct RawSeries {
     pub(crate) labels: Labels,
@@ -159,9 +163,15 @@ impl Evaluator<'_> {
                 "subquery step must be positive, got {step}ms"
             )));
         }
-        let mut first = lo.div_euclid(step) * step;
+        if hi.saturating_sub(lo) / step > MAX_SUBQUERY_STEPS {
+            return Err(qerr(format!(
+                "subquery of {}ms at step {step}ms exceeds {MAX_SUBQUERY_STEPS} steps",
+                hi.saturating_sub(lo)
+            )));
+        }
+        let mut first = lo - lo.rem_euclid(step);
         if first <= lo {
-            first += step;
+            first = first.saturating_add(step);
         }
         let mut series: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         let mut ts = first;
@@ -196,7 +206,10 @@ impl Evaluator<'_> {
                 }
                 _ => return Err(qerr("subquery must be over an instant vector or scalar")),
             }
-            ts += step;
+            match ts.checked_add(step) {
+                Some(next) => ts = next,
+                None => break,
+            }
         }
         Ok(series.into_values().collect())
     }
