@@ -173,11 +173,10 @@ fn vector_vector(
         }
         index.insert(sig, i);
     }
-    let (fill_one, fill_many) = if swapped {
-        (m.fill_lhs, m.fill_rhs)
-    } else {
-        (m.fill_rhs, m.fill_lhs)
-    };
+    // As in Prometheus, the fill values are tied to the matching roles
+    // (right = the "one" side, left = the "many" side) even when
+    // group_right swaps which operand plays them.
+    let (fill_one, fill_many) = (m.fill_rhs, m.fill_lhs);
     let mut matched: HashMap<Labels, usize> = HashMap::new();
     let mut one_used = vec![false; one.len()];
     let mut result_sets: HashSet<Labels> = HashSet::new();

@@ -516,9 +516,11 @@ impl Evaluator<'_> {
         let [dst, repl, src, re] = s.as_slice() else {
             return Err(qerr("label_replace needs 5 arguments"));
         };
-        let re = regex::Regex::new(&format!("^(?s:{re})$")).map_err(|e| {
+        // Prometheus's text names only the expression (the parser's
+        // explanation spans several lines).
+        let re = regex::Regex::new(&format!("^(?s:{re})$")).map_err(|_| {
             qerr(format!(
-                "invalid regular expression in label_replace(): {re}: {e}"
+                "invalid regular expression in label_replace(): {re}"
             ))
         })?;
         if !model::labels::is_valid_utf8_name(dst) || dst.is_empty() {
