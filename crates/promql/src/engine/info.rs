@@ -57,13 +57,19 @@ impl Evaluator<'_> {
         if name_m.is_empty() {
             name_m.push(Matcher::equal("__name__", "target_info"));
         }
+        // Only a positive name matcher names info metrics by itself (and
+        // makes a base series an info series).
+        let positive = name_m
+            .iter()
+            .any(|m| matches!(m.match_type, MatchType::Equal | MatchType::Regex));
         // Info series present at t, latest sample first.
         let mut infos: Vec<(i64, Labels)> = self
             .fetch(&name_m)?
             .into_iter()
             .filter_map(|s| {
-                // Only `*_info` metrics are info metrics.
-                if !s.labels.get_or_empty("__name__").ends_with("_info") {
+                // Without a positive name matcher, only `*_info` metrics
+                // are info metrics.
+                if !positive && !s.labels.get_or_empty("__name__").ends_with("_info") {
                     return None;
                 }
                 let ts = latest(&s.samples, rt, self.opts.lookback_delta_ms)?.t;
@@ -78,16 +84,14 @@ impl Evaluator<'_> {
         let mut out = Vec::with_capacity(base.len());
         for mut el in base {
             let name = el.labels.get_or_empty("__name__");
-            // Only a positive name matcher can make a series an info series.
-            let positive = name_m
-                .iter()
-                .any(|m| matches!(m.match_type, MatchType::Equal | MatchType::Regex));
             if positive && name_m.iter().all(|m| m.matches(name)) {
                 // An info series itself passes through unchanged.
                 out.push(el);
                 continue;
             }
             let mut b: LabelsBuilder = el.labels.to_builder();
+            // Which info metric each added label came from.
+            let mut origin: Vec<(String, String)> = Vec::new();
             let mut found = false;
             for (_, info) in &infos {
                 if IDENTIFYING
@@ -103,8 +107,27 @@ impl Evaluator<'_> {
                     } else {
                         data_m.iter().any(|m| m.name == l.name)
                     };
-                    if wanted && b.get(l.name).is_none() && !el.labels.has(l.name) {
-                        b.set(l.name, l.value);
+                    if !wanted || el.labels.has(l.name) {
+                        continue;
+                    }
+                    let from = info.get_or_empty("__name__");
+                    match b.get(l.name) {
+                        None => {
+                            b.set(l.name, l.value);
+                            origin.push((l.name.to_owned(), from.to_owned()));
+                        }
+                        Some(v) if v != l.value => {
+                            // A later sample of the same info metric lost to the
+                            // latest one; another metric disagreeing is an error.
+                            let same = origin.iter().any(|(n, o)| n == l.name && o == from);
+                            if !same {
+                                return Err(super::eval::qerr(format!(
+                                    "conflicting label: {} has different values across info metrics",
+                                    l.name
+                                )));
+                            }
+                        }
+                        Some(_) => {}
                     }
                 }
             }
