@@ -4,8 +4,11 @@
 //! A range query is evaluated as Prometheus defines it: the expression is
 //! evaluated as an instant query at every step `start, start+step, … ≤ end`,
 //! and the step results are joined into one matrix by label set. This first
-//! slice does exactly that (one tree walk per step); selector data is read
-//! from storage once per selector node and query and then sliced per step.
+//! slice does exactly that (one tree walk per step). Before evaluating, a
+//! planning walk (`engine/bounds.rs`) finds the time range each selector
+//! needs (steps, `@`, `offset`, ranges, lookback, subqueries); each
+//! selector's data is read from storage once, for that range, and sliced
+//! per step.
 //!
 //! Layout: `engine/value.rs` (intermediate values), `engine/eval.rs` (the
 //! tree walk), `engine/selectors.rs` (vector and matrix selectors,
@@ -18,6 +21,7 @@
 
 mod aggregations;
 mod binary;
+mod bounds;
 mod eval;
 mod extended;
 mod functions;
@@ -143,6 +147,7 @@ impl Engine {
         t_ms: i64,
     ) -> Result<QueryResult, EngineError> {
         let mut ev = Evaluator::new(db, &self.opts, t_ms, t_ms, 0);
+        ev.plan(expr)?;
         let v = ev.eval(expr, t_ms)?;
         let value = ev.finish_instant(v)?;
         Ok(QueryResult {
@@ -175,6 +180,7 @@ impl Engine {
             ));
         }
         let mut ev = Evaluator::new(db, &self.opts, start_ms, end_ms, step_ms);
+        ev.plan(expr)?;
         let value = ev.eval_range(expr)?;
         Ok(QueryResult {
             value,

@@ -23,6 +23,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) cache: HashMap<usize, std::rc::Rc<Vec<RawSeries>>>,
     /// Annotations.
     pub(crate) warnings: Vec<super::Annotation>,
+    /// The time range each selector reads (see `bounds.rs`).
+    pub(crate) bounds: super::bounds::Bounds,
 }
 
 pub(crate) fn qerr(msg: impl Into<String>) -> EngineError {
@@ -45,7 +47,16 @@ impl<'a> Evaluator<'a> {
             step,
             cache: HashMap::new(),
             warnings: Vec::new(),
+            bounds: HashMap::new(),
         }
+    }
+
+    /// Finds the time range each selector of `e` needs.
+    pub(crate) fn plan(&mut self, e: &Expr) -> Result<(), EngineError> {
+        let mut b = super::bounds::Bounds::new();
+        self.find_bounds(e, self.start, self.end, &mut b)?;
+        self.bounds = b;
+        Ok(())
     }
 
     /// Records a warning once.

@@ -34,8 +34,8 @@ pub(crate) fn latest(samples: &[Sample], rt: i64, lookback: i64) -> Option<&Samp
 
 impl Evaluator<'_> {
     /// Every sample of the series `vs` selects, read once per query.
-    // A first slice: the whole time range is read; narrowing it to what the
-    // query's steps, offsets and ranges need is the next step.
+    // Only the range `plan` found for this node is read (everything when a
+    // node was not planned, which would be a bug but not a wrong answer).
     pub(crate) fn series_for(
         &mut self,
         vs: &VectorSelector,
@@ -44,18 +44,35 @@ impl Evaluator<'_> {
         if let Some(s) = self.cache.get(&key) {
             return Ok(Rc::clone(s));
         }
-        let rc = Rc::new(self.fetch(&vs.matchers)?);
+        let (mint, maxt) = self
+            .bounds
+            .get(&key)
+            .copied()
+            .unwrap_or((i64::MIN, i64::MAX));
+        let rc = Rc::new(self.fetch_range(&vs.matchers, mint, maxt)?);
         self.cache.insert(key, Rc::clone(&rc));
         Ok(rc)
     }
 
     /// Every sample of the series matching `matchers`.
     pub(crate) fn fetch(&self, matchers: &[Matcher]) -> Result<Vec<RawSeries>, EngineError> {
-        let q = self.db.querier(i64::MIN, i64::MAX)?;
+        self.fetch_range(matchers, i64::MIN, i64::MAX)
+    }
+
+    /// The samples in `[mint, maxt]` of the series matching `matchers`.
+    pub(crate) fn fetch_range(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<RawSeries>, EngineError> {
+        let q = self.db.querier(mint, maxt)?;
         let mut out = Vec::new();
         for s in q.select(true, None, matchers)? {
             let mut s = s?;
-            let samples = s.collect_samples()?;
+            let mut samples = s.collect_samples()?;
+            // Storage may hand out whole chunks that reach past the range.
+            samples.retain(|x| x.t >= mint && x.t <= maxt);
             out.push(RawSeries {
                 labels: s.labels,
                 samples,
