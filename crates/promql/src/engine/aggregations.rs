@@ -117,7 +117,7 @@ impl Evaluator<'_> {
                 return Err(qerr(format!("invalid label name {bad}")));
             }
         }
-        let mut input = self.eval_vector(&a.expr, t)?;
+        let input = self.eval_vector(&a.expr, t)?;
         if let Some(IVal::Scalar(p)) = &param {
             if p.is_nan() {
                 match a.op {
@@ -153,20 +153,6 @@ impl Evaluator<'_> {
                         ),
                         pe.span(),
                     );
-                }
-            }
-        }
-        // Names marked for removal are gone for grouping purposes; grouping
-        // by `__name__` can then collide, as in Prometheus.
-        if !a.without && a.grouping.iter().any(|g| g == "__name__") {
-            let mut seen = std::collections::HashSet::new();
-            for el in &mut input {
-                if el.drop_name {
-                    el.labels = el.labels.without_metric_name();
-                    el.drop_name = false;
-                    if !seen.insert(el.labels.clone()) {
-                        return Err(super::eval::dup_labelset());
-                    }
                 }
             }
         }
@@ -227,6 +213,10 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         for k in order {
             let Some(g) = groups.remove(&k) else { continue };
+            // Grouping by `__name__` keeps the name in the key; the group's
+            // result still loses it at the end if any member was marked (a
+            // side effect of delayed name removal Prometheus's tests pin).
+            let drop_name = k.has("__name__") && g.iter().any(|e| e.drop_name);
             let vals: Vec<f64> = g.iter().map(|e| e.v).collect();
             let v = match a.op {
                 AggregateOp::Sum => kahan_sum(vals.iter().copied()),
@@ -283,7 +273,7 @@ impl Evaluator<'_> {
                 labels: k,
                 v,
                 ts: t,
-                drop_name: false,
+                drop_name,
             });
         }
         Ok(out)

@@ -118,6 +118,7 @@ pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
         "present_over_time" => Some(1.0),
         "stdvar_over_time" => Some(variance(&vals)),
         "stddev_over_time" => Some(variance(&vals).sqrt()),
+        "mad_over_time" if vals.iter().any(|v| v.is_nan()) => Some(f64::NAN),
         "mad_over_time" => {
             let mut v = vals.clone();
             let med = quantile(0.5, &mut v);
