@@ -10,10 +10,28 @@
 //! selector's data is read from storage once, for that range, and sliced
 //! per step.
 //!
+//! ```
+//! use promql::engine::{Engine, EngineOptions, Value};
+//! use storage::MemStorage;
+//!
+//! let engine = Engine::new(EngineOptions::default());
+//! let expr = promql::parse("sum(vector(1) + 2)").unwrap();
+//! let r = engine.instant_query(&MemStorage::new(), &expr, 60_000).unwrap();
+//! assert!(matches!(r.value, Value::Vector(v) if v[0].value == 3.0));
+//! ```
+//!
 //! Layout: `engine/value.rs` (intermediate values), `engine/eval.rs` (the
-//! tree walk), `engine/selectors.rs` (vector and matrix selectors,
-//! subqueries), `engine/binary.rs`, `engine/aggregations.rs`,
-//! `engine/functions.rs` (+ `engine/rangefn.rs` for range-vector functions).
+//! tree walk, range-query assembly), `engine/bounds.rs` (the read plan),
+//! `engine/selectors.rs` (vector and matrix selectors, subqueries),
+//! `engine/extended.rs` (`anchored`/`smoothed`), `engine/binary.rs`,
+//! `engine/aggregations.rs`, `engine/functions.rs` (dispatch, math, dates;
+//! `functions/labels.rs`, `functions/histogram.rs` for classic buckets),
+//! `engine/rangefn.rs` (range-vector functions), `engine/info.rs`.
+//!
+//! Not there yet: native histograms (the storage traits carry floats only),
+//! start timestamps, and the `info`/`warning` annotations that concern
+//! histograms or counter naming. Errors Prometheus words exactly (the
+//! conformance scripts compare them) are [`EngineError::Query`].
 //!
 //! `__name__` removal is delayed, as Prometheus's test engine runs it
 //! (`EnableDelayedNameRemoval`): operators that drop the metric name only
