@@ -62,6 +62,11 @@ pub struct EngineOptions {
     /// The step of subqueries that give none, ms (Prometheus's evaluation
     /// interval, 1m).
     pub default_subquery_step_ms: i64,
+    /// Bound on the samples one query may touch in total (selector
+    /// results and subquery points), so a query cannot run away with the
+    /// CPU. Prometheus bounds the samples held at once (`--query.max-samples`,
+    /// 50,000,000); counting the total is stricter but simpler.
+    pub max_samples: u64,
 }
 
 impl Default for EngineOptions {
@@ -69,6 +74,7 @@ impl Default for EngineOptions {
         EngineOptions {
             lookback_delta_ms: 300_000,
             default_subquery_step_ms: 60_000,
+            max_samples: 500_000_000,
         }
     }
 }
@@ -278,6 +284,23 @@ mod tests {
             panic!("not a matrix")
         };
         assert_eq!(m[0].points, vec![(0, 0.0), (20_000, 2.0), (40_000, 4.0)]);
+    }
+
+    #[test]
+    fn sample_budget_stops_a_query() {
+        let e = crate::parse("count_over_time(foo[1m])").expect("parse");
+        let engine = Engine::new(EngineOptions {
+            max_samples: 3,
+            ..EngineOptions::default()
+        });
+        let r = engine.instant_query(&db(), &e, 50_000);
+        assert!(matches!(r, Err(EngineError::Query(m)) if m.contains("too many samples")));
+        let e = crate::parse("count_over_time(foo[1m:1ms])").expect("parse");
+        let r = Engine::default().instant_query(&db(), &e, 50_000);
+        assert!(
+            r.is_ok(),
+            "60,000 subquery steps are within the default budget"
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) cache: HashMap<usize, std::rc::Rc<Vec<RawSeries>>>,
     /// Annotations.
     pub(crate) warnings: Vec<super::Annotation>,
+    /// Samples touched so far (see `EngineOptions::max_samples`).
+    pub(crate) samples: u64,
     /// The time range each selector reads (see `bounds.rs`).
     pub(crate) bounds: super::bounds::Bounds,
 }
@@ -48,6 +50,7 @@ impl<'a> Evaluator<'a> {
             cache: HashMap::new(),
             warnings: Vec::new(),
             bounds: HashMap::new(),
+            samples: 0,
         }
     }
 
@@ -56,6 +59,17 @@ impl<'a> Evaluator<'a> {
         let mut b = super::bounds::Bounds::new();
         self.find_bounds(e, self.start, self.end, &mut b)?;
         self.bounds = b;
+        Ok(())
+    }
+
+    /// Counts `n` samples against the query's budget.
+    pub(crate) fn charge(&mut self, n: usize) -> Result<(), EngineError> {
+        self.samples = self.samples.saturating_add(n as u64);
+        if self.samples > self.opts.max_samples {
+            return Err(qerr(
+                "query processing would load too many samples into memory in query execution",
+            ));
+        }
         Ok(())
     }
 

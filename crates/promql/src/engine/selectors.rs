@@ -107,6 +107,7 @@ impl Evaluator<'_> {
                 drop_name: false,
             });
         }
+        self.charge(out.len())?;
         Ok(out)
     }
 
@@ -131,6 +132,7 @@ impl Evaluator<'_> {
                 .map(|x| (x.t, x.v))
                 .collect();
             if !points.is_empty() {
+                self.charge(points.len())?;
                 out.push(RangeSeries {
                     labels: s.labels.clone(),
                     points,
@@ -193,6 +195,7 @@ impl Evaluator<'_> {
         let mut series: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         let mut ts = first;
         while ts <= hi {
+            self.charge(1)?;
             match self.eval(&sq.expr, ts)? {
                 IVal::Scalar(x) => series
                     .entry(Labels::empty())
