@@ -195,7 +195,9 @@ impl Evaluator<'_> {
             "info" => return self.info(c, t),
             "label_replace" => return self.label_replace(c, t),
             "label_join" => return self.label_join(c, t),
-            "histogram_quantile" | "histogram_fraction" => return self.histogram_quantile(c, t),
+            "histogram_quantile" | "histogram_fraction" | "histogram_quantiles" => {
+                return self.histogram_quantile(c, t)
+            }
             // Native histograms are not stored yet: over float samples these
             // functions select nothing.
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"

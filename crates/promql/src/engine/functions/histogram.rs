@@ -6,28 +6,53 @@ use std::collections::HashMap;
 use model::Labels;
 
 use super::arg;
-use crate::ast::Call;
-use crate::engine::eval::Evaluator;
+use crate::ast::{Call, Expr};
+use crate::engine::aggregations::format_float;
+use crate::engine::eval::{qerr, Evaluator};
 use crate::engine::value::{Elem, IVal};
 use crate::engine::EngineError;
 
 impl Evaluator<'_> {
+    /// `histogram_quantile(q, v)`, `histogram_fraction(lo, hi, v)` and
+    /// `histogram_quantiles(v, "label", q...)` over classic buckets.
     pub(super) fn histogram_quantile(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
-        let fraction = c.func.name == "histogram_fraction";
-        let q = self.eval_scalar(arg(c, 0)?, t)?;
-        let upper = if fraction {
-            self.eval_scalar(arg(c, 1)?, t)?
-        } else {
-            f64::NAN
+        let name = c.func.name;
+        // (vector argument, scalar arguments, output label of `quantiles`)
+        let (vec_arg, scalars, label): (&Expr, Vec<&Expr>, Option<String>) = match name {
+            "histogram_fraction" => (arg(c, 2)?, vec![arg(c, 0)?, arg(c, 1)?], None),
+            "histogram_quantiles" => {
+                let label = match self.eval(arg(c, 1)?, t)? {
+                    IVal::Str(s) => s,
+                    _ => return Err(qerr("histogram_quantiles needs a label name")),
+                };
+                (arg(c, 0)?, c.args.iter().skip(2).collect(), Some(label))
+            }
+            _ => (arg(c, 1)?, vec![arg(c, 0)?], None),
         };
-        let v = self.eval_vector(arg(c, if fraction { 2 } else { 1 })?, t)?;
+        let mut params = Vec::with_capacity(scalars.len());
+        for e in scalars {
+            let q = self.eval_scalar(e, t)?;
+            if name != "histogram_fraction" && !(0.0..=1.0).contains(&q) {
+                self.warn(
+                    format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_float(q)
+                    ),
+                    e.span(),
+                );
+            }
+            params.push(q);
+        }
+        let v = self.eval_vector(vec_arg, t)?;
+        // Grouped with the name still in: two metrics' buckets never mix,
+        // and their results collide once the names go, as in Prometheus.
         let mut order: Vec<Labels> = Vec::new();
         let mut groups: HashMap<Labels, Vec<(f64, f64)>> = HashMap::new();
         for el in v {
             let Some(le) = el.labels.get("le").and_then(|s| s.parse::<f64>().ok()) else {
                 continue;
             };
-            let k = el.labels.without(&["le", "__name__"]);
+            let k = el.labels.without(&["le"]);
             if !groups.contains_key(&k) {
                 order.push(k.clone());
             }
@@ -36,18 +61,45 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         for k in order {
             let Some(b) = groups.remove(&k) else { continue };
-            out.push(Elem {
-                labels: k,
-                v: if fraction {
-                    bucket_fraction(q, upper, b)
-                } else {
-                    bucket_quantile(q, b)
-                },
-                ts: t,
-                drop_name: true,
-            });
+            let mut push = |labels: Labels, v: f64| {
+                out.push(Elem {
+                    labels,
+                    v,
+                    ts: t,
+                    drop_name: true,
+                })
+            };
+            match (name, &label) {
+                ("histogram_fraction", _) => {
+                    let at = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
+                    let (lo, hi) = (at(0), at(1));
+                    push(k, bucket_fraction(lo, hi, b));
+                }
+                (_, Some(label)) => {
+                    for &q in &params {
+                        let mut lb = k.to_builder();
+                        lb.set(label, &quantile_label(q));
+                        push(lb.build(), bucket_quantile(q, b.clone()));
+                    }
+                }
+                _ => {
+                    let q = params.first().copied().unwrap_or(f64::NAN);
+                    push(k, bucket_quantile(q, b));
+                }
+            }
         }
         Ok(IVal::Vector(out))
+    }
+}
+
+/// A quantile as `histogram_quantiles` labels it: Go's shortest form, with
+/// a `.0` on whole numbers ("0.0", "0.25", "1.0").
+fn quantile_label(q: f64) -> String {
+    let s = format_float(q);
+    if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        s + ".0"
+    } else {
+        s
     }
 }
 
