@@ -133,36 +133,52 @@ fn normalise(mut b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
     Some(m)
 }
 
-/// The share of observations in `[lo, hi]` from classic buckets, assuming
-/// observations spread evenly within each bucket.
+/// The share of observations in `[lo, hi]` from classic buckets: each
+/// bucket contributes the part of its count its overlap with the interval
+/// covers, assuming an even spread; a bucket of infinite width counts only
+/// when the interval covers it whole (there is no spread to assume). The
+/// first bucket starts at 0 when its upper bound is positive, else at -Inf.
 fn bucket_fraction(lo: f64, hi: f64, b: Vec<(f64, f64)>) -> f64 {
-    let Some(m) = normalise(b) else {
+    if lo.is_nan() || hi.is_nan() {
+        return f64::NAN;
+    }
+    let Some(m) = normalise_loose(b) else {
         return f64::NAN;
     };
-    let total = m[m.len() - 1].1;
-    // Observations at or below x.
-    let rank = |x: f64| -> f64 {
-        let i = m.partition_point(|b| b.0 < x);
-        let Some(&(ub, count)) = m.get(i) else {
-            return total;
-        };
-        let (lb, prev) = match i.checked_sub(1).and_then(|j| m.get(j)) {
-            Some(&(u, c)) => (u, c),
+    let total = m.last().map_or(0.0, |x| x.1);
+    if hi <= lo {
+        return 0.0;
+    }
+    let mut sum = 0.0;
+    let mut prev: Option<(f64, f64)> = None;
+    for &(ub, count) in &m {
+        let (lb, before) = match prev {
+            Some((u, c)) => (u, c),
             None if ub > 0.0 => (0.0, 0.0),
             None => (f64::NEG_INFINITY, 0.0),
         };
-        if ub.is_infinite() || lb.is_infinite() {
-            return if x >= ub { count } else { prev };
+        prev = Some((ub, count));
+        let n = count - before;
+        if lb.is_infinite() || ub.is_infinite() {
+            if lo <= lb && hi >= ub {
+                sum += n;
+            }
+            continue;
         }
-        if x <= lb {
-            return prev;
+        let width = hi.min(ub) - lo.max(lb);
+        if width > 0.0 && ub > lb {
+            sum += n * width / (ub - lb);
         }
-        prev + (count - prev) * (x - lb) / (ub - lb)
-    };
-    if hi <= lo || lo.is_nan() || hi.is_nan() {
-        return 0.0;
     }
-    (rank(hi) - rank(lo)) / total
+    sum / total
+}
+
+/// Like `normalise`, but a lone `+Inf` bucket is a distribution too.
+fn normalise_loose(mut b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
+    if b.len() == 1 {
+        b.push((f64::INFINITY, 0.0));
+    }
+    normalise(b)
 }
 
 /// The φ-quantile from classic cumulative buckets (upper bound, count).
