@@ -160,7 +160,10 @@ fn bucket_fraction(lo: f64, hi: f64, b: Vec<(f64, f64)>) -> f64 {
         prev = Some((ub, count));
         let n = count - before;
         if lb.is_infinite() || ub.is_infinite() {
-            if lo <= lb && hi >= ub {
+            // Only an interval reaching the infinite end takes it all.
+            let reaches = (ub.is_infinite() && hi == ub && lo < ub)
+                || (lb.is_infinite() && lo == lb && hi > lb);
+            if reaches {
                 sum += n;
             }
             continue;
@@ -174,11 +177,11 @@ fn bucket_fraction(lo: f64, hi: f64, b: Vec<(f64, f64)>) -> f64 {
 }
 
 /// Like `normalise`, but a lone `+Inf` bucket is a distribution too.
-fn normalise_loose(mut b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
-    if b.len() == 1 {
-        b.push((f64::INFINITY, 0.0));
+fn normalise_loose(b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
+    match b.as_slice() {
+        [(ub, count)] if *ub == f64::INFINITY && *count > 0.0 => Some(b),
+        _ => normalise(b),
     }
-    normalise(b)
 }
 
 /// The φ-quantile from classic cumulative buckets (upper bound, count).
