@@ -72,6 +72,7 @@
 
 pub mod ast;
 mod check;
+pub mod engine;
 mod error;
 pub mod functions;
 mod lexer;

@@ -1,0 +1,201 @@
+//! Functions over range vectors: `rate` and friends, `*_over_time`,
+//! `changes`, `resets`, `deriv`, `predict_linear`.
+
+use super::aggregations::{kahan_add, kahan_sum, mean, quantile, variance};
+
+/// `rate`, `increase`, `delta`: the change over `(lo, hi]` extrapolated to
+/// the window's edges as Prometheus does it.
+pub(crate) fn extrapolated(
+    pts: &[(i64, f64)],
+    lo: i64,
+    hi: i64,
+    counter: bool,
+    per_second: bool,
+) -> Option<f64> {
+    if pts.len() < 2 {
+        return None;
+    }
+    let (ft, fv) = *pts.first()?;
+    let (lt, lv) = *pts.last()?;
+    let mut result = lv - fv;
+    if counter {
+        let mut prev = fv;
+        for &(_, v) in pts.iter().skip(1) {
+            if v < prev {
+                result += prev;
+            }
+            prev = v;
+        }
+    }
+    let sampled = (lt - ft) as f64 / 1000.0;
+    let avg = sampled / (pts.len() - 1) as f64;
+    let threshold = avg * 1.1;
+    let mut to_start = (ft - lo) as f64 / 1000.0;
+    let mut to_end = (hi - lt) as f64 / 1000.0;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if counter && result > 0.0 && fv >= 0.0 {
+        let to_zero = sampled * (fv / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if per_second {
+        factor /= (hi - lo) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+/// `irate` (`rate` true) and `idelta`: from the last two samples.
+pub(crate) fn instant_delta(pts: &[(i64, f64)], rate: bool) -> Option<f64> {
+    let n = pts.len();
+    if n < 2 {
+        return None;
+    }
+    let (pt, pv) = *pts.get(n - 2)?;
+    let (lt, lv) = *pts.get(n - 1)?;
+    let mut d = lv - pv;
+    if rate && lv < pv {
+        d = lv;
+    }
+    if !rate {
+        return Some(d);
+    }
+    let dt = (lt - pt) as f64 / 1000.0;
+    if dt == 0.0 {
+        return None;
+    }
+    Some(d / dt)
+}
+
+/// Least-squares slope and intercept at `at` (ms) of the points.
+pub(crate) fn linear_regression(pts: &[(i64, f64)], at: i64) -> (f64, f64) {
+    let first = pts.first().map_or(0.0, |p| p.1);
+    if pts.iter().all(|p| p.1 == first) {
+        return (0.0, first);
+    }
+    let n = pts.len() as f64;
+    let (mut sx, mut cx, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0);
+    let (mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
+    for &(t, v) in pts {
+        let x = (t - at) as f64 / 1000.0;
+        (sx, cx) = kahan_add(x, sx, cx);
+        (sy, cy) = kahan_add(v, sy, cy);
+        (sxy, cxy) = kahan_add(x * v, sxy, cxy);
+        (sx2, cx2) = kahan_add(x * x, sx2, cx2);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    let intercept = sy / n - slope * sx / n;
+    (slope, intercept)
+}
+
+/// The simple `<agg>_over_time` functions; `None` for unknown names.
+pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
+    let vals: Vec<f64> = pts.iter().map(|p| p.1).collect();
+    let last = vals.last().copied();
+    Some(match name {
+        "avg_over_time" => Some(mean(&vals)),
+        "sum_over_time" => Some(kahan_sum(vals.iter().copied())),
+        "count_over_time" => Some(vals.len() as f64),
+        "min_over_time" => vals
+            .iter()
+            .copied()
+            .reduce(|m, v| if m.is_nan() || v < m { v } else { m }),
+        "max_over_time" => vals
+            .iter()
+            .copied()
+            .reduce(|m, v| if m.is_nan() || v > m { v } else { m }),
+        "last_over_time" => last,
+        "first_over_time" => vals.first().copied(),
+        "present_over_time" => Some(1.0),
+        "stdvar_over_time" => Some(variance(&vals)),
+        "stddev_over_time" => Some(variance(&vals).sqrt()),
+        "mad_over_time" if vals.iter().any(|v| v.is_nan()) => Some(f64::NAN),
+        "mad_over_time" => {
+            let mut v = vals.clone();
+            let med = quantile(0.5, &mut v);
+            let mut dev: Vec<f64> = vals.iter().map(|x| (x - med).abs()).collect();
+            Some(quantile(0.5, &mut dev))
+        }
+        "ts_of_last_over_time" => pts.last().map(|p| p.0 as f64 / 1000.0),
+        "ts_of_first_over_time" => pts.first().map(|p| p.0 as f64 / 1000.0),
+        "ts_of_max_over_time" => pts
+            .iter()
+            .copied()
+            .reduce(|m, p| if m.1.is_nan() || p.1 >= m.1 { p } else { m })
+            .map(|p| p.0 as f64 / 1000.0),
+        "ts_of_min_over_time" => pts
+            .iter()
+            .copied()
+            .reduce(|m, p| if m.1.is_nan() || p.1 <= m.1 { p } else { m })
+            .map(|p| p.0 as f64 / 1000.0),
+        "changes" => Some(
+            pts.windows(2)
+                .filter(|w| w[0].1 != w[1].1 && !(w[0].1.is_nan() && w[1].1.is_nan()))
+                .count() as f64,
+        ),
+        "resets" => Some(pts.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_extrapolates_to_window_edges() {
+        // Samples every 15s across a 60s window, 1 per sample: the change of
+        // 3 over 45s is extrapolated by half an interval on both sides.
+        let pts = [(15_000, 1.0), (30_000, 2.0), (45_000, 3.0), (60_000, 4.0)];
+        let inc = extrapolated(&pts, 0, 60_000, true, false).unwrap_or(f64::NAN);
+        assert!((inc - 4.0).abs() < 1e-9, "{inc}");
+        let rate = extrapolated(&pts, 0, 60_000, true, true).unwrap_or(f64::NAN);
+        assert!((rate - 4.0 / 60.0).abs() < 1e-12);
+        assert_eq!(extrapolated(&pts[..1], 0, 60_000, true, true), None);
+    }
+
+    #[test]
+    fn counter_resets_add_the_value_before_the_reset() {
+        let pts = [(0, 5.0), (10_000, 1.0), (20_000, 3.0)];
+        // 5 → 1 is a reset: the increase is 5 + (3 - 5) = 3, unextrapolated here
+        // since the samples cover the window.
+        let inc = extrapolated(&pts, 0, 20_000, true, false).unwrap_or(f64::NAN);
+        assert!((inc - 3.0).abs() < 1e-9, "{inc}");
+    }
+
+    #[test]
+    fn irate_uses_the_last_two_samples() {
+        assert_eq!(
+            instant_delta(&[(0, 1.0), (10_000, 3.0), (20_000, 8.0)], true),
+            Some(0.5)
+        );
+        assert_eq!(instant_delta(&[(0, 9.0), (10_000, 3.0)], true), Some(0.3));
+        assert_eq!(instant_delta(&[(0, 9.0), (10_000, 3.0)], false), Some(-6.0));
+    }
+
+    #[test]
+    fn regression_of_a_line() {
+        let pts = [(0, 1.0), (10_000, 3.0), (20_000, 5.0)];
+        let (slope, icpt) = linear_regression(&pts, 20_000);
+        assert!((slope - 0.2).abs() < 1e-12);
+        assert!((icpt - 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn over_time_aggregates() {
+        let pts = [(0, 1.0), (1, 3.0), (2, 1.0)];
+        assert_eq!(over_time("changes", &pts), Some(Some(2.0)));
+        assert_eq!(over_time("resets", &pts), Some(Some(1.0)));
+        assert_eq!(over_time("max_over_time", &pts), Some(Some(3.0)));
+        assert_eq!(over_time("nope", &pts), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! Runs Prometheus's PromQL test scripts (`shared/conformance/promql`)
+//! through the promqltest runner against this crate's engine and prints the
+//! pass/fail counts per file. No pass count is asserted yet; the test fails
+//! only if the runner does not finish every file (a panic in the engine).
+
+use std::path::{Path, PathBuf};
+
+use promql::ast::AtModifier;
+use promql::engine::{Engine, EngineOptions, QueryResult, Value};
+use promql::Expr;
+use promqltest::runner::{
+    Engine as RunnerEngine, EngineError, MatrixSeries, QueryOutput, QueryValue, VectorSample,
+};
+use promqltest::values::Value as TestValue;
+use storage::{MemStorage, Queryable};
+
+struct Adapter(Engine);
+
+fn convert(v: Value) -> QueryValue {
+    match v {
+        Value::Scalar(x) => QueryValue::Scalar(x),
+        Value::String(s) => QueryValue::String(s),
+        Value::Vector(v) => QueryValue::Vector(
+            v.into_iter()
+                .map(|s| VectorSample {
+                    labels: s.labels,
+                    value: TestValue::Float(s.value),
+                })
+                .collect(),
+        ),
+        Value::Matrix(m) => QueryValue::Matrix(
+            m.into_iter()
+                .map(|s| MatrixSeries {
+                    labels: s.labels,
+                    points: s
+                        .points
+                        .into_iter()
+                        .map(|(t, v)| (t, TestValue::Float(v)))
+                        .collect(),
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Prometheus's `line:col` of a byte offset (1-based column).
+fn position(expr: &str, at: usize) -> String {
+    let before = expr
+        .as_bytes()
+        .get(..at.min(expr.len()))
+        .unwrap_or_default();
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let col = match before.iter().rposition(|&b| b == b'\n') {
+        Some(nl) => at - nl,
+        None => at + 1,
+    };
+    format!("{line}:{col}")
+}
+
+fn output(expr: &str, r: QueryResult) -> QueryOutput {
+    let mut out = QueryOutput::new(convert(r.value));
+    out.warnings = r
+        .warnings
+        .into_iter()
+        .map(|w| {
+            format!(
+                "PromQL warning: {} ({})",
+                w.message,
+                position(expr, w.span.start)
+            )
+        })
+        .collect();
+    out
+}
+
+fn parse(expr: &str) -> Result<Expr, EngineError> {
+    promql::parse(expr).map_err(|e| EngineError::new(e.to_string()))
+}
+
+impl RunnerEngine for Adapter {
+    fn instant(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        at_ms: i64,
+    ) -> Result<QueryOutput, EngineError> {
+        let e = parse(expr)?;
+        let r = self
+            .0
+            .instant_query(db, &e, at_ms)
+            .map_err(|e| EngineError::new(e.to_string()))?;
+        Ok(output(expr, r))
+    }
+
+    fn range(
+        &self,
+        db: &dyn Queryable,
+        expr: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryOutput, EngineError> {
+        let e = parse(expr)?;
+        let r = self
+            .0
+            .range_query(db, &e, start_ms, end_ms, step_ms)
+            .map_err(|e| EngineError::new(e.to_string()))?;
+        Ok(output(expr, r))
+    }
+
+    fn pin_at(&self, expr: &str, at_ms: i64) -> Option<String> {
+        let mut e = promql::parse(expr).ok()?;
+        if uses_time(&e) {
+            return None;
+        }
+        pin(&mut e, at_ms);
+        Some(e.to_string())
+    }
+
+    fn check_syntax(&self, expr: &str) -> Result<(), EngineError> {
+        parse(expr).map(|_| ())
+    }
+}
+
+/// Functions whose result depends on the evaluation time itself, so that
+/// pinning `@` changes the answer (upstream skips the `@` variants then).
+const TIME_DEPENDENT: &[&str] = &[
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+];
+
+fn children(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Number(_) | Expr::String(_) | Expr::VectorSelector(_) | Expr::MatrixSelector(_) => {
+            Vec::new()
+        }
+        Expr::Subquery(s) => vec![&s.expr],
+        Expr::Aggregate(a) => {
+            let mut v = vec![a.expr.as_ref()];
+            v.extend(a.param.as_deref());
+            v
+        }
+        Expr::Binary(b) => vec![&b.lhs, &b.rhs],
+        Expr::Unary(u) => vec![&u.expr],
+        Expr::Paren(p) => vec![&p.expr],
+        Expr::Call(c) => c.args.iter().collect(),
+    }
+}
+
+fn uses_time(e: &Expr) -> bool {
+    if let Expr::Call(c) = e {
+        if TIME_DEPENDENT.contains(&c.func.name) {
+            return true;
+        }
+    }
+    children(e).into_iter().any(uses_time)
+}
+
+/// Sets `@ ms` unless a fixed `@` is already there.
+fn pin_one(at: &mut Option<AtModifier>, ms: i64) {
+    if !matches!(at, Some(AtModifier::Timestamp(_))) {
+        *at = Some(AtModifier::Timestamp(ms));
+    }
+}
+
+/// Attaches `@ ms` where there is none and resolves `start()`/`end()`.
+fn pin(e: &mut Expr, ms: i64) {
+    match e {
+        Expr::Number(_) | Expr::String(_) => {}
+        Expr::VectorSelector(v) => pin_one(&mut v.at, ms),
+        Expr::MatrixSelector(m) => pin_one(&mut m.selector.at, ms),
+        // The inner expression is evaluated at the subquery's own steps:
+        // its selectors stay unpinned.
+        Expr::Subquery(s) => pin_one(&mut s.at, ms),
+        Expr::Aggregate(a) => {
+            pin(&mut a.expr, ms);
+            if let Some(p) = a.param.as_deref_mut() {
+                pin(p, ms);
+            }
+        }
+        Expr::Binary(b) => {
+            pin(&mut b.lhs, ms);
+            pin(&mut b.rhs, ms);
+        }
+        Expr::Unary(u) => pin(&mut u.expr, ms),
+        Expr::Paren(p) => pin(&mut p.expr, ms),
+        Expr::Call(c) => c.args.iter_mut().for_each(|a| pin(a, ms)),
+    }
+}
+
+fn conformance_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/promql")
+}
+
+#[test]
+fn conformance_scripts_run_to_the_end() {
+    let dir = conformance_dir();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        println!("skipped: no conformance scripts at {}", dir.display());
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "test"))
+        .collect();
+    files.sort();
+    let adapter = Adapter(Engine::new(EngineOptions::default()));
+    let (mut passed, mut failed, mut finished) = (0, 0, 0);
+    for f in &files {
+        // One file at a time so that a panic names its file.
+        let report = promqltest::report::run_files(&adapter, &[f.as_path()], MemStorage::new);
+        let Some(fr) = report.files.first() else {
+            panic!("no report for {}", f.display());
+        };
+        println!(
+            "{:28} passed {:4} failed {:4}",
+            fr.name,
+            fr.passed(),
+            fr.outcomes.len() - fr.passed()
+        );
+        if std::env::var_os("SHOW_FAILURES").is_some() {
+            for o in fr.outcomes.iter().filter(|o| o.failure.is_some()) {
+                println!(
+                    "  {}:{} {} => {}",
+                    fr.name,
+                    o.line,
+                    o.expr,
+                    o.failure.as_deref().unwrap_or("")
+                );
+            }
+        }
+        finished += 1;
+        passed += fr.passed();
+        failed += fr.outcomes.len() - fr.passed();
+    }
+    println!("TOTAL passed {passed} failed {failed}");
+    assert_eq!(finished, files.len(), "the runner must finish every file");
+}
