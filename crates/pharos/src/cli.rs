@@ -18,6 +18,16 @@ pub(crate) enum Command {
     /// Run TSDB commands (promtool's `tsdb` subcommands).
     #[command(subcommand)]
     Tsdb(TsdbCommand),
+    /// Run PromQL test scripts (Prometheus's promqltest language).
+    Promqltest {
+        /// Evals expected to fail, one `file:line  reason` per line; any
+        /// other failure, or a listed eval that now passes, fails the run.
+        #[arg(long)]
+        known_failures: Option<PathBuf>,
+        /// Test script files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `pharos tsdb …`, with promtool's arguments and output formats.

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod promqltest;
 mod tsdb;
 
 use std::process::ExitCode;
@@ -10,5 +11,9 @@ use crate::cli::Command;
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Tsdb(cmd) => tsdb::run(cmd),
+        Command::Promqltest {
+            known_failures,
+            files,
+        } => promqltest::run(&files, known_failures.as_deref()),
     }
 }

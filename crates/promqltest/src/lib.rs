@@ -21,6 +21,7 @@
 
 pub mod known;
 pub mod load;
+pub mod promql_engine;
 pub mod report;
 pub mod runner;
 pub mod script;
@@ -52,3 +53,4 @@ pub fn corpus_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     files.sort();
     Ok(files)
 }
+pub use promql_engine::PromqlEngine;

@@ -1,20 +1,36 @@
-//! Runs Prometheus's PromQL test scripts (`shared/conformance/promql`)
-//! through the promqltest runner against this crate's engine and prints the
-//! pass/fail counts per file. No pass count is asserted yet; the test fails
-//! only if the runner does not finish every file (a panic in the engine).
-
-use std::path::{Path, PathBuf};
+//! The runner's engine: pharos's PromQL evaluator (`promql::engine`)
+//! adapted to [`crate::runner::Engine`], with the `@`-pinning rewrite the
+//! runner's re-checks use.
 
 use promql::ast::AtModifier;
 use promql::engine::{Engine, EngineOptions, QueryResult, Value};
 use promql::Expr;
-use promqltest::runner::{
+use storage::Queryable;
+
+use crate::runner::{
     Engine as RunnerEngine, EngineError, MatrixSeries, QueryOutput, QueryValue, VectorSample,
 };
-use promqltest::values::Value as TestValue;
-use storage::{MemStorage, Queryable};
+use crate::values::Value as TestValue;
 
-struct Adapter(Engine);
+/// pharos's PromQL engine behind the runner's [`Engine`](RunnerEngine) trait:
+/// parses each expression, evaluates it over the script's store, and turns
+/// results and warnings into the runner's types (warnings as Prometheus
+/// prints them, `PromQL warning: <text> (line:col)`).
+pub struct PromqlEngine(Engine);
+
+impl PromqlEngine {
+    /// An engine with the settings the scripts assume (lookback 5m,
+    /// subquery step 1m).
+    pub fn new(opts: EngineOptions) -> PromqlEngine {
+        PromqlEngine(Engine::new(opts))
+    }
+}
+
+impl Default for PromqlEngine {
+    fn default() -> PromqlEngine {
+        PromqlEngine::new(EngineOptions::default())
+    }
+}
 
 fn convert(v: Value) -> QueryValue {
     match v {
@@ -77,7 +93,7 @@ fn parse(expr: &str) -> Result<Expr, EngineError> {
     promql::parse(expr).map_err(|e| EngineError::new(e.to_string()))
 }
 
-impl RunnerEngine for Adapter {
+impl RunnerEngine for PromqlEngine {
     fn instant(
         &self,
         db: &dyn Queryable,
@@ -195,53 +211,4 @@ fn pin(e: &mut Expr, ms: i64) {
         Expr::Paren(p) => pin(&mut p.expr, ms),
         Expr::Call(c) => c.args.iter_mut().for_each(|a| pin(a, ms)),
     }
-}
-
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/promql")
-}
-
-#[test]
-fn conformance_scripts_run_to_the_end() {
-    let dir = conformance_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("skipped: no conformance scripts at {}", dir.display());
-        return;
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "test"))
-        .collect();
-    files.sort();
-    let adapter = Adapter(Engine::new(EngineOptions::default()));
-    let (mut passed, mut failed, mut finished) = (0, 0, 0);
-    for f in &files {
-        // One file at a time so that a panic names its file.
-        let report = promqltest::report::run_files(&adapter, &[f.as_path()], MemStorage::new);
-        let Some(fr) = report.files.first() else {
-            panic!("no report for {}", f.display());
-        };
-        println!(
-            "{:28} passed {:4} failed {:4}",
-            fr.name,
-            fr.passed(),
-            fr.outcomes.len() - fr.passed()
-        );
-        if std::env::var_os("SHOW_FAILURES").is_some() {
-            for o in fr.outcomes.iter().filter(|o| o.failure.is_some()) {
-                println!(
-                    "  {}:{} {} => {}",
-                    fr.name,
-                    o.line,
-                    o.expr,
-                    o.failure.as_deref().unwrap_or("")
-                );
-            }
-        }
-        finished += 1;
-        passed += fr.passed();
-        failed += fr.outcomes.len() - fr.passed();
-    }
-    println!("TOTAL passed {passed} failed {failed}");
-    assert_eq!(finished, files.len(), "the runner must finish every file");
 }
