@@ -1,4 +1,9 @@
-//! PromQL: parsing (this crate's first layer), later evaluation.
+//! PromQL: parsing and evaluation, with Prometheus 3.x semantics.
+//!
+//! The [`engine`] evaluates a parsed query as an instant or range query over
+//! any `storage::Queryable` — it never sees the TSDB, so the same engine
+//! will run over remote and fan-out stores. What it must not know: HTTP,
+//! JSON, scraping.
 //!
 //! [`parse`] turns a query into an [`Expr`] tree, checks it the way
 //! Prometheus 3.x does, and reports errors in Prometheus's words and format
