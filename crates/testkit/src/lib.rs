@@ -98,3 +98,47 @@ pub fn run_prometheus_until_killed(
     let _ = child.wait();
     blocks()
 }
+
+/// Samples of a `promtool tsdb dump`, by series text: (timestamp, value
+/// bits with every NaN folded into one, since promtool prints them all as
+/// `NaN`), in the order printed.
+pub type Dump = std::collections::BTreeMap<String, Vec<(i64, u64)>>;
+
+/// The bits of `v`, with every NaN (the stale marker included) as one NaN,
+/// so values compare as promtool's text shows them.
+pub fn fold_nan(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        v.to_bits()
+    }
+}
+
+/// Parses `promtool tsdb dump` output: `{labels} value timestamp` lines.
+///
+/// # Panics
+/// On a line of another form.
+pub fn parse_promtool_dump(text: &str) -> Dump {
+    let mut out = Dump::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let mut parts = line.rsplitn(3, ' ');
+        let (Some(t), Some(v), Some(labels)) = (parts.next(), parts.next(), parts.next()) else {
+            panic!("cannot parse dump line {line:?}");
+        };
+        let v = match v {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            "NaN" => f64::NAN,
+            v => v
+                .parse()
+                .unwrap_or_else(|e| panic!("value in {line:?}: {e}")),
+        };
+        let t: i64 = t
+            .parse()
+            .unwrap_or_else(|e| panic!("time in {line:?}: {e}"));
+        out.entry(labels.to_owned())
+            .or_default()
+            .push((t, fold_nan(v)));
+    }
+    out
+}

@@ -4,10 +4,10 @@
 //! is killed with SIGKILL, and `Db::open` must return exactly the samples
 //! `promtool tsdb dump` reads from the same directory (blocks + head).
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use testkit::{fold_nan, Dump};
 
 use model::{MatchType, Matcher};
 use storage::Queryable;
@@ -16,43 +16,11 @@ use tsdb::db::{Db, DbOptions};
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 const PROMTOOL: &str = "/usr/bin/promtool";
 
-/// Series → (timestamp, value bits with every NaN folded into one, since
-/// promtool prints them all as NaN).
-type Dump = BTreeMap<String, Vec<(i64, u64)>>;
-
-fn fold_nan(v: f64) -> u64 {
-    if v.is_nan() {
-        f64::NAN.to_bits()
-    } else {
-        v.to_bits()
-    }
-}
-
-/// Parses `promtool tsdb dump` lines: `{labels} value timestamp`.
+/// Parses `promtool tsdb dump`; promtool prints blocks then head, so a
+/// series may come twice: sorted and de-duplicated by timestamp.
 fn parse_dump(text: &str) -> Dump {
-    let mut out = Dump::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let mut parts = line.rsplitn(3, ' ');
-        let (Some(t), Some(v), Some(labels)) = (parts.next(), parts.next(), parts.next()) else {
-            panic!("cannot parse dump line {line:?}");
-        };
-        let v = match v {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            "NaN" => f64::NAN,
-            v => v
-                .parse()
-                .unwrap_or_else(|e| panic!("value in {line:?}: {e}")),
-        };
-        let t: i64 = t
-            .parse()
-            .unwrap_or_else(|e| panic!("time in {line:?}: {e}"));
-        out.entry(labels.to_owned())
-            .or_default()
-            .push((t, fold_nan(v)));
-    }
+    let mut out = testkit::parse_promtool_dump(text);
     for v in out.values_mut() {
-        // promtool prints blocks then head; a series may come twice.
         v.sort_by_key(|s| s.0);
         v.dedup_by_key(|s| s.0);
     }

@@ -9,10 +9,10 @@
 //!   dropped without closing; `promtool tsdb dump` must read back exactly
 //!   what the head's querier returns.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::{fold_nan, Dump};
 
 use model::{Labels, STALE_NAN};
 use model::{MatchType, Matcher};
@@ -25,46 +25,10 @@ const PROMTOOL: &str = "/usr/bin/promtool";
 
 /// Series (as printed by Prometheus) → samples as (timestamp, value bits,
 /// with every NaN folded into one, since `promtool` prints them all as NaN).
-type Dump = BTreeMap<String, Vec<(i64, u64)>>;
-
-fn fold_nan(v: f64) -> u64 {
-    if v.is_nan() {
-        f64::NAN.to_bits()
-    } else {
-        v.to_bits()
-    }
-}
 
 fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     l.local_addr().expect("local addr").port()
-}
-
-/// Parses `promtool tsdb dump` lines: `{labels} value timestamp`.
-fn parse_dump(text: &str) -> Dump {
-    let mut out = Dump::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let mut parts = line.rsplitn(3, ' ');
-        let (t, v, labels) = (parts.next(), parts.next(), parts.next());
-        let (Some(t), Some(v), Some(labels)) = (t, v, labels) else {
-            panic!("cannot parse dump line {line:?}");
-        };
-        let v = match v {
-            "+Inf" => f64::INFINITY,
-            "-Inf" => f64::NEG_INFINITY,
-            "NaN" => f64::NAN,
-            v => v
-                .parse()
-                .unwrap_or_else(|e| panic!("value in {line:?}: {e}")),
-        };
-        let t: i64 = t
-            .parse()
-            .unwrap_or_else(|e| panic!("time in {line:?}: {e}"));
-        out.entry(labels.to_owned())
-            .or_default()
-            .push((t, fold_nan(v)));
-    }
-    out
 }
 
 fn promtool_dump(data: &Path) -> Dump {
@@ -79,7 +43,7 @@ fn promtool_dump(data: &Path) -> Dump {
         "promtool tsdb dump failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    parse_dump(&String::from_utf8_lossy(&out.stdout))
+    testkit::parse_promtool_dump(&String::from_utf8_lossy(&out.stdout))
 }
 
 fn dump_head(head: &Head) -> Dump {
