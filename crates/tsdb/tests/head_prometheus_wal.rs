@@ -23,14 +23,6 @@ use tsdb::wal::WalOptions;
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 const PROMTOOL: &str = "/usr/bin/promtool";
 
-/// Series (as printed by Prometheus) → samples as (timestamp, value bits,
-/// with every NaN folded into one, since `promtool` prints them all as NaN).
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    l.local_addr().expect("local addr").port()
-}
-
 fn promtool_dump(data: &Path) -> Dump {
     let out = Command::new(PROMTOOL)
         .arg("tsdb")
@@ -64,7 +56,7 @@ fn dump_head(head: &Head) -> Dump {
 /// Runs Prometheus against `data` until its WAL holds a few scrapes, then
 /// kills it with SIGKILL.
 fn run_prometheus(dir: &Path, data: &Path) {
-    let port = free_port();
+    let port = testkit::free_port();
     let config = dir.join("prometheus.yml");
     std::fs::write(
         &config,

@@ -10,7 +10,6 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -129,14 +128,6 @@ fn assert_byte_identical(wal: &Path) {
     println!("segment 0: {n} records, {} bytes, identical", ours.len());
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A child process that is SIGKILLed when dropped, so that a failing test
 /// leaves no Prometheus running.
 struct KillOnDrop(std::process::Child);
@@ -173,7 +164,7 @@ fn delete_series(port: u16, metric: &str) -> Result<(), String> {
 /// alive) and the WAL directory, or why Prometheus did not get there.
 fn run_prometheus_until_killed() -> Result<(tempfile::TempDir, PathBuf), String> {
     let tmp = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = testkit::free_port();
     let config = tmp.path().join("prometheus.yml");
     std::fs::write(
         &config,
