@@ -23,7 +23,6 @@ use model::{Labels, Timestamp};
 
 use crate::block::{BlockError, BlockWriter, ChunkData};
 use crate::chunkenc::cut::{encode_chunks, TimedChunk};
-use crate::chunkenc::Encoding;
 use crate::compact::plan::exponential_ranges;
 use crate::meta::BlockMeta;
 
@@ -208,12 +207,7 @@ impl Backfill {
         let mut data = Vec::new();
         for (id, chunks) in &series {
             data.clear();
-            data.extend(chunks.iter().map(|(min_time, max_time, c)| ChunkData {
-                min_time: *min_time,
-                max_time: *max_time,
-                encoding: Encoding::Xor,
-                data: c.bytes(),
-            }));
+            data.extend(chunks.iter().map(ChunkData::xor));
             w.add_series(&self.labels[*id], &data)?;
         }
         Ok(Some(w.finish(None)?))

@@ -8,6 +8,7 @@ use model::Labels;
 use ulid::Ulid;
 
 use super::BlockError;
+use crate::chunkenc::cut::TimedChunk;
 use crate::chunkenc::Encoding;
 use crate::chunks::{ChunkMeta, ChunkWriter};
 use crate::index::IndexWriter;
@@ -30,6 +31,18 @@ pub struct ChunkData<'a> {
     pub encoding: Encoding,
     /// The encoded chunk, e.g. [`crate::chunkenc::XorChunk::bytes`].
     pub data: &'a [u8],
+}
+
+impl<'a> ChunkData<'a> {
+    /// An XOR chunk as encoded by `chunkenc::cut::encode_chunks`.
+    pub(crate) fn xor(&(min_time, max_time, ref chunk): &'a TimedChunk) -> ChunkData<'a> {
+        ChunkData {
+            min_time,
+            max_time,
+            encoding: Encoding::Xor,
+            data: chunk.bytes(),
+        }
+    }
 }
 
 /// Writes one block. Give it every symbol first (sorted, unique), then every

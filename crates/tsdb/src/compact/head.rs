@@ -89,15 +89,7 @@ pub(crate) fn persist_window(
         samples.sort_by_key(|s| s.0);
         samples.dedup_by_key(|s| s.0);
         encode_chunks(&samples, chunk_range, &mut owned);
-        let data: Vec<ChunkData<'_>> = owned
-            .iter()
-            .map(|(a, b, c)| ChunkData {
-                min_time: *a,
-                max_time: *b,
-                encoding: Encoding::Xor,
-                data: c.bytes(),
-            })
-            .collect();
+        let data: Vec<ChunkData<'_>> = owned.iter().map(ChunkData::xor).collect();
         w.add_series(labels, &data)?;
     }
     let meta = w.finish(None)?;

@@ -252,15 +252,7 @@ fn write_series(
     samples.sort_by_key(|s| s.0);
     samples.dedup_by_key(|s| s.0);
     encode_chunks(samples, chunk_range, owned);
-    let mut data: Vec<ChunkData<'_>> = owned
-        .iter()
-        .map(|(mint, maxt, c)| ChunkData {
-            min_time: *mint,
-            max_time: *maxt,
-            encoding: Encoding::Xor,
-            data: c.bytes(),
-        })
-        .collect();
+    let mut data: Vec<ChunkData<'_>> = owned.iter().map(ChunkData::xor).collect();
     data.extend(verbatim);
     data.sort_by_key(|c| c.min_time);
     w.add_series(labels, &data)
@@ -317,15 +309,7 @@ mod tests {
             ts.dedup();
             let s: Vec<(i64, f64)> = ts.iter().map(|&t| (t, t as f64)).collect();
             encode_chunks(&s, 1000, &mut owned);
-            let data: Vec<ChunkData<'_>> = owned
-                .iter()
-                .map(|(a, b, c)| ChunkData {
-                    min_time: *a,
-                    max_time: *b,
-                    encoding: Encoding::Xor,
-                    data: c.bytes(),
-                })
-                .collect();
+            let data: Vec<ChunkData<'_>> = owned.iter().map(ChunkData::xor).collect();
             w.add_series(l, &data).unwrap();
         }
         let meta = w.finish(None).unwrap();
