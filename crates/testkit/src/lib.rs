@@ -142,3 +142,25 @@ pub fn parse_promtool_dump(text: &str) -> Dump {
     }
     out
 }
+
+/// Every sample of every series `queryable` holds, in the form of
+/// [`parse_promtool_dump`], so a store's contents compare with promtool's
+/// view of the same directory.
+///
+/// # Panics
+/// When the store fails to answer.
+pub fn dump_queryable(queryable: &dyn storage::Queryable) -> Dump {
+    let q = queryable.querier(i64::MIN, i64::MAX).expect("querier");
+    let all = model::Matcher::new(model::MatchType::Regex, model::METRIC_NAME, ".+")
+        .expect("a valid matcher");
+    let mut out = Dump::new();
+    for s in q.select(true, None, &[all]).expect("select") {
+        let mut s = s.expect("series");
+        let samples = s.collect_samples().expect("samples");
+        out.insert(
+            s.labels.to_string(),
+            samples.iter().map(|s| (s.t, fold_nan(s.v))).collect(),
+        );
+    }
+    out
+}

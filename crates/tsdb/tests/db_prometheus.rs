@@ -7,10 +7,9 @@
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use testkit::{fold_nan, Dump};
+use testkit::Dump;
 
 use model::{MatchType, Matcher};
-use storage::Queryable;
 use tsdb::db::{Db, DbOptions};
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
@@ -23,21 +22,6 @@ fn parse_dump(text: &str) -> Dump {
     for v in out.values_mut() {
         v.sort_by_key(|s| s.0);
         v.dedup_by_key(|s| s.0);
-    }
-    out
-}
-
-fn dump_db(db: &Db) -> Dump {
-    let q = db.querier(i64::MIN, i64::MAX).expect("querier");
-    let all = Matcher::new(MatchType::Regex, "__name__", ".+").expect("matcher");
-    let mut out = Dump::new();
-    for s in q.select(true, None, &[all]).expect("select") {
-        let mut s = s.expect("series");
-        let samples = s.collect_samples().expect("samples");
-        out.insert(
-            s.labels.to_string(),
-            samples.iter().map(|s| (s.t, fold_nan(s.v))).collect(),
-        );
     }
     out
 }
@@ -88,7 +72,7 @@ fn opens_a_data_directory_written_by_prometheus() {
     eprintln!("{report:?}");
     assert!(report.blocks >= 2, "{report:?}");
     assert!(report.replay.series > 100, "{report:?}");
-    let got = dump_db(&db);
+    let got = testkit::dump_queryable(&db);
     assert!(
         got.keys().any(|k| k.starts_with("{__name__=\"up\"")),
         "the scrape's up series"
@@ -107,7 +91,7 @@ fn opens_a_data_directory_written_by_prometheus() {
     // The directory stays usable: compaction of Prometheus's blocks works
     // and keeps every sample.
     db.compact().expect("compact");
-    assert_eq!(dump_db(&db), got);
+    assert_eq!(testkit::dump_queryable(&db), got);
     db.close().expect("close");
 }
 
@@ -162,7 +146,7 @@ fn promtool_reads_a_data_directory_written_by_pharos() {
         levels.iter().any(|&l| l >= 2),
         "no compacted block: {levels:?}"
     );
-    let ours = dump_db(&db);
+    let ours = testkit::dump_queryable(&db);
     db.close().expect("close");
 
     let out = Command::new(&promtool)

@@ -12,11 +12,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use testkit::{fold_nan, Dump};
+use testkit::Dump;
 
 use model::{Labels, STALE_NAN};
-use model::{MatchType, Matcher};
-use storage::{Appendable, Queryable};
+use storage::Appendable;
 use tsdb::head::{Head, HeadOptions};
 use tsdb::wal::WalOptions;
 
@@ -36,21 +35,6 @@ fn promtool_dump(data: &Path) -> Dump {
         String::from_utf8_lossy(&out.stderr)
     );
     testkit::parse_promtool_dump(&String::from_utf8_lossy(&out.stdout))
-}
-
-fn dump_head(head: &Head) -> Dump {
-    let q = head.querier(i64::MIN, i64::MAX).expect("querier");
-    let all = Matcher::new(MatchType::Regex, "__name__", ".+").expect("matcher");
-    let mut out = Dump::new();
-    for s in q.select(true, None, &[all]).expect("select") {
-        let mut s = s.expect("series");
-        let samples = s.collect_samples().expect("samples");
-        out.insert(
-            s.labels.to_string(),
-            samples.iter().map(|s| (s.t, fold_nan(s.v))).collect(),
-        );
-    }
-    out
 }
 
 /// Runs Prometheus against `data` until its WAL holds a few scrapes, then
@@ -132,7 +116,7 @@ fn replays_a_wal_written_by_prometheus() {
     );
     assert_eq!(stats.samples_unknown_series, 0, "{stats:?}");
     assert_eq!(stats.undecodable, 0, "{stats:?}");
-    let got = dump_head(&head);
+    let got = testkit::dump_queryable(&head);
     assert!(
         got.keys().any(|k| k.starts_with("{__name__=\"up\"")),
         "the scrape's up series"
@@ -185,7 +169,7 @@ fn prometheus_reads_the_wal_the_head_wrote() {
     app.append(None, &gone, now, 1.0).expect("append");
     app.rollback().expect("rollback");
     drop(app);
-    let want = dump_head(&head);
+    let want = testkit::dump_queryable(&head);
     drop(head);
 
     let got = promtool_dump(&data);
