@@ -167,6 +167,22 @@ impl<'a> Lexer<'a> {
         self.input.as_bytes().get(i).copied()
     }
 
+    /// Tracks nesting for `(` and `)` (`c` is one of them), the same in
+    /// every lexer state.
+    fn paren(&mut self, c: u8) -> Result<TokenKind, ParseError> {
+        if c == b'(' {
+            self.paren_depth += 1;
+            return Ok(TokenKind::LParen);
+        }
+        if self.paren_depth == 0 {
+            // Prometheus reports this after the parenthesis.
+            let end = self.pos;
+            return Err(self.err(end, "unexpected right parenthesis ')'"));
+        }
+        self.paren_depth -= 1;
+        Ok(TokenKind::RParen)
+    }
+
     fn err(&self, start: usize, msg: impl Into<String>) -> ParseError {
         ParseError::new(self.input, Span::new(start, self.pos.max(start)), msg)
     }
@@ -299,19 +315,7 @@ impl<'a> Lexer<'a> {
             b'"' | b'\'' => return self.string(start, c),
             b'`' => return self.raw_string(start),
             c if is_alpha(c) || c == b':' => return Ok(self.word(start)),
-            b'(' => {
-                self.paren_depth += 1;
-                TokenKind::LParen
-            }
-            b')' => {
-                if self.paren_depth == 0 {
-                    // Prometheus reports this after the parenthesis.
-                    let end = self.pos;
-                    return Err(self.err(end, "unexpected right parenthesis ')'"));
-                }
-                self.paren_depth -= 1;
-                TokenKind::RParen
-            }
+            b'(' | b')' => self.paren(c)?,
             b'{' => {
                 self.brace_open = true;
                 TokenKind::LBrace
@@ -368,18 +372,7 @@ impl<'a> Lexer<'a> {
                 self.got_colon = true;
                 TokenKind::Colon
             }
-            b'(' => {
-                self.paren_depth += 1;
-                TokenKind::LParen
-            }
-            b')' => {
-                if self.paren_depth == 0 {
-                    let end = self.pos;
-                    return Err(self.err(end, "unexpected right parenthesis ')'"));
-                }
-                self.paren_depth -= 1;
-                TokenKind::RParen
-            }
+            b'(' | b')' => self.paren(c)?,
             b'+' | b'-' | b'*' | b'/' | b'%' | b'^' => TokenKind::Op,
             b',' => TokenKind::Comma,
             b'0'..=b'9' => {
