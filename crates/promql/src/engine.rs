@@ -26,11 +26,12 @@
 //! `engine/extended.rs` (`anchored`/`smoothed`), `engine/binary.rs`,
 //! `engine/aggregations.rs`, `engine/functions.rs` (dispatch, math, dates;
 //! `functions/labels.rs`, `functions/histogram.rs` for classic buckets),
-//! `engine/rangefn.rs` (range-vector functions), `engine/info.rs`.
+//! `engine/rangefn.rs` (range-vector functions), `engine/info.rs`,
+//! `engine/annotations.rs` (warnings and infos).
 //!
 //! Not there yet: native histograms (the storage traits carry floats only),
-//! start timestamps, and the `info`/`warning` annotations that concern
-//! histograms or counter naming. Errors Prometheus words exactly (the
+//! start timestamps, and the annotations that concern them (the list is in
+//! `engine/annotations.rs`). Errors Prometheus words exactly (the
 //! conformance scripts compare them) are [`EngineError::Query`].
 //!
 //! `__name__` removal is delayed, as Prometheus's test engine runs it
@@ -38,6 +39,7 @@
 //! mark the element, and names are removed at the end of the query.
 
 mod aggregations;
+mod annotations;
 mod binary;
 mod bounds;
 mod eval;
@@ -48,6 +50,7 @@ mod rangefn;
 mod selectors;
 mod value;
 
+pub use annotations::{Annotation, AnnotationKind};
 use model::Labels;
 use storage::{Queryable, StorageError};
 
@@ -67,6 +70,10 @@ pub struct EngineOptions {
     /// CPU. Prometheus bounds the samples held at once (`--query.max-samples`,
     /// 50,000,000); counting the total is stricter but simpler.
     pub max_samples: u64,
+    /// Prometheus's `type-and-unit-labels` feature: `rate`/`increase` judge
+    /// whether a metric is a counter by its `__type__` label instead of its
+    /// name's suffix (off by default, as in Prometheus).
+    pub type_and_unit_labels: bool,
 }
 
 impl Default for EngineOptions {
@@ -75,6 +82,7 @@ impl Default for EngineOptions {
             lookback_delta_ms: 300_000,
             default_subquery_step_ms: 60_000,
             max_samples: 500_000_000,
+            type_and_unit_labels: false,
         }
     }
 }
@@ -132,23 +140,13 @@ pub enum Value {
     Matrix(Vec<Series>),
 }
 
-/// A warning raised while evaluating, with the part of the query it is
-/// about (Prometheus appends its `line:col` to the text).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Annotation {
-    /// The text, without position.
-    pub message: String,
-    /// Where in the query.
-    pub span: crate::Span,
-}
-
 /// A result with the annotations raised while computing it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryResult {
     /// The value.
     pub value: Value,
-    /// Warnings.
-    pub warnings: Vec<Annotation>,
+    /// Warnings and infos (see [`Annotation`]).
+    pub annotations: Vec<Annotation>,
 }
 
 /// The PromQL engine; cheap to create, holds only settings.
@@ -176,7 +174,7 @@ impl Engine {
         let value = ev.finish_instant(v)?;
         Ok(QueryResult {
             value,
-            warnings: ev.warnings,
+            annotations: ev.annotations.finish(),
         })
     }
 
@@ -208,7 +206,7 @@ impl Engine {
         let value = ev.eval_range(expr)?;
         Ok(QueryResult {
             value,
-            warnings: ev.warnings,
+            annotations: ev.annotations.finish(),
         })
     }
 }

@@ -21,8 +21,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) step: i64,
     /// Selector data read so far, by selector node address.
     pub(crate) cache: HashMap<usize, std::rc::Rc<Vec<RawSeries>>>,
-    /// Annotations.
-    pub(crate) warnings: Vec<super::Annotation>,
+    /// Warnings and infos raised so far.
+    pub(crate) annotations: super::annotations::Annotations,
     /// Samples touched so far (see `EngineOptions::max_samples`).
     pub(crate) samples: u64,
     /// The time range each selector reads (see `bounds.rs`).
@@ -48,7 +48,7 @@ impl<'a> Evaluator<'a> {
             end,
             step,
             cache: HashMap::new(),
-            warnings: Vec::new(),
+            annotations: Default::default(),
             bounds: HashMap::new(),
             samples: 0,
         }
@@ -71,14 +71,6 @@ impl<'a> Evaluator<'a> {
             ));
         }
         Ok(())
-    }
-
-    /// Records a warning once.
-    pub(crate) fn warn(&mut self, message: String, span: crate::Span) {
-        let a = super::Annotation { message, span };
-        if !self.warnings.contains(&a) {
-            self.warnings.push(a);
-        }
     }
 
     /// A duration expression in ms.
