@@ -22,7 +22,9 @@
 //!   merged over the query into bucket range, largest decrease, number of
 //!   occurrences and time range;
 //! - warning `sort is ineffective for range queries …` (`sort`, `sort_desc`,
-//!   `sort_by_label`, `sort_by_label_desc` in a range query);
+//!   `sort_by_label`, `sort_by_label_desc` evaluated over several instants:
+//!   in a range query or a subquery, unless step-invariant; see
+//!   `annotations/sorts.rs`);
 //! - info `metric might not be a counter, name does not end in
 //!   _total/_sum/_count/_bucket: "<name>"` (`rate`, `increase`), or, with
 //!   [`EngineOptions::type_and_unit_labels`](super::EngineOptions), `metric
@@ -43,9 +45,7 @@
 //! the histogram-typed `incompatible sample types …` infos, `input to
 //! histogram_quantile has NaN observations …`, `input to histogram_fraction
 //! has NaN observations …` and `sample has start time that overlaps with
-//! previous sample timestamp …`. The sort warning is not raised for `sort`
-//! inside a subquery of an instant query either (Prometheus raises it there
-//! because the subquery spans several steps).
+//! previous sample timestamp …`.
 
 use std::fmt;
 
@@ -55,6 +55,7 @@ use format::{go_g, rfc3339};
 mod format;
 #[cfg(test)]
 mod queries;
+mod sorts;
 
 /// Whether an annotation warns or informs (Prometheus's `PromQLWarning`
 /// and `PromQLInfo`; the API returns them in separate lists).
@@ -133,6 +134,8 @@ pub(crate) enum ParamCheck {
 #[derive(Debug, Default)]
 pub(crate) struct Annotations {
     entries: Vec<Entry>,
+    /// Where the `sort` calls that run over several instants are.
+    ineffective_sorts: Vec<Span>,
 }
 
 #[derive(Debug)]
@@ -179,6 +182,17 @@ pub(crate) struct ForcedMonotonicity {
 }
 
 impl Annotations {
+    /// Finds, before evaluating `root`, the `sort` calls that will be
+    /// ineffective; `range` says whether the query spans several instants.
+    pub(crate) fn plan(&mut self, root: &crate::ast::Expr, range: bool) {
+        self.ineffective_sorts = sorts::ineffective_sorts(root, range);
+    }
+
+    /// Whether the sort call at `span` runs over several instants.
+    pub(crate) fn sort_is_ineffective(&self, span: Span) -> bool {
+        self.ineffective_sorts.contains(&span)
+    }
+
     /// Records an annotation; the same text again moves it to `span`.
     pub(crate) fn add(&mut self, kind: AnnotationKind, message: String, span: Span) {
         let found = self

@@ -59,6 +59,7 @@ impl<'a> Evaluator<'a> {
         let mut b = super::bounds::Bounds::new();
         self.find_bounds(e, self.start, self.end, &mut b)?;
         self.bounds = b;
+        self.annotations.plan(e, self.start != self.end);
         Ok(())
     }
 

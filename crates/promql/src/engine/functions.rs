@@ -140,8 +140,7 @@ impl Evaluator<'_> {
     pub(crate) fn call(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
         let name = c.func.name;
         let secs = t as f64 / 1000.0;
-        // Prometheus warns when the evaluation spans more than one instant.
-        if self.start != self.end && name.starts_with("sort") {
+        if name.starts_with("sort") && self.annotations.sort_is_ineffective(c.span) {
             self.annotate(
                 AnnotationKind::Warning,
                 annotations::SORT_IN_RANGE_QUERY.to_owned(),

@@ -153,8 +153,14 @@ fn sort_in_a_range_query() {
         range("-sort_by_label(foo, \"x\")", 0, 120_000),
         [warning(&format!("{text} (1:2)"))]
     );
-    // One step is an instant.
+    // One step is an instant; a pinned argument is evaluated once.
     assert_eq!(range("sort(foo)", 60_000, 60_000), []);
+    assert_eq!(range("sort(foo @ 60)", 0, 120_000), []);
+    // A subquery spans several instants even in an instant query.
+    assert_eq!(
+        instant("max_over_time(sort(foo)[2m:1m])"),
+        [warning(&format!("{text} (1:15)"))]
+    );
 }
 
 #[test]
