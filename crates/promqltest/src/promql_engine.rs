@@ -197,3 +197,36 @@ fn pin(e: &mut Expr, ms: i64) {
         Expr::Call(c) => c.args.iter_mut().for_each(|a| pin(a, ms)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Labels;
+    use storage::{Appendable, MemStorage};
+
+    #[test]
+    fn warnings_and_infos_go_to_their_own_lists() {
+        let db = MemStorage::new();
+        {
+            let mut app = db.appender();
+            let l = Labels::from_pairs(&[("__name__", "foo")]);
+            for i in 0..5 {
+                app.append(None, &l, i * 60_000, i as f64).expect("append");
+            }
+            app.commit().expect("commit");
+        }
+        let engine = PromqlEngine::default();
+        let q = "quantile(2, rate(foo[5m]))";
+        let out = engine.instant(&db, q, 240_000).expect("query");
+        assert_eq!(
+            out.warnings,
+            ["PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)"]
+        );
+        assert_eq!(
+            out.infos,
+            ["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"foo\" (1:18)"]
+        );
+        let out = engine.instant(&db, "sum(foo)", 240_000).expect("query");
+        assert!(out.warnings.is_empty() && out.infos.is_empty());
+    }
+}

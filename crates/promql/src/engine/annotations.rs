@@ -7,7 +7,8 @@
 //! the expression node the annotation is about ([`Annotation::render`]).
 //! Annotations are a set keyed by their text without position: the same
 //! text raised twice is reported once, with the position of the last one
-//! raised (as Prometheus's map overwrites).
+//! raised (as Prometheus's map overwrites), except for the forced-monotonicity
+//! info, which sums up every occurrence at the first one's position.
 //!
 //! Emitted (everything that concerns float samples and classic histograms):
 //! - warning `quantile value should be between 0 and 1, got <q>`: the
@@ -193,7 +194,8 @@ impl Annotations {
         self.ineffective_sorts.contains(&span)
     }
 
-    /// Records an annotation; the same text again moves it to `span`.
+    /// Records an annotation; the same text again moves it to `span` (the
+    /// last one raised wins, as in Prometheus).
     pub(crate) fn add(&mut self, kind: AnnotationKind, message: String, span: Span) {
         let found = self
             .entries
@@ -248,13 +250,14 @@ impl Annotations {
         f: ForcedMonotonicity,
         span: Span,
     ) {
+        // Unlike other texts, this one keeps its first position: Prometheus
+        // folds each later occurrence into the first.
         let found = self.entries.iter_mut().find_map(|e| match &mut e.body {
-            Body::Monotonicity(m) if m.metric == metric => Some((&mut e.span, m)),
+            Body::Monotonicity(m) if m.metric == metric => Some(m),
             _ => None,
         });
         match found {
-            Some((s, m)) => {
-                *s = span;
+            Some(m) => {
                 m.min_ts = m.min_ts.min(ts);
                 m.max_ts = m.max_ts.max(ts);
                 m.min_bucket = m.min_bucket.min(f.min_bucket);

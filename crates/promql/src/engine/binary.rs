@@ -64,7 +64,15 @@ impl Evaluator<'_> {
         let l = self.eval(&b.lhs, t)?;
         let r = self.eval(&b.rhs, t)?;
         let cmp = b.op.is_comparison();
+        let trim = matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower);
         let out = match (l, r) {
+            // Prometheus fails such a query (its scalar arithmetic panics).
+            (IVal::Scalar(_), IVal::Scalar(_)) if trim => {
+                return Err(qerr(format!(
+                    "operator {:?} not allowed for Scalar operations",
+                    b.op.as_str()
+                )))
+            }
             (IVal::Scalar(x), IVal::Scalar(y)) => return Ok(IVal::Scalar(arith(b.op, x, y))),
             (IVal::Vector(v), IVal::Scalar(s)) => vector_scalar(b, v, s, false),
             (IVal::Scalar(s), IVal::Vector(v)) => vector_scalar(b, v, s, true),
@@ -86,7 +94,7 @@ impl Evaluator<'_> {
         };
         // The histogram trims mean nothing between floats: every pair that
         // met is dropped, and Prometheus says so once.
-        if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) && !out.is_empty() {
+        if trim && !out.is_empty() {
             let op = b.op.as_str();
             let message = annotations::incompatible_types_in_bin_op("float", op, "float");
             self.annotate(AnnotationKind::Info, message, b.span);

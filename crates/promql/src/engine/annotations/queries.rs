@@ -268,6 +268,15 @@ fn forced_monotonicity_is_summed_up() {
         instant("histogram_quantile(0.5, h_bucket)"),
         [info("input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name \"h_bucket\", from buckets +Inf to +Inf, with a max diff of 10, over 1 samples from 1970-01-01T00:10:00Z to 1970-01-01T00:10:00Z (1:25)")]
     );
+    // Two calls over one metric: one info, at the first call's argument.
+    let got = instant("histogram_quantile(0.5, h_bucket) + histogram_quantile(0.9, (h_bucket))");
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0]
+            .1
+            .ends_with("over 2 samples from 1970-01-01T00:10:00Z to 1970-01-01T00:10:00Z (1:25)"),
+        "{got:?}"
+    );
     // Over a range, one info for all steps (at 0 every count is 0).
     assert_eq!(
         range("histogram_quantile(0.5, h_bucket)", 0, 120_000),
@@ -292,4 +301,11 @@ fn trim_between_floats() {
     assert_eq!(r.value, Value::Vector(Vec::new()));
     // Nothing met, nothing to say.
     assert_eq!(instant("nothing </ 1"), []);
+    // Between scalars Prometheus has no answer at all.
+    let e = crate::parse("1 >/ 2").expect("parse");
+    let r = Engine::default().instant_query(&db(), &e, 0);
+    assert!(
+        matches!(&r, Err(crate::engine::EngineError::Query(m)) if m == "operator \">/\" not allowed for Scalar operations"),
+        "{r:?}"
+    );
 }
