@@ -48,6 +48,7 @@
 //! has NaN observations …` and `sample has start time that overlaps with
 //! previous sample timestamp …`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use crate::Span;
@@ -137,6 +138,10 @@ pub(crate) struct Annotations {
     entries: Vec<Entry>,
     /// Where the `sort` calls that run over several instants are.
     ineffective_sorts: Vec<Span>,
+    /// The metrics (and `__type__` values) already said not to look like
+    /// counters, by the position of the `rate`/`increase` argument: those
+    /// run for every series at every step, and the text is built once.
+    non_counters: HashMap<(usize, usize), HashMap<String, Vec<String>>>,
 }
 
 #[derive(Debug)]
@@ -209,6 +214,31 @@ impl Annotations {
                 body: Body::Text(message),
             }),
         }
+    }
+
+    /// Records that `rate`/`increase` gave a value for `metric`, which does
+    /// not look like a counter: by its name, or (`type_label` given, with
+    /// type-and-unit labels on) by its `__type__`.
+    pub(crate) fn possible_non_counter(
+        &mut self,
+        metric: &str,
+        type_label: Option<&str>,
+        span: Span,
+    ) {
+        let typ = type_label.unwrap_or_default();
+        let seen = self.non_counters.entry((span.start, span.end)).or_default();
+        match seen.get_mut(metric) {
+            Some(types) if types.iter().any(|t| t == typ) => return,
+            Some(types) => types.push(typ.to_owned()),
+            None => {
+                seen.insert(metric.to_owned(), vec![typ.to_owned()]);
+            }
+        }
+        let message = match type_label {
+            Some(t) => possible_non_counter_label(metric, t),
+            None => possible_non_counter(metric),
+        };
+        self.add(AnnotationKind::Info, message, span);
     }
 
     /// Records one step's value of an aggregation parameter at `span`.
@@ -394,7 +424,7 @@ pub(crate) fn bad_bucket_label(metric: &str, le: &str) -> String {
 }
 
 /// The info for `rate`/`increase` over a metric not named like a counter.
-pub(crate) fn possible_non_counter(metric: &str) -> String {
+fn possible_non_counter(metric: &str) -> String {
     format!(
         "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
         crate::error::go_quote(metric)
@@ -403,7 +433,7 @@ pub(crate) fn possible_non_counter(metric: &str) -> String {
 
 /// The info for `rate`/`increase` over a metric whose `__type__` label
 /// says it is not a counter (type-and-unit labels on).
-pub(crate) fn possible_non_counter_label(metric: &str, type_label: &str) -> String {
+fn possible_non_counter_label(metric: &str, type_label: &str) -> String {
     format!(
         "metric might not be a counter, __type__ label is not set to \"counter\" or \"histogram\", got {}: {}",
         crate::error::go_quote(type_label),

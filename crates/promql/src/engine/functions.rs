@@ -409,12 +409,12 @@ impl Evaluator<'_> {
         if metric.is_empty() {
             return;
         }
-        let message = if self.opts.type_and_unit_labels {
+        let typ = if self.opts.type_and_unit_labels {
             let typ = labels.get_or_empty("__type__");
             if typ == "counter" || typ == "histogram" {
                 return;
             }
-            annotations::possible_non_counter_label(metric, typ)
+            Some(typ)
         } else {
             if ["_total", "_sum", "_count", "_bucket"]
                 .iter()
@@ -422,9 +422,9 @@ impl Evaluator<'_> {
             {
                 return;
             }
-            annotations::possible_non_counter(metric)
+            None
         };
-        self.annotate(AnnotationKind::Info, message, span);
+        self.annotations.possible_non_counter(metric, typ, span);
     }
 
     /// `rate`, `increase`, `delta`, `changes`, `resets` over an `anchored`
