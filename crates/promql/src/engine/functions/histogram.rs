@@ -80,7 +80,7 @@ impl Evaluator<'_> {
                 ("histogram_fraction", _) => {
                     let at = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
                     let (lo, hi) = (at(0), at(1));
-                    push(k.clone(), bucket_fraction(lo, hi, b));
+                    push(k, bucket_fraction(lo, hi, b));
                 }
                 (_, Some(label)) => {
                     for &q in &params {
@@ -99,7 +99,7 @@ impl Evaluator<'_> {
                     if let Some(f) = forced {
                         self.annotations.forced_monotonicity(metric, t, f, vec_span);
                     }
-                    push(k.clone(), v);
+                    push(k, v);
                 }
             }
         }
