@@ -1,0 +1,3 @@
+//! Placeholder until the relabeling benchmark lands.
+
+fn main() {}
