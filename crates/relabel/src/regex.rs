@@ -1,0 +1,253 @@
+//! The anchored regular expression of a relabel rule.
+//!
+//! Prometheus compiles a rule's `regex` as `^(?s:<regex>)$` with Go's RE2
+//! engine: the whole value must match and `.` matches newlines. The YAML form
+//! is the text the user wrote, without the anchors. The pattern goes through
+//! [`go_syntax::translate`] first, so that RE2 constructs whose meaning
+//! differs in the `regex` crate (ASCII-only `\d`, `\w`, `\s`, `\b`; `\Q…\E`;
+//! a `{` that is no repetition) mean what they mean in Prometheus.
+
+mod go_syntax;
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// The pattern Prometheus uses when a rule has no `regex`.
+pub const DEFAULT_REGEX: &str = "(.*)";
+
+/// Prometheus's RE2 refuses larger repetition counts; so do we.
+const MAX_REPEAT: u32 = 1000;
+
+/// Compiled once: every rule without a `regex` shares it.
+static DEFAULT_COMPILED: LazyLock<regex::Regex> = LazyLock::new(|| {
+    compile(DEFAULT_REGEX).unwrap_or_else(|e| panic!("BUG: default regex does not compile: {e}"))
+});
+
+/// Why a relabel `regex` does not compile.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("error parsing regexp: {reason}: `{pattern}`")]
+pub struct RegexError {
+    /// The pattern as written.
+    pub pattern: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A relabel rule's regular expression: anchored at both ends, `.` matching
+/// newlines, compiled once; it prints and serializes as the text it was
+/// built from.
+#[derive(Clone)]
+pub struct Regex {
+    source: String,
+    compiled: regex::Regex,
+    /// Whether this is the default a rule gets when it has no `regex` field.
+    /// Prometheus tells that default apart from an explicit `(.*)`: only the
+    /// default is left out when the rule is written back, only the default
+    /// passes `keepequal`/`dropequal` validation, and only the default takes
+    /// the `replace` fast path for an empty source value.
+    implicit: bool,
+}
+
+impl Regex {
+    /// Compiles `pattern` as Prometheus does (`^(?s:<pattern>)$`, RE2 syntax).
+    pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+        Ok(Regex {
+            source: pattern.to_owned(),
+            compiled: compile(pattern)?,
+            implicit: false,
+        })
+    }
+
+    /// The text the regex was built from, without the anchors.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether `value` matches as a whole.
+    pub fn is_match(&self, value: &str) -> bool {
+        // `(.*)` with `(?s)` matches every string; skip the engine.
+        self.is_match_all() || self.compiled.is_match(value)
+    }
+
+    /// Whether this is the default regex of a rule that names none (as
+    /// opposed to an explicit `regex: (.*)`).
+    pub fn is_implicit_default(&self) -> bool {
+        self.implicit
+    }
+
+    /// Whether the pattern is `(.*)`, which matches any value entirely with
+    /// group 1 being the whole value.
+    pub(crate) fn is_match_all(&self) -> bool {
+        self.source == DEFAULT_REGEX
+    }
+
+    /// The compiled, anchored regex.
+    pub(crate) fn compiled(&self) -> &regex::Regex {
+        &self.compiled
+    }
+}
+
+impl Default for Regex {
+    /// The regex of a rule with no `regex` field: `(.*)`.
+    fn default() -> Regex {
+        Regex {
+            source: DEFAULT_REGEX.to_owned(),
+            compiled: DEFAULT_COMPILED.clone(),
+            implicit: true,
+        }
+    }
+}
+
+/// Equal when built from the same text and both (or neither) are the implicit default.
+impl PartialEq for Regex {
+    fn eq(&self, other: &Regex) -> bool {
+        self.source == other.source && self.implicit == other.implicit
+    }
+}
+
+impl Eq for Regex {}
+
+impl fmt::Debug for Regex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Regex({:?})", self.source)
+    }
+}
+
+impl fmt::Display for Regex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+impl std::str::FromStr for Regex {
+    type Err = RegexError;
+    fn from_str(s: &str) -> Result<Regex, RegexError> {
+        Regex::new(s)
+    }
+}
+
+fn compile(pattern: &str) -> Result<regex::Regex, RegexError> {
+    let err = |reason: String| RegexError {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    let translated = go_syntax::translate(pattern, MAX_REPEAT).map_err(err)?;
+    // Concatenated as text, like Prometheus: a pattern with an unbalanced `)`
+    // such as `a)|(b` compiles there, with its odd anchoring, and so here.
+    regex::RegexBuilder::new(&format!("^(?s:{translated})$"))
+        // RE2 reads `\123` as an octal escape.
+        .octal(true)
+        .build()
+        .map_err(|e| err(one_line(&e.to_string())))
+}
+
+/// The `regex` crate's messages span several lines with a caret diagram; a
+/// config error wants one line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("regex parse error") && !l.contains('^'))
+        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Serialize for Regex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+impl<'de> Deserialize<'de> for Regex {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Regex, D::Error> {
+        d.deserialize_any(RegexVisitor)
+    }
+}
+
+struct RegexVisitor;
+
+impl Visitor<'_> for RegexVisitor {
+    type Value = Regex;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a regular expression")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Regex, E> {
+        Regex::new(v).map_err(E::custom)
+    }
+
+    // A YAML scalar that looks like a number or boolean is still a pattern to
+    // Prometheus (its YAML decoder keeps the scalar's text for a string).
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Regex, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Regex, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Regex, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Regex, E> {
+        self.visit_str(if v { "true" } else { "false" })
+    }
+
+    // `regex:` with no value: Prometheus ends up with the empty pattern, which
+    // matches only the empty string.
+    fn visit_unit<E: de::Error>(self) -> Result<Regex, E> {
+        self.visit_str("")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Regex, E> {
+        self.visit_str("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matches(pattern: &str, value: &str) -> bool {
+        Regex::new(pattern).unwrap().is_match(value)
+    }
+
+    #[test]
+    fn anchored_and_dot_matches_newline() {
+        assert!(matches("a.c", "a\nc"));
+        assert!(!matches("b", "abc"));
+        assert!(matches("b|abc", "abc"));
+        assert!(matches("", ""));
+        assert!(!matches("", "x"));
+    }
+
+    #[test]
+    fn unbalanced_parenthesis_compiles_as_in_prometheus() {
+        // `^(?s:a)|(b)$`: "a" anchored at the start only, "b" at the end only.
+        assert!(matches("a)|(b", "axx"));
+        assert!(matches("a)|(b", "xxb"));
+        assert!(!matches("a)|(b", "xx"));
+    }
+
+    #[test]
+    fn prints_as_written() {
+        let r = Regex::new(r"foo\d+").unwrap();
+        assert_eq!(r.to_string(), r"foo\d+");
+        assert!(!r.is_implicit_default());
+        assert!(Regex::default().is_implicit_default());
+        assert_ne!(Regex::default(), Regex::new("(.*)").unwrap());
+    }
+
+    #[test]
+    fn errors_name_the_pattern() {
+        let e = Regex::new("(abc").unwrap_err();
+        assert_eq!(e.pattern, "(abc");
+        assert!(e.to_string().starts_with("error parsing regexp: "), "{e}");
+        assert!(!e.to_string().contains('\n'), "{e}");
+    }
+}
