@@ -93,10 +93,14 @@ mod tests {
         c.series.insert("a".into(), entry(0));
         c.series.insert("b".into(), entry(0));
         c.iter_done(true);
-        c.series.get_mut("a").map(|e| e.last_iter = 1);
+        if let Some(e) = c.series.get_mut("a") {
+            e.last_iter = 1;
+        }
         c.iter_done(false);
         assert_eq!(c.series.len(), 2, "a failed scrape keeps entries");
-        c.series.get_mut("a").map(|e| e.last_iter = 2);
+        if let Some(e) = c.series.get_mut("a") {
+            e.last_iter = 2;
+        }
         c.iter_done(true);
         assert_eq!(c.series.keys().map(|k| &**k).collect::<Vec<_>>(), ["a"]);
     }

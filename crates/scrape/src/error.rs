@@ -31,7 +31,9 @@ pub enum ScrapeError {
     #[error("{0}")]
     ContentType(String),
     /// The target sent the protobuf format, which pharos cannot read yet.
-    #[error("cannot parse Content-Type {0:?}: the protobuf exposition format is not supported yet")]
+    #[error(
+        "cannot parse Content-Type {0:?}: the protobuf exposition format is not supported yet"
+    )]
     Protobuf(String),
     /// The body is not valid in its format.
     #[error("{0}")]

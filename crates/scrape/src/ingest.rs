@@ -137,7 +137,9 @@ impl Ingester {
         };
         let result = match body {
             Some((b, ct)) if !b.is_empty() => self.append_body(app.as_mut(), b, ct, t),
-            _ => self.append_empty(app.as_mut(), t).map(|()| Counts::default()),
+            _ => self
+                .append_empty(app.as_mut(), t)
+                .map(|()| Counts::default()),
         };
         let (counts, append_err) = match result {
             Ok(c) => (c, None),

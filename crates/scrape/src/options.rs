@@ -195,6 +195,9 @@ mod tests {
             ScrapeProtocol::PrometheusProto,
             ScrapeProtocol::PrometheusText0_0_4,
         ];
-        assert_eq!(o.accept_header(), "text/plain;version=0.0.4;q=0.6,*/*;q=0.5");
+        assert_eq!(
+            o.accept_header(),
+            "text/plain;version=0.0.4;q=0.6,*/*;q=0.5"
+        );
     }
 }

@@ -105,8 +105,7 @@ impl Report {
         value: f64,
     ) -> Result<(), AppendError> {
         let slot = &mut self.series[i];
-        let (hint, labels) =
-            slot.get_or_insert_with(|| (None, report_labels(NAMES[i], target)));
+        let (hint, labels) = slot.get_or_insert_with(|| (None, report_labels(NAMES[i], target)));
         match app.append(*hint, labels, t, value) {
             Ok(r) => {
                 *hint = Some(r);

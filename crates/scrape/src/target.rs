@@ -139,7 +139,10 @@ impl Target {
             }
         }
         let mut b = LabelsBuilder::new();
-        for l in relabeled.iter().filter(|l| !l.name.starts_with(META_PREFIX)) {
+        for l in relabeled
+            .iter()
+            .filter(|l| !l.name.starts_with(META_PREFIX))
+        {
             b.set(l.name, l.value);
         }
         if b.get("instance").is_none() {
@@ -237,7 +240,11 @@ pub fn merge_group_labels(target: &Labels, group: &Labels) -> Labels {
 }
 
 fn without_reserved(labels: &Labels) -> Labels {
-    Labels::from_sorted_unchecked(labels.iter().filter(|l| !l.name.starts_with(RESERVED_PREFIX)))
+    Labels::from_sorted_unchecked(
+        labels
+            .iter()
+            .filter(|l| !l.name.starts_with(RESERVED_PREFIX)),
+    )
 }
 
 /// The discovered labels with the job's defaults where unset.
@@ -312,7 +319,11 @@ fn escape(out: &mut String, s: &str, in_path: bool) {
     for &c in s.as_bytes() {
         let keep = c.is_ascii_alphanumeric()
             || matches!(c, b'-' | b'_' | b'.' | b'~')
-            || (in_path && matches!(c, b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'@'));
+            || (in_path
+                && matches!(
+                    c,
+                    b'$' | b'&' | b'+' | b',' | b'/' | b':' | b';' | b'=' | b'@'
+                ));
         if keep {
             out.push(char::from(c));
         } else if c == b' ' && !in_path {

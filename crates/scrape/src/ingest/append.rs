@@ -143,7 +143,7 @@ impl Ingester {
                             if own_t.is_none() || opts.track_timestamps_staleness {
                                 cur.insert(r, labels.clone());
                             }
-                            if let Some(e) = entry.as_deref_mut() {
+                            if let Some(e) = entry {
                                 e.series_ref = Some(r);
                             }
                             Outcome::Added(r)

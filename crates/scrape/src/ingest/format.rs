@@ -17,7 +17,10 @@ const PROTOBUF: &str = "application/vnd.google.protobuf";
 impl Format {
     /// The format of a body with header `content_type`; `fallback` (a bare
     /// media type) is used when the header is missing or unknown.
-    pub(crate) fn detect(content_type: &str, fallback: Option<&str>) -> Result<Format, ScrapeError> {
+    pub(crate) fn detect(
+        content_type: &str,
+        fallback: Option<&str>,
+    ) -> Result<Format, ScrapeError> {
         let media = if content_type.is_empty() {
             match fallback {
                 Some(f) => f.to_owned(),
@@ -51,7 +54,10 @@ impl Format {
 }
 
 fn known(media: &str) -> bool {
-    matches!(media, "text/plain" | "application/openmetrics-text" | PROTOBUF)
+    matches!(
+        media,
+        "text/plain" | "application/openmetrics-text" | PROTOBUF
+    )
 }
 
 /// The lower-cased `type/subtype` before any parameters, `None` when it is
@@ -61,7 +67,8 @@ fn media_type(content_type: &str) -> Option<String> {
     let (ty, sub) = bare.split_once('/')?;
     let token = |s: &str| {
         !s.is_empty()
-            && s.bytes().all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&c))
+            && s.bytes()
+                .all(|c| c.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?=".contains(&c))
     };
     (token(ty) && token(sub)).then(|| bare.to_ascii_lowercase())
 }
@@ -77,11 +84,23 @@ mod tests {
 
     #[test]
     fn content_types() {
-        check("text/plain; version=0.0.4; charset=utf-8", None, Ok(Format::Text));
-        check("application/openmetrics-text; version=1.0.0", None, Ok(Format::OpenMetrics));
+        check(
+            "text/plain; version=0.0.4; charset=utf-8",
+            None,
+            Ok(Format::Text),
+        );
+        check(
+            "application/openmetrics-text; version=1.0.0",
+            None,
+            Ok(Format::OpenMetrics),
+        );
         check("Text/Plain", None, Ok(Format::Text));
         check("", Some("text/plain"), Ok(Format::Text));
-        check("text/html", Some("application/openmetrics-text"), Ok(Format::OpenMetrics));
+        check(
+            "text/html",
+            Some("application/openmetrics-text"),
+            Ok(Format::OpenMetrics),
+        );
         check("", None, Err("non-compliant scrape target sending blank Content-Type and no fallback_scrape_protocol specified for target"));
         check("text/html", None, Err("received unsupported Content-Type \"text/html\" and no fallback_scrape_protocol specified for target"));
         check("garbage", None, Err("cannot parse Content-Type \"garbage\" and no fallback_scrape_protocol for target\nmime: expected slash after first token"));

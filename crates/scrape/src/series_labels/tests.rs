@@ -5,7 +5,13 @@ use relabel::RelabelConfig;
 use super::*;
 
 /// The final labels of the one series in `line` for `target`.
-fn label(line: &str, target: &Labels, honor: bool, mrc: &[RelabelConfig], limits: LabelLimits) -> Result<String, String> {
+fn label(
+    line: &str,
+    target: &Labels,
+    honor: bool,
+    mrc: &[RelabelConfig],
+    limits: LabelLimits,
+) -> Result<String, String> {
     let body = format!("{line}\n");
     let series = TextParser::new(body.as_bytes())
         .find_map(|e| match e {
@@ -22,7 +28,11 @@ fn label(line: &str, target: &Labels, honor: bool, mrc: &[RelabelConfig], limits
 }
 
 fn target() -> Labels {
-    Labels::from_pairs(&[("job", "j"), ("instance", "i:1"), ("exported_instance", "taken")])
+    Labels::from_pairs(&[
+        ("job", "j"),
+        ("instance", "i:1"),
+        ("exported_instance", "taken"),
+    ])
 }
 
 #[test]
@@ -63,19 +73,30 @@ fn metric_relabeling_and_bucket_normalisation() {
     .unwrap();
     let t = Labels::from_pairs(&[("job", "j"), ("instance", "i")]);
     let none = LabelLimits::default();
-    assert_eq!(label("drop_me 1", &t, false, &mrc, none).unwrap(), "dropped");
+    assert_eq!(
+        label("drop_me 1", &t, false, &mrc, none).unwrap(),
+        "dropped"
+    );
     assert_eq!(
         label(r#"h_bucket{le="1"} 1"#, &t, false, &mrc, none).unwrap(),
         r#"{__name__="h_bucket", job="j", le="1.0"}"#
     );
-    let no_name: Vec<RelabelConfig> = serde_yaml_ng::from_str("- {action: labeldrop, regex: __name__}\n").unwrap();
-    assert_eq!(label("m 1", &t, false, &no_name, none).unwrap_err(), "missing metric name (__name__ label)");
+    let no_name: Vec<RelabelConfig> =
+        serde_yaml_ng::from_str("- {action: labeldrop, regex: __name__}\n").unwrap();
+    assert_eq!(
+        label("m 1", &t, false, &no_name, none).unwrap_err(),
+        "missing metric name (__name__ label)"
+    );
 }
 
 #[test]
 fn limits_with_prometheus_messages() {
     let t = Labels::from_pairs(&[("job", "j")]);
-    let lim = |labels, name_length, value_length| LabelLimits { labels, name_length, value_length };
+    let lim = |labels, name_length, value_length| LabelLimits {
+        labels,
+        name_length,
+        value_length,
+    };
     assert_eq!(
         label(r#"m{a="1",b="2"} 1"#, &t, false, &[], lim(3, 0, 0)).unwrap_err(),
         "label_limit exceeded (metric: m, number of labels: 4, limit: 3)"
@@ -95,7 +116,14 @@ fn limits_with_prometheus_messages() {
 fn repeated_label_names_are_invalid() {
     let t = Labels::empty();
     assert_eq!(
-        label(r#"m{a="1",a="2"} 1"#, &t, false, &[], LabelLimits::default()).unwrap_err(),
+        label(
+            r#"m{a="1",a="2"} 1"#,
+            &t,
+            false,
+            &[],
+            LabelLimits::default()
+        )
+        .unwrap_err(),
         r#"invalid metric name or label names: {__name__="m", a="1", a="2"}"#
     );
 }
