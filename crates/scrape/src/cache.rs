@@ -67,12 +67,6 @@ impl ScrapeCache {
         self.cur.clear();
         self.iter += 1;
     }
-
-    /// Forgets what a failed scrape stored: its samples were rolled back, so
-    /// its series must not count as present when staleness is decided.
-    pub(crate) fn forget_current(&mut self) {
-        self.cur.clear();
-    }
 }
 
 #[cfg(test)]

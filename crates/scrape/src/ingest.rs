@@ -116,8 +116,9 @@ impl Ingester {
 
     /// Stores what a scrape that began at `started` (and is stamped `t`)
     /// fetched, with its report, in one commit. A failed fetch or append
-    /// stores none of the body's samples, marks every series of the
-    /// previous scrape stale and reports `up` 0.
+    /// stores none of the body's samples, marks the series of the previous
+    /// scrape stale (after a failed append, only those the body had not
+    /// reached yet, as Prometheus) and reports `up` 0.
     pub fn ingest(
         &mut self,
         storage: &dyn Appendable,
@@ -145,7 +146,10 @@ impl Ingester {
             Ok(c) => (c, None),
             Err((e, c)) => {
                 let _ = app.rollback();
-                self.cache.forget_current();
+                // The series the failed pass stored before it failed stay
+                // "current" although their samples were rolled back, so they
+                // are not marked stale now but by the next scrape that lacks
+                // them — as Prometheus does (its scrape cache keeps them).
                 app = storage.appender();
                 if let Err((e, _)) = self.append_empty(app.as_mut(), t) {
                     tracing::warn!(error = %e, "cannot append stale markers");

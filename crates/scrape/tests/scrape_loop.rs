@@ -268,7 +268,10 @@ async fn sample_limit_fails_the_whole_scrape() {
         2,
         "nothing of the failed scrape is stored: {data:?}"
     );
-    assert_eq!(series(&s.db, &lbl(&s, "a", "")), ["0=1", "1=stale"]);
+    // As in Prometheus, the series the failed scrape reached before the
+    // limit count as present: no stale marker now, one at the next scrape
+    // that lacks them.
+    assert_eq!(series(&s.db, &lbl(&s, "a", "")), ["0=1"]);
     assert_eq!(series(&s.db, &up(&s)), ["0=1", "1=0"]);
     assert_eq!(
         series(&s.db, &lbl(&s, "scrape_sample_limit", "")),
@@ -278,6 +281,10 @@ async fn sample_limit_fails_the_whole_scrape() {
         s.sl.target().state().last_error.as_deref(),
         Some("sample limit exceeded")
     );
+    s.server.set(Reply::text("b 7\n"));
+    ok(&s.sl.scrape_once(at(2)).await);
+    assert_eq!(series(&s.db, &lbl(&s, "a", "")), ["0=1", "2=stale"]);
+    assert_eq!(series(&s.db, &lbl(&s, "b", "")), ["0=2", "2=7"]);
 }
 
 #[tokio::test]
@@ -428,7 +435,7 @@ async fn content_type_problems_fail_the_scrape() {
     .await;
     ok(&s.sl.scrape_once(at(0)).await);
     // A parse error fails the scrape and stores nothing.
-    s.server.set(Reply::text("a 1\nb{ 2\n"));
+    s.server.set(Reply::text("b{ 2\na 1\n"));
     let r = s.sl.scrape_once(at(1)).await;
     assert!(r.error.is_some());
     assert_eq!(series(&s.db, &lbl(&s, "a", "")), ["0=1", "1=stale"]);

@@ -1,6 +1,10 @@
 //! A tiny HTTP/1.1 server for scrape tests: serves whatever response the
 //! test sets, one request per connection, and records the requests.
 
+// Each test crate uses a part of the server.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -44,6 +48,8 @@ pub(crate) struct TestServer {
     pub(crate) addr: String,
     reply: Arc<Mutex<Reply>>,
     requests: Arc<Mutex<Vec<String>>>,
+    /// Per path: replies served in turn, and how many were asked for.
+    sequences: Arc<Mutex<HashMap<String, (Vec<Reply>, usize)>>>,
 }
 
 impl TestServer {
@@ -55,6 +61,7 @@ impl TestServer {
             addr,
             reply: Arc::new(Mutex::new(reply)),
             requests: Arc::new(Mutex::new(Vec::new())),
+            sequences: Arc::new(Mutex::new(HashMap::new())),
         };
         let s = server.clone();
         tokio::spawn(async move {
@@ -76,7 +83,12 @@ impl TestServer {
                         .lock()
                         .unwrap()
                         .push(String::from_utf8_lossy(&req).into_owned());
-                    let reply = s.reply.lock().unwrap().clone();
+                    let path = String::from_utf8_lossy(&req)
+                        .split(' ')
+                        .nth(1)
+                        .unwrap_or("")
+                        .to_owned();
+                    let reply = s.reply_for(&path);
                     tokio::time::sleep(reply.delay).await;
                     let body = if reply.gzip {
                         use std::io::Write;
@@ -108,6 +120,35 @@ impl TestServer {
             }
         });
         server
+    }
+
+    /// Serves `replies` in turn on `path`; once they are used up, requests
+    /// to it hang for a minute (so a scraper's next scrape never finishes).
+    pub(crate) fn set_sequence(&self, path: &str, replies: Vec<Reply>) {
+        self.sequences
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), (replies, 0));
+    }
+
+    /// How many requests `path` has had.
+    pub(crate) fn count(&self, path: &str) -> usize {
+        self.sequences.lock().unwrap().get(path).map_or(0, |s| s.1)
+    }
+
+    fn reply_for(&self, path: &str) -> Reply {
+        let mut seqs = self.sequences.lock().unwrap();
+        let Some((replies, n)) = seqs.get_mut(path) else {
+            return self.reply.lock().unwrap().clone();
+        };
+        *n += 1;
+        match replies.get(*n - 1) {
+            Some(r) => r.clone(),
+            None => Reply {
+                delay: Duration::from_secs(60),
+                ..Reply::text("")
+            },
+        }
     }
 
     /// Answers `reply` from now on.
