@@ -42,6 +42,9 @@ impl Reply {
     }
 }
 
+/// Replies served in turn on one path, and how many were asked for.
+type Sequence = (Vec<Reply>, usize);
+
 /// A running server on 127.0.0.1.
 #[derive(Clone)]
 pub(crate) struct TestServer {
@@ -49,7 +52,7 @@ pub(crate) struct TestServer {
     reply: Arc<Mutex<Reply>>,
     requests: Arc<Mutex<Vec<String>>>,
     /// Per path: replies served in turn, and how many were asked for.
-    sequences: Arc<Mutex<HashMap<String, (Vec<Reply>, usize)>>>,
+    sequences: Arc<Mutex<HashMap<String, Sequence>>>,
 }
 
 impl TestServer {
