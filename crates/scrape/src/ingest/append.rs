@@ -84,9 +84,11 @@ impl Ingester {
             };
             let t = own_t.unwrap_or(default_t);
             let raw = s.raw();
-            if let Some(seen) = dropped.get_mut(raw) {
-                *seen = iter;
-                continue;
+            if !dropped.is_empty() {
+                if let Some(seen) = dropped.get_mut(raw) {
+                    *seen = iter;
+                    continue;
+                }
             }
             let mut entry = series.get_mut(raw);
             let already = match entry.as_deref_mut() {
