@@ -160,6 +160,13 @@ impl Target {
         }))
     }
 
+    /// `discovered` with the job's defaults where unset: what target
+    /// relabeling sees, and what the targets API shows as a target's
+    /// discovered labels — also for targets relabeling dropped.
+    pub fn populate_discovered(discovered: &Labels, opts: &ScrapeOptions) -> Labels {
+        with_defaults(discovered, opts)
+    }
+
     /// The labels discovery gave, with the job's defaults filled in, before
     /// relabeling (the targets API's `discoveredLabels`).
     pub fn discovered_labels(&self) -> &Labels {

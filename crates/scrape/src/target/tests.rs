@@ -68,9 +68,13 @@ fn params_and_relabeled_url_parts() {
 fn dropped_by_relabeling() {
     let mut o = opts();
     o.relabel_configs = rules("- {source_labels: [env], regex: dev, action: drop}\n");
-    assert!(build(&[("__address__", "a"), ("env", "dev")], &o)
-        .unwrap()
-        .is_none());
+    let dev = Labels::from_pairs(&[("__address__", "a"), ("env", "dev")]);
+    assert!(Target::new(&dev, &o).unwrap().is_none());
+    assert_eq!(
+        Target::populate_discovered(&dev, &o).get("__scrape_interval__"),
+        Some("15s"),
+        "dropped targets still show their discovered labels with defaults"
+    );
     assert!(build(&[("__address__", "a"), ("env", "prod")], &o)
         .unwrap()
         .is_some());
