@@ -7,16 +7,42 @@
 //! scrape finds every series without unescaping or building labels.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use model::Labels;
 use storage::SeriesRef;
-use xxhash_rust::xxh3::Xxh3Default;
 
-/// A fast hash for short strings and refs; the keys come from the target,
-/// which cannot choose them to collide in a way worth defending against
-/// more than Prometheus does.
-pub(crate) type FastHash = BuildHasherDefault<Xxh3Default>;
+/// The maps' hasher: one-shot xxh3 over a key's bytes. The streaming
+/// `Xxh3Default` sets up a large state for every key, which cost more than
+/// the whole rest of a cached sample's path.
+pub(crate) type FastHash = BuildHasherDefault<OneShot>;
+
+/// Hashes each `write` with xxh3 seeded by what came before; integers (the
+/// references, and the terminator `str` keys add) are mixed in with a
+/// multiply. Keys come from the target, which gains nothing from making
+/// them collide beyond slowing its own scrapes.
+#[derive(Default)]
+pub(crate) struct OneShot(u64);
+
+impl Hasher for OneShot {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0 ^ i)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
 
 /// What one series text maps to.
 #[derive(Debug)]

@@ -19,6 +19,14 @@
 //!   `scrape_duration_seconds`, ...). Its cache, keyed by the raw series
 //!   text, lets a steady-state scrape append without building labels.
 //!
+//! # Performance
+//!
+//! `benches/scrape.rs` ingests a warm 10,000-series text body (parse, cache
+//! look-up, append, stale check, report, commit). On the project's 2-core
+//! machine shared with other builds (load ≈ 7): 5.9 M samples/s into a
+//! store that does nothing, 3.3 M samples/s into the TSDB head. A
+//! steady-state scrape allocates nothing per sample (`tests/allocations.rs`).
+//!
 //! What this crate does not know: `prometheus.yml` (the server maps a
 //! `scrape_config` onto [`ScrapeOptions`]), service discovery (it receives
 //! label sets), and the protobuf exposition format (not offered in `Accept`;
