@@ -4,8 +4,10 @@
 //! NaN alike) and explicit timestamps. Scrape timestamps differ and are not
 //! compared; neither are `scrape_duration_seconds` values.
 //!
-//! Three jobs: metric relabeling with `honor_labels: false` (`exported_`
-//! renames), `honor_labels: true`, and `sample_limit`.
+//! Five jobs: metric relabeling with `honor_labels: false` (`exported_`
+//! renames), `honor_labels: true`, `sample_limit`, `honor_timestamps:
+//! false`, and OpenMetrics bodies (`_created`, info, stateset, a missing
+//! `# EOF`).
 
 mod support {
     pub(crate) mod server;
@@ -31,7 +33,23 @@ const JOBS: &str = r#"
     honor_labels: true
   - job_name: limit
     sample_limit: 5
+  - job_name: no_timestamps
+    honor_timestamps: false
+  - job_name: openmetrics
 "#;
+
+/// The OpenMetrics bodies of job `openmetrics`; `None` answers 500.
+fn openmetrics_bodies(now_s: f64) -> Vec<Option<String>> {
+    let c = "# TYPE c counter\n# HELP c Things.\n";
+    vec![
+        Some(format!("{c}c_total 1\nc_created 1.7e9\n# TYPE g gauge\ng{{l=\"a\"}} 1.5 {now_s}\n# EOF\n")),
+        Some(format!("{c}c_total{{job=\"x\"}} 2\nc_created 1.7e9\n# TYPE g gauge\ng{{l=\"b\"}} 2.5\n# EOF\n")),
+        // No `# EOF`: the scrape fails.
+        Some(format!("{c}c_total 3\n")),
+        Some("# TYPE i info\ni_info{v=\"1\"} 1\n# TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n# EOF\n".to_owned()),
+        Some("# TYPE s stateset\ns{s=\"a\"} 0\n# EOF\n".to_owned()),
+    ]
+}
 
 /// The bodies served in turn; `None` answers 500.
 fn bodies(now_ms: i64) -> Vec<Option<String>> {
@@ -53,10 +71,11 @@ fn bodies(now_ms: i64) -> Vec<Option<String>> {
     ]
 }
 
-fn replies(bodies: &[Option<String>]) -> Vec<Reply> {
+fn replies(bodies: &[Option<String>], openmetrics: bool) -> Vec<Reply> {
     bodies
         .iter()
         .map(|b| match b {
+            Some(b) if openmetrics => Reply::openmetrics(b),
             Some(b) => Reply::text(b),
             None => Reply {
                 status: "500 Internal Server Error",
@@ -71,10 +90,16 @@ struct Job {
     job_name: String,
     #[serde(default)]
     honor_labels: bool,
+    #[serde(default = "yes")]
+    honor_timestamps: bool,
     #[serde(default)]
     sample_limit: usize,
     #[serde(default)]
     metric_relabel_configs: Vec<relabel::RelabelConfig>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Drops the values of `scrape_duration_seconds` (they differ by nature)
@@ -113,13 +138,25 @@ async fn same_series_and_values_as_prometheus() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let bodies = bodies(now_ms);
-    let explicit = [now_ms - 60_000, now_ms - 59_000];
+    let text_bodies = bodies(now_ms);
+    // OpenMetrics timestamps are seconds; a whole second keeps them exact.
+    let now_s = (now_ms / 1000) as f64;
+    let om_bodies = openmetrics_bodies(now_s);
+    let bodies_of = |job: &str| {
+        if job == "openmetrics" {
+            &om_bodies
+        } else {
+            &text_bodies
+        }
+    };
+    let explicit = [now_ms - 60_000, now_ms - 59_000, now_ms / 1000 * 1000];
     let server = TestServer::start(Reply::text("")).await;
     let jobs: Vec<Job> = serde_yaml_ng::from_str(JOBS).unwrap();
     for j in &jobs {
-        server.set_sequence(&format!("/prom/{}", j.job_name), replies(&bodies));
-        server.set_sequence(&format!("/pharos/{}", j.job_name), replies(&bodies));
+        let om = j.job_name == "openmetrics";
+        let replies = replies(bodies_of(&j.job_name), om);
+        server.set_sequence(&format!("/prom/{}", j.job_name), replies.clone());
+        server.set_sequence(&format!("/pharos/{}", j.job_name), replies);
     }
 
     // The reference: one job per variant, scraping every second.
@@ -158,6 +195,7 @@ async fn same_series_and_values_as_prometheus() {
         opts.timeout = Duration::from_secs(1);
         opts.metrics_path = format!("/pharos/{}", j.job_name);
         opts.honor_labels = j.honor_labels;
+        opts.honor_timestamps = j.honor_timestamps;
         opts.sample_limit = j.sample_limit;
         opts.metric_relabel_configs = j.metric_relabel_configs.clone();
         let target = Target::new(
@@ -168,7 +206,7 @@ async fn same_series_and_values_as_prometheus() {
         .unwrap();
         let db = MemStorage::new();
         let mut sl = ScrapeLoop::new(Arc::new(target), &opts, Arc::new(db.clone()), &client);
-        for i in 0..bodies.len() {
+        for i in 0..bodies_of(&j.job_name).len() {
             sl.scrape_once(UNIX_EPOCH + Duration::from_millis((now_ms + 1000 * i as i64) as u64))
                 .await;
         }
@@ -180,7 +218,7 @@ async fn same_series_and_values_as_prometheus() {
     let deadline = Instant::now() + Duration::from_secs(25);
     while jobs
         .iter()
-        .any(|j| server.count(&format!("/prom/{}", j.job_name)) <= bodies.len())
+        .any(|j| server.count(&format!("/prom/{}", j.job_name)) <= bodies_of(&j.job_name).len())
     {
         assert!(
             Instant::now() < deadline,
@@ -204,6 +242,19 @@ async fn same_series_and_values_as_prometheus() {
 
     let theirs = comparable(theirs, &explicit);
     let ours = comparable(ours, &explicit);
+    // Every job stored something, so the comparison below is not vacuous.
+    for j in &jobs {
+        let job = format!("job=\"{}\"", j.job_name);
+        assert!(
+            theirs
+                .keys()
+                .filter(|k| k.contains(&job) && !k.contains("scrape_") && !k.contains("\"up\""))
+                .count()
+                >= 2,
+            "the reference stored little of job {}: {theirs:?}",
+            j.job_name
+        );
+    }
     let render = |m: &BTreeMap<String, Vec<String>>| {
         m.iter()
             .map(|(k, v)| format!("{k} {}\n", v.join(" ")))
