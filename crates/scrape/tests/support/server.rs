@@ -42,8 +42,9 @@ impl Reply {
     }
 }
 
-/// Replies served in turn on one path, and how many were asked for.
-type Sequence = (Vec<Reply>, usize);
+/// Replies served in turn on one path, and when (ms since the epoch) each
+/// request arrived.
+type Sequence = (Vec<Reply>, Vec<i64>);
 
 /// A running server on 127.0.0.1.
 #[derive(Clone)]
@@ -131,21 +132,28 @@ impl TestServer {
         self.sequences
             .lock()
             .unwrap()
-            .insert(path.to_owned(), (replies, 0));
+            .insert(path.to_owned(), (replies, Vec::new()));
     }
 
-    /// How many requests `path` has had.
-    pub(crate) fn count(&self, path: &str) -> usize {
-        self.sequences.lock().unwrap().get(path).map_or(0, |s| s.1)
+    /// When the requests to a sequence `path` arrived, in ms since the epoch.
+    pub(crate) fn arrivals(&self, path: &str) -> Vec<i64> {
+        self.sequences
+            .lock()
+            .unwrap()
+            .get(path)
+            .map_or_else(Vec::new, |s| s.1.clone())
     }
 
     fn reply_for(&self, path: &str) -> Reply {
         let mut seqs = self.sequences.lock().unwrap();
-        let Some((replies, n)) = seqs.get_mut(path) else {
+        let Some((replies, arrivals)) = seqs.get_mut(path) else {
             return self.reply.lock().unwrap().clone();
         };
-        *n += 1;
-        match replies.get(*n - 1) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        arrivals.push(now.as_millis() as i64);
+        match replies.get(arrivals.len() - 1) {
             Some(r) => r.clone(),
             None => Reply {
                 delay: Duration::from_secs(60),
