@@ -9,8 +9,12 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use std::sync::Arc;
+
 use model::Labels;
 use storage::SeriesRef;
+
+use crate::metadata::MetadataStore;
 
 /// The maps' hasher: one-shot xxh3 over a key's bytes. The streaming
 /// `Xxh3Default` sets up a large state for every key, which cost more than
@@ -69,6 +73,8 @@ pub(crate) struct ScrapeCache {
     pub(crate) cur: HashMap<SeriesRef, Labels, FastHash>,
     /// Series stored by the previous scrape, by reference.
     pub(crate) prev: HashMap<SeriesRef, Labels, FastHash>,
+    /// Metric family metadata, shared with the target for the API.
+    pub(crate) metadata: Arc<MetadataStore>,
 }
 
 impl ScrapeCache {
@@ -77,7 +83,7 @@ impl ScrapeCache {
     /// unless failed scrapes of varying series doubled the cache since the
     /// last success. The current series become the previous ones.
     pub(crate) fn iter_done(&mut self, success: bool) {
-        let count = self.series.len() + self.dropped.len();
+        let count = self.series.len() + self.dropped.len() + self.metadata.len();
         let mut flush = success;
         if success {
             self.successful_count = count;
@@ -88,6 +94,7 @@ impl ScrapeCache {
             let iter = self.iter;
             self.series.retain(|_, e| e.last_iter == iter);
             self.dropped.retain(|_, i| *i == iter);
+            self.metadata.forget_older_than(iter);
         }
         std::mem::swap(&mut self.prev, &mut self.cur);
         self.cur.clear();

@@ -5,12 +5,14 @@
 mod append;
 mod format;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use model::{Labels, Timestamp};
 use storage::{Appendable, Appender};
 
 use crate::cache::ScrapeCache;
+use crate::metadata::MetadataStore;
 use crate::report::{Report, ReportValues};
 use crate::series_labels::{LabelLimits, SeriesLabeler};
 use crate::{ScrapeError, ScrapeOptions};
@@ -191,6 +193,17 @@ impl Ingester {
             duration,
             commit_error,
         }
+    }
+
+    /// Shares `store` as this target's metadata (the target's, so the API
+    /// reads what the loop writes).
+    pub fn set_metadata_store(&mut self, store: Arc<MetadataStore>) {
+        self.cache.metadata = store;
+    }
+
+    /// The metadata of the families the target exposed.
+    pub fn metadata(&self) -> &MetadataStore {
+        &self.cache.metadata
     }
 
     /// Marks every series of the last scrape and the report series stale at

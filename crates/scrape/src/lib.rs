@@ -17,7 +17,9 @@
 //!   limits (a scrape over a limit stores nothing and reports `up` 0), stale
 //!   markers for series that went away, and the report series (`up`,
 //!   `scrape_duration_seconds`, ...). Its cache, keyed by the raw series
-//!   text, lets a steady-state scrape append without building labels.
+//!   text, lets a steady-state scrape append without building labels; its
+//!   [`MetadataStore`] keeps each family's type, help and unit for the
+//!   metadata APIs.
 //!
 //! # Performance
 //!
@@ -55,6 +57,7 @@ mod error;
 mod fetch;
 mod health;
 mod ingest;
+mod metadata;
 mod options;
 mod report;
 mod scrape_loop;
@@ -65,6 +68,7 @@ pub use error::ScrapeError;
 pub use fetch::HttpClient;
 pub use health::{Health, ScrapeState};
 pub use ingest::{Fetched, Ingester, ScrapeSummary};
+pub use metadata::MetadataStore;
 pub use options::{ScrapeOptions, ScrapeProtocol};
 pub use scrape_loop::{ScrapeHandle, ScrapeLoop};
 pub use target::{merge_group_labels, Target, TargetError};

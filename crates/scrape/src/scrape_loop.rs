@@ -42,7 +42,8 @@ impl ScrapeLoop {
         client: &HttpClient,
     ) -> ScrapeLoop {
         let fetcher = Fetcher::new(client, target.url(), opts, target.timeout());
-        let ingester = Ingester::new(target.labels(), opts, target.timeout());
+        let mut ingester = Ingester::new(target.labels(), opts, target.timeout());
+        ingester.set_metadata_store(target.metadata().clone());
         ScrapeLoop {
             target,
             storage,

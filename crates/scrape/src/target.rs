@@ -10,13 +10,14 @@
 //! a target carry only its labels without the `__` prefix.
 
 use std::fmt::Write as _;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use model::labels::write_go_quoted;
 use model::{format_duration, parse_duration, DurationError, Labels, LabelsBuilder};
 
 use crate::health::ScrapeState;
+use crate::metadata::MetadataStore;
 use crate::ScrapeOptions;
 
 const ADDRESS: &str = "__address__";
@@ -97,6 +98,7 @@ pub struct Target {
     interval: Duration,
     timeout: Duration,
     state: Mutex<ScrapeState>,
+    metadata: Arc<MetadataStore>,
 }
 
 impl Target {
@@ -157,6 +159,7 @@ impl Target {
             interval,
             timeout,
             state: Mutex::new(ScrapeState::default()),
+            metadata: Arc::default(),
         }))
     }
 
@@ -202,6 +205,12 @@ impl Target {
     /// What the last scrape found.
     pub fn state(&self) -> ScrapeState {
         self.lock_state().clone()
+    }
+
+    /// The metadata of the families the target exposed (for the metadata
+    /// APIs); its scrape loop keeps it current.
+    pub fn metadata(&self) -> &Arc<MetadataStore> {
+        &self.metadata
     }
 
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, ScrapeState> {

@@ -60,15 +60,22 @@ impl Appendable for Null {
     }
 }
 
+/// `n` series: one family per hundred with help and type, and many series
+/// of one family whose labels hold an escape.
 fn body(n: usize) -> String {
-    (0..n)
-        .map(|i| {
-            format!(
-                "m_total{{a=\"{}\",b=\"x\\\"y\"}} {i}.5\n",
-                i % 97 + i / 97 * 1000
-            )
-        })
-        .collect()
+    let mut b = String::new();
+    for f in 0..n / 100 {
+        b.push_str(&format!(
+            "# HELP f{f}_total Things counted.\n# TYPE f{f}_total counter\nf{f}_total 1\n"
+        ));
+    }
+    for i in n / 100..n {
+        b.push_str(&format!(
+            "m_total{{a=\"{}\",b=\"x\\\"y\"}} {i}.5\n",
+            i % 97 + i / 97 * 1000
+        ));
+    }
+    b
 }
 
 /// Allocations of the third scrape of a body of `n` series.
@@ -93,7 +100,13 @@ fn steady_allocations(n: usize) -> usize {
     run(2000);
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     run(3000);
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    assert_eq!(
+        ing.metadata().len(),
+        n / 100,
+        "the families' metadata is kept"
+    );
+    allocations
 }
 
 #[test]

@@ -154,6 +154,8 @@ async fn stores_samples_and_stale_markers_between_scrapes() {
         (state.health, state.last_error, state.last_scrape),
         (Health::Up, None, Some(at(2)))
     );
+    let meta = s.sl.target().metadata().get("a").unwrap();
+    assert_eq!(meta.metric_type, model::MetricType::Counter);
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use storage::{AppendError, Appender};
 
 use super::{Counts, Format, Ingester, MAX_AHEAD_MS};
 use crate::cache::{CacheEntry, ScrapeCache};
+use crate::metadata::MetaChange;
 use crate::series_labels::Labeled;
 use crate::ScrapeError;
 
@@ -63,14 +64,27 @@ impl Ingester {
             series,
             dropped,
             cur,
+            metadata,
             ..
         } = &mut self.cache;
         let iter = *iter;
         for entry in entries {
             let s = match entry {
                 Ok(Entry::Series(s)) => s,
-                Ok(Entry::Type { metric_type: m, .. }) => {
+                Ok(Entry::Type {
+                    name,
+                    metric_type: m,
+                }) => {
                     metric_type = m;
+                    metadata.set(&name, iter, MetaChange::Type(m));
+                    continue;
+                }
+                Ok(Entry::Help { name, help }) => {
+                    metadata.set(&name, iter, MetaChange::Help(&help));
+                    continue;
+                }
+                Ok(Entry::Unit { name, unit }) => {
+                    metadata.set(&name, iter, MetaChange::Unit(unit));
                     continue;
                 }
                 Ok(_) => continue,
