@@ -168,13 +168,26 @@ impl ScrapeLoop {
             };
             tokio::select! {
                 _ = wait => {}
-                _ = rx.changed() => return,
+                _ = shutdown_signal(&mut rx) => return,
             }
             if i == 0 {
                 stale_at = SystemTime::now();
             }
         }
         self.mark_stale(stale_at);
+    }
+}
+
+/// Resolves when a shutdown is signalled; never if the handle is dropped
+/// (a stopped loop then still writes its markers).
+async fn shutdown_signal(rx: &mut watch::Receiver<Signal>) {
+    loop {
+        if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        if *rx.borrow() == Signal::Shutdown {
+            return;
+        }
     }
 }
 
@@ -187,7 +200,8 @@ enum Signal {
     Shutdown,
 }
 
-/// Controls a running [`ScrapeLoop`].
+/// Controls a running [`ScrapeLoop`]. Dropping it stops the loop without
+/// stale markers.
 #[derive(Debug)]
 pub struct ScrapeHandle {
     tx: watch::Sender<Signal>,
@@ -201,18 +215,29 @@ impl ScrapeHandle {
         &self.target
     }
 
-    /// Stops the loop because its target went away, and returns once the
-    /// end-of-run stale markers are written (about two intervals later, as
-    /// in Prometheus). Spawn it to stop without waiting.
-    pub async fn stop(self) {
+    /// Stops the loop because its target went away. Returns at once; the
+    /// loop writes end-of-run stale markers about two intervals later (as
+    /// Prometheus does, so that a target that was only re-created wins), and
+    /// [`ScrapeHandle::finished`] waits for that.
+    pub fn stop(&self) {
         let _ = self.tx.send(Signal::Stop);
-        let _ = self.task.await;
     }
 
-    /// Stops the loop for a server shutdown: no stale markers, so a
-    /// restarted server continues the series.
-    pub async fn shutdown(self) {
+    /// Stops the loop for a server shutdown: no stale markers (also none
+    /// still pending after [`ScrapeHandle::stop`]), so a restarted server
+    /// continues the series.
+    pub fn shutdown(&self) {
         let _ = self.tx.send(Signal::Shutdown);
+    }
+
+    /// Whether the loop has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits until the loop has ended (after a stop, once its stale markers
+    /// are written). Without a stop or shutdown first, waits forever.
+    pub async fn finished(self) {
         let _ = self.task.await;
     }
 }

@@ -472,7 +472,8 @@ async fn stopped_loop_marks_everything_stale() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(handle.target().state().health, Health::Up);
-    handle.stop().await;
+    handle.stop();
+    handle.finished().await;
     let a_values = series(&db, &a);
     assert_eq!(
         a_values
@@ -512,7 +513,8 @@ async fn shutdown_writes_no_stale_markers() {
         assert!(std::time::Instant::now() < deadline, "no scrapes");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    handle.shutdown().await;
+    handle.shutdown();
+    handle.finished().await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!series(&db, &a).iter().any(|v| v.ends_with("=stale")));
 }
