@@ -518,3 +518,18 @@ async fn shutdown_writes_no_stale_markers() {
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!series(&db, &a).iter().any(|v| v.ends_with("=stale")));
 }
+
+#[tokio::test]
+async fn empty_body_is_a_successful_scrape_of_nothing() {
+    let mut s = setup(Reply::text("a 1\n"), |_| {}).await;
+    ok(&s.sl.scrape_once(at(0)).await);
+    s.server.set(Reply {
+        content_type: String::new(),
+        ..Reply::text("")
+    });
+    let r = s.sl.scrape_once(at(1)).await;
+    ok(&r);
+    assert_eq!(r.samples_scraped, 0);
+    assert_eq!(series(&s.db, &lbl(&s, "a", "")), ["0=1", "1=stale"]);
+    assert_eq!(series(&s.db, &up(&s)), ["0=1", "1=1"]);
+}
