@@ -28,9 +28,12 @@
 //!
 //! `benches/scrape.rs` ingests a warm 10,000-series text body (parse, cache
 //! look-up, append, stale check, report, commit). On the project's 2-core
-//! machine shared with other builds (load ≈ 7): 5.9 M samples/s into a
-//! store that does nothing, 3.3 M samples/s into the TSDB head. A
-//! steady-state scrape allocates nothing per sample (`tests/allocations.rs`).
+//! machine shared with other builds (load 6–7; the bench thread got about
+//! half a core), repeated runs gave 2.4–5.9 M samples/s into a store that
+//! does nothing and 1.2–3.3 M samples/s into the TSDB head. A profile puts
+//! a fifth of the time in parsing and a fifth in the cache look-up of the
+//! raw series text. A steady-state scrape allocates nothing per sample
+//! (`tests/allocations.rs`).
 //!
 //! What this crate does not know: `prometheus.yml` (the server maps a
 //! `scrape_config` onto [`ScrapeOptions`]), service discovery (it receives
