@@ -14,7 +14,7 @@ use storage::{Appendable, Appender};
 use crate::cache::ScrapeCache;
 use crate::metadata::MetadataStore;
 use crate::report::{Report, ReportValues};
-use crate::series_labels::{LabelLimits, SeriesLabeler};
+use crate::series_labels::{LabelLimits, LabelRules, SeriesLabeler};
 use crate::{ScrapeError, ScrapeOptions};
 
 pub(crate) use format::Format;
@@ -79,13 +79,11 @@ pub struct Ingester {
 /// The options the ingester reads, copied out of [`ScrapeOptions`].
 #[derive(Debug)]
 pub(crate) struct IngestOptions {
-    pub(crate) honor_labels: bool,
+    pub(crate) rules: LabelRules,
     pub(crate) honor_timestamps: bool,
     pub(crate) track_timestamps_staleness: bool,
     pub(crate) sample_limit: usize,
-    pub(crate) limits: LabelLimits,
     pub(crate) fallback: Option<&'static str>,
-    pub(crate) metric_relabel: Vec<relabel::RelabelConfig>,
     pub(crate) timeout: Duration,
 }
 
@@ -98,17 +96,20 @@ impl Ingester {
             report: Report::new(opts.extra_scrape_metrics),
             target_labels,
             opts: IngestOptions {
-                honor_labels: opts.honor_labels,
+                rules: LabelRules {
+                    honor_labels: opts.honor_labels,
+                    metric_relabel: opts.metric_relabel_configs.clone(),
+                    limits: LabelLimits {
+                        labels: opts.label_limit,
+                        name_length: opts.label_name_length_limit,
+                        value_length: opts.label_value_length_limit,
+                    },
+                    validation: opts.name_validation,
+                },
                 honor_timestamps: opts.honor_timestamps,
                 track_timestamps_staleness: opts.track_timestamps_staleness,
                 sample_limit: opts.sample_limit,
-                limits: LabelLimits {
-                    labels: opts.label_limit,
-                    name_length: opts.label_name_length_limit,
-                    value_length: opts.label_value_length_limit,
-                },
                 fallback: opts.fallback_protocol.map(|p| p.media_type()),
-                metric_relabel: opts.metric_relabel_configs.clone(),
                 timeout,
             },
             cache: ScrapeCache::default(),

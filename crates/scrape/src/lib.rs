@@ -76,7 +76,7 @@ pub use fetch::HttpClient;
 pub use health::{Health, ScrapeState};
 pub use ingest::{Fetched, Ingester, ScrapeSummary};
 pub use metadata::MetadataStore;
-pub use options::{ScrapeOptions, ScrapeProtocol};
+pub use options::{NameEscaping, ScrapeOptions, ScrapeProtocol};
 pub use pool::{ScrapePool, SyncError};
 pub use scrape_loop::{ScrapeHandle, ScrapeLoop};
 pub use target::{merge_group_labels, Target, TargetError};

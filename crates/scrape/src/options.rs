@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use relabel::RelabelConfig;
+use relabel::{NameValidationScheme, RelabelConfig};
 
 /// An exposition format a target may be asked for, as in Prometheus's
 /// `scrape_protocols`.
@@ -62,6 +62,35 @@ impl ScrapeProtocol {
     }
 }
 
+/// How a target is asked to escape metric and label names the job's
+/// validation scheme refuses (`metric_name_escaping_scheme`), announced in
+/// the `Accept` header of the 1.0.0 formats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NameEscaping {
+    /// No escaping: UTF-8 names as they are (Prometheus 3's default).
+    #[default]
+    AllowUtf8,
+    /// Invalid characters become `_`.
+    Underscores,
+    /// `.` becomes `_dot_`, `_` becomes `__`, others `_`.
+    Dots,
+    /// Names are prefixed `U__` and invalid characters written as
+    /// `_<hex>_`.
+    Values,
+}
+
+impl NameEscaping {
+    /// The scheme's name as the `escaping` media type parameter writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameEscaping::AllowUtf8 => "allow-utf-8",
+            NameEscaping::Underscores => "underscores",
+            NameEscaping::Dots => "dots",
+            NameEscaping::Values => "values",
+        }
+    }
+}
+
 /// How one scrape job scrapes its targets: the fields of a `scrape_config`
 /// that the target builder and the scrape loop read. Zero limits mean "no
 /// limit", as in Prometheus.
@@ -107,6 +136,11 @@ pub struct ScrapeOptions {
     /// `extra_scrape_metrics`: also report `scrape_timeout_seconds`,
     /// `scrape_sample_limit` and `scrape_body_size_bytes`.
     pub extra_scrape_metrics: bool,
+    /// `metric_name_validation_scheme`: which stored names are valid; a
+    /// series with an invalid name fails the scrape.
+    pub name_validation: NameValidationScheme,
+    /// `metric_name_escaping_scheme`.
+    pub name_escaping: NameEscaping,
     /// `relabel_configs`: applied to each target's discovered labels.
     pub relabel_configs: Vec<RelabelConfig>,
     /// `metric_relabel_configs`: applied to each scraped series.
@@ -136,6 +170,8 @@ impl ScrapeOptions {
             fallback_protocol: None,
             enable_compression: true,
             extra_scrape_metrics: false,
+            name_validation: NameValidationScheme::Utf8,
+            name_escaping: NameEscaping::AllowUtf8,
             relabel_configs: Vec::new(),
             metric_relabel_configs: Vec::new(),
         }
@@ -144,7 +180,7 @@ impl ScrapeOptions {
     /// The `Accept` header for [`ScrapeOptions::scrape_protocols`], weighted
     /// by preference as Prometheus does, ending in `*/*`. Protobuf is left
     /// out because pharos cannot read it yet; the 1.0.0 formats announce
-    /// `escaping=allow-utf-8`, Prometheus 3's default under UTF-8 names.
+    /// the job's [`NameEscaping`].
     pub fn accept_header(&self) -> String {
         let protocols: Vec<ScrapeProtocol> = self
             .scrape_protocols
@@ -162,7 +198,8 @@ impl ScrapeOptions {
                 p,
                 ScrapeProtocol::PrometheusText1_0_0 | ScrapeProtocol::OpenMetricsText1_0_0
             ) {
-                out.push_str(";escaping=allow-utf-8");
+                out.push_str(";escaping=");
+                out.push_str(self.name_escaping.as_str());
             }
             out.push_str(&format!(";q=0.{weight},"));
             weight -= 1;
@@ -185,6 +222,20 @@ mod tests {
              application/openmetrics-text;version=0.0.1;q=0.5,\
              text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,\
              text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+        );
+    }
+
+    #[test]
+    fn escaping_is_announced_for_the_1_0_0_formats() {
+        let mut o = ScrapeOptions::new("j");
+        o.name_escaping = NameEscaping::Underscores;
+        o.scrape_protocols = vec![
+            ScrapeProtocol::PrometheusText1_0_0,
+            ScrapeProtocol::PrometheusText0_0_4,
+        ];
+        assert_eq!(
+            o.accept_header(),
+            "text/plain;version=1.0.0;escaping=underscores;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.4"
         );
     }
 

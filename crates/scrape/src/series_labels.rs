@@ -6,12 +6,26 @@
 use std::borrow::Cow;
 
 use expfmt::{normalize_float_label, Series};
+use model::labels::{is_valid_legacy_label_name, is_valid_legacy_metric_name};
 use model::{Labels, LabelsBuilder, MetricType, METRIC_NAME};
-use relabel::{RelabelConfig, Relabeler};
+use relabel::{NameValidationScheme, RelabelConfig, Relabeler};
 
 use crate::ScrapeError;
 
 const EXPORTED_PREFIX: &str = "exported_";
+
+/// How a job turns exposed series into stored ones.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LabelRules {
+    /// Exposed labels win over target labels.
+    pub(crate) honor_labels: bool,
+    /// `metric_relabel_configs`.
+    pub(crate) metric_relabel: Vec<RelabelConfig>,
+    /// Limits on the final labels.
+    pub(crate) limits: LabelLimits,
+    /// Which metric and label names are valid.
+    pub(crate) validation: NameValidationScheme,
+}
 
 /// The limits a series' final labels must keep (zero: no limit).
 #[derive(Clone, Copy, Debug, Default)]
@@ -50,9 +64,7 @@ impl SeriesLabeler {
         series: &Series<'_>,
         metric_type: MetricType,
         target: &Labels,
-        honor_labels: bool,
-        metric_relabel: &[RelabelConfig],
-        limits: LabelLimits,
+        rules: &LabelRules,
     ) -> Result<Labeled, ScrapeError> {
         self.read_exposed(series, metric_type)?;
         let b = &mut self.builder;
@@ -60,7 +72,7 @@ impl SeriesLabeler {
         for (n, v) in &self.scraped {
             b.set(n, v);
         }
-        if honor_labels {
+        if rules.honor_labels {
             for l in target {
                 if !self.scraped.iter().any(|(n, _)| n == l.name) {
                     b.set(l.name, l.value);
@@ -94,10 +106,10 @@ impl SeriesLabeler {
             }
         }
         let merged = b.build();
-        let labels = if metric_relabel.is_empty() {
+        let labels = if rules.metric_relabel.is_empty() {
             merged
         } else {
-            match self.relabeler.process(&merged, metric_relabel) {
+            match self.relabeler.process(&merged, &rules.metric_relabel) {
                 Some(l) => l,
                 None => return Ok(Labeled::Dropped),
             }
@@ -108,7 +120,10 @@ impl SeriesLabeler {
         if !labels.has(METRIC_NAME) {
             return Err(ScrapeError::MissingName);
         }
-        check_limits(&labels, limits)?;
+        if rules.validation == NameValidationScheme::Legacy && !legacy_valid(&labels) {
+            return Err(ScrapeError::InvalidLabels(labels.to_string()));
+        }
+        check_limits(&labels, rules.limits)?;
         Ok(Labeled::Keep(labels))
     }
 
@@ -135,6 +150,17 @@ impl SeriesLabeler {
         }
         Ok(())
     }
+}
+
+/// Whether every name is valid under the legacy (pre-3.0) scheme.
+fn legacy_valid(labels: &Labels) -> bool {
+    labels.iter().all(|l| {
+        if l.name == METRIC_NAME {
+            is_valid_legacy_metric_name(l.value)
+        } else {
+            is_valid_legacy_label_name(l.name)
+        }
+    })
 }
 
 /// `{a="b", ...}` in exposed order, as Prometheus prints an invalid set.

@@ -118,14 +118,7 @@ impl Ingester {
                 None => {
                     let labeled = self
                         .labeler
-                        .label(
-                            &s,
-                            metric_type,
-                            &self.target_labels,
-                            opts.honor_labels,
-                            &opts.metric_relabel,
-                            opts.limits,
-                        )
+                        .label(&s, metric_type, &self.target_labels, &opts.rules)
                         .map_err(|e| (e, counts))?;
                     match labeled {
                         Labeled::Keep(l) => Some(l),

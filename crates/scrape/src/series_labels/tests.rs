@@ -20,7 +20,13 @@ fn label(
         })
         .expect("one series");
     let mut l = SeriesLabeler::default();
-    match l.label(&series, MetricType::Histogram, target, honor, mrc, limits) {
+    let rules = LabelRules {
+        honor_labels: honor,
+        metric_relabel: mrc.to_vec(),
+        limits,
+        validation: NameValidationScheme::Utf8,
+    };
+    match l.label(&series, MetricType::Histogram, target, &rules) {
         Ok(Labeled::Keep(labels)) => Ok(labels.to_string()),
         Ok(Labeled::Dropped) => Ok("dropped".to_owned()),
         Err(e) => Err(e.to_string()),
@@ -126,4 +132,37 @@ fn repeated_label_names_are_invalid() {
         .unwrap_err(),
         r#"invalid metric name or label names: {__name__="m", a="1", a="2"}"#
     );
+}
+
+#[test]
+fn legacy_validation_refuses_utf8_names() {
+    let body = "{\"my.metric\", \"a.b\"=\"1\"} 1\nok_metric{a=\"1\"} 1\n";
+    let mut l = SeriesLabeler::default();
+    let t = Labels::from_pairs(&[("job", "j")]);
+    for legacy in [false, true] {
+        let rules = LabelRules {
+            validation: if legacy {
+                NameValidationScheme::Legacy
+            } else {
+                NameValidationScheme::Utf8
+            },
+            ..LabelRules::default()
+        };
+        let got: Vec<String> = TextParser::new(body.as_bytes())
+            .filter_map(|e| match e {
+                Ok(Entry::Series(s)) => Some(match l.label(&s, MetricType::Unknown, &t, &rules) {
+                    Ok(Labeled::Keep(x)) => x.to_string(),
+                    Ok(Labeled::Dropped) => "dropped".to_owned(),
+                    Err(e) => e.to_string(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let first = if legacy {
+            r#"invalid metric name or label names: {__name__="my.metric", a.b="1", job="j"}"#
+        } else {
+            r#"{__name__="my.metric", a.b="1", job="j"}"#
+        };
+        assert_eq!(got, [first, r#"{__name__="ok_metric", a="1", job="j"}"#]);
+    }
 }
