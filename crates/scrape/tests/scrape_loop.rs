@@ -533,3 +533,21 @@ async fn empty_body_is_a_successful_scrape_of_nothing() {
     assert_eq!(series(&s.db, &lbl(&s, "a", "")), ["0=1", "1=stale"]);
     assert_eq!(series(&s.db, &up(&s)), ["0=1", "1=1"]);
 }
+
+#[tokio::test]
+async fn utf8_names_of_the_text_1_0_0_format() {
+    let mut s = setup(
+        Reply {
+            content_type: "text/plain; version=1.0.0; escaping=allow-utf-8".into(),
+            ..Reply::text("{\"my.metric\", \"http.status\"=\"200\"} 1\n")
+        },
+        |_| {},
+    )
+    .await;
+    ok(&s.sl.scrape_once(at(0)).await);
+    let want = format!(
+        r#"{{__name__="my.metric", http.status="200", instance="{}", job="test"}}"#,
+        s.server.addr
+    );
+    assert_eq!(scraped(&s.db).into_keys().collect::<Vec<_>>(), [want]);
+}
