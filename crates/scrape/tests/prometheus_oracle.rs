@@ -245,7 +245,7 @@ async fn same_series_and_values_as_prometheus() {
     // Once every job of the reference asked for one body more than there
     // are, it has stored them all; what it stores after (the hanging
     // request times out) is cut off below by time.
-    let deadline = Instant::now() + Duration::from_secs(25);
+    let deadline = Instant::now() + Duration::from_secs(45);
     while served
         .iter()
         .any(|s| s.server.arrivals("/prom").len() <= s.bodies)
