@@ -1,0 +1,74 @@
+//! `prometheus.yml`: the typed model of Prometheus 3.x's configuration
+//! file, its defaults, and its validation with Prometheus's own messages,
+//! each error naming the file, line, column and field.
+//!
+//! The model covers every section — `global`, `scrape_configs` (with all
+//! HTTP client settings and limits), `scrape_config_files`, `rule_files`,
+//! `alerting`, `remote_write`, `remote_read`, `storage`, `tracing`, `otlp`,
+//! `runtime` — and every service discovery Prometheus knows. Discoveries
+//! pharos cannot run yet still parse and validate;
+//! [`ServiceDiscoveryConfigs::unsupported`] names them so the server can
+//! refuse them clearly.
+//!
+//! Decoding is as strict as Prometheus's (`yaml.UnmarshalStrict`): unknown
+//! and repeated keys are errors. It runs on our own serde deserializer over
+//! `yaml-rust2`'s positioned events (see the `yaml` module for why not a
+//! serde YAML crate). Validation is a separate pass over the decoded
+//! structs that reports the field path of the problem; the loader looks the
+//! path up in the YAML tree to give its line. Like Prometheus, loading
+//! stops at the first problem.
+//!
+//! This crate knows nothing about running discovery, scraping or rules; it
+//! owns only the file format. Relabel rules come from the `relabel` crate.
+//!
+//! ```
+//! let text = "global:\n  scrape_interval: 30s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['localhost:9100']\n";
+//! let cfg = config::load_str(text, "prometheus.yml").unwrap();
+//! let job = &cfg.scrape_configs[0];
+//! assert_eq!(job.scrape_interval, std::time::Duration::from_secs(30));
+//! assert_eq!(job.scrape_timeout, std::time::Duration::from_secs(10));
+//!
+//! let err = config::load_str("scrape_configs:\n  - job_name: ''\n", "p.yml").unwrap_err();
+//! assert_eq!(err.to_string(), "p.yml:2:5: scrape_configs[0]: job_name is empty");
+//! ```
+
+mod alerting;
+mod config;
+pub mod discovery;
+mod error;
+mod global;
+mod http_client;
+mod load;
+mod remote;
+mod scrape;
+mod secret;
+mod storage;
+mod telemetry;
+mod validate;
+mod values;
+mod yaml;
+
+pub use alerting::{AlertingConfig, AlertmanagerConfig};
+pub use config::Config;
+pub use discovery::ServiceDiscoveryConfigs;
+pub use error::{ConfigError, Located};
+pub use global::{
+    GlobalConfig, DEFAULT_SCRAPE_PROTOCOLS, ESCAPING_SCHEMES, PROTO_FIRST_SCRAPE_PROTOCOLS,
+    SCRAPE_PROTOCOLS,
+};
+pub use http_client::{
+    AnyValue, Authorization, BasicAuth, Header, HttpClientConfig, OAuth2, ProxyConfig, TlsConfig,
+};
+pub use load::{load_file, load_str, LoadOptions};
+pub use remote::{
+    AzureAdConfig, AzureIdentity, GoogleIamConfig, MetadataConfig, QueueConfig, RemoteReadConfig,
+    RemoteWriteConfig, SigV4Config,
+};
+pub use scrape::ScrapeConfig;
+pub use secret::Secret;
+pub use storage::{
+    ChunkEncodingConfig, ExemplarsConfig, RetentionConfig, StorageConfig, TsdbConfig,
+};
+pub use telemetry::{OtlpConfig, RuntimeConfig, TracingConfig, TRANSLATION_STRATEGIES};
+pub use validate::{FieldPath, Seg};
+pub use values::GoUrl;

@@ -1,0 +1,237 @@
+//! Prometheus's own configuration test vectors: every `*.good.yml` must
+//! load, every `*.bad.yml` and `*.incompatible.yml` must be refused with the
+//! error text the vectors' README lists. The expectations are read from
+//! that README's tables, so the data stays the single source of truth.
+//!
+//! The vectors live outside the repository (`$PHAROS_CONFORMANCE`, else
+//! `shared/conformance` beside the checkout); without them the test skips,
+//! unless `PHAROS_REQUIRE_CONFORMANCE` is set.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use config::{load_file, ConfigError, LoadOptions};
+
+/// The folder of the vectors, if present.
+fn conformance_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("PHAROS_CONFORMANCE") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
+    };
+    let dir = base.join("prometheus-config");
+    dir.is_dir().then_some(dir)
+}
+
+/// What a file must do in one mode.
+#[derive(Debug, Clone, PartialEq)]
+enum Verdict {
+    Accept,
+    /// Refused; the error must contain every one of these texts.
+    Reject(Vec<String>),
+}
+
+#[derive(Debug, Default)]
+struct Expectation {
+    server: Option<Verdict>,
+    agent: Option<Verdict>,
+}
+
+/// The texts quoted in a README cell: ``` ``a `b` c`` ``` or `` `a` ``. A
+/// leading `parsing YAML file testdata/x.yml: ` names upstream's test path
+/// and is dropped.
+fn quoted(cell: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = cell;
+    while let Some(start) = rest.find('`') {
+        let (open, after) = if rest[start..].starts_with("``") {
+            ("``", &rest[start + 2..])
+        } else {
+            ("`", &rest[start + 1..])
+        };
+        let Some(end) = after.find(open) else { break };
+        let text = after[..end].trim();
+        let text = match text.strip_prefix("parsing YAML file ") {
+            Some(t) => t.split_once(": ").map_or(t, |(_, m)| m),
+            None => text,
+        };
+        out.push(text.to_owned());
+        rest = &after[end + open.len()..];
+    }
+    out
+}
+
+/// Reads the README's tables into expectations per file.
+fn expectations(readme: &str) -> BTreeMap<String, Expectation> {
+    let mut out: BTreeMap<String, Expectation> = BTreeMap::new();
+    let mut section = "";
+    for line in readme.lines() {
+        if let Some(h) = line
+            .strip_prefix("### ")
+            .or_else(|| line.strip_prefix("## "))
+        {
+            section = if h.starts_with("Rejected") {
+                "rejected"
+            } else if h.starts_with("Files without") {
+                "unsuffixed"
+            } else {
+                ""
+            };
+            continue;
+        }
+        let cells: Vec<&str> = line.split(" | ").collect();
+        if section.is_empty() || cells.len() < 3 || !line.starts_with("| `") {
+            continue;
+        }
+        let file = cells[0]
+            .trim_start_matches("| ")
+            .trim_matches('`')
+            .to_owned();
+        let how = cells[1];
+        let last = cells[cells.len() - 1].trim_end_matches(" |");
+        let e = out.entry(file).or_default();
+        match section {
+            "rejected" if how.contains("agent mode") => {
+                e.agent = Some(Verdict::Reject(quoted(last)))
+            }
+            "rejected" => e.server = Some(Verdict::Reject(quoted(last))),
+            _ => {
+                if how.contains("**rejected**") {
+                    // The cell quotes the offending setting, then the error.
+                    let texts = quoted(how).into_iter().last().into_iter().collect();
+                    e.server = Some(Verdict::Reject(texts));
+                } else if how.contains("accepted in agent mode") {
+                    e.server = Some(Verdict::Accept);
+                    e.agent = Some(Verdict::Accept);
+                } else if how.contains("accepted") || how.contains("should load") {
+                    e.server = Some(Verdict::Accept);
+                } else if how.contains("rejected") {
+                    e.server = Some(Verdict::Reject(Vec::new()));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Loads as `pharos check config` does: the file, then its included
+/// scrape configs.
+fn load(path: &Path, agent_mode: bool) -> Result<(), ConfigError> {
+    let cfg = load_file(path, LoadOptions { agent_mode })?;
+    cfg.all_scrape_configs().map(|_| ())
+}
+
+fn judge(path: &Path, agent_mode: bool, want: &Verdict) -> Result<bool, String> {
+    let got = load(path, agent_mode);
+    let mode = if agent_mode { "agent" } else { "server" };
+    match (want, got) {
+        (Verdict::Accept, Ok(())) => Ok(false),
+        (Verdict::Accept, Err(e)) => Err(format!("{} ({mode}): refused: {e}", path.display())),
+        (Verdict::Reject(_), Ok(())) => Err(format!("{} ({mode}): accepted", path.display())),
+        (Verdict::Reject(texts), Err(e)) => {
+            let msg = e.message();
+            match texts.iter().find(|t| !msg.contains(t.as_str())) {
+                Some(t) => Err(format!(
+                    "{} ({mode}): error {msg:?} lacks {t:?} (full: {e})",
+                    path.display()
+                )),
+                None => Ok(!texts.is_empty()),
+            }
+        }
+    }
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn prometheus_config_vectors() {
+    let Some(dir) = conformance_dir() else {
+        assert!(
+            std::env::var_os("PHAROS_REQUIRE_CONFORMANCE").is_none(),
+            "PHAROS_REQUIRE_CONFORMANCE is set but the prometheus-config vectors are missing"
+        );
+        eprintln!("skipping: no prometheus-config conformance vectors");
+        return;
+    };
+    let readme = std::fs::read_to_string(dir.join("README.md")).expect("README.md of the vectors");
+    let table = expectations(&readme);
+    let testdata = dir.join("config/testdata");
+    let mut failures = Vec::new();
+    let (mut accepted, mut rejected, mut texts_matched) = (0, 0, 0);
+    let mut run = |path: &Path, agent: bool, want: &Verdict| match judge(path, agent, want) {
+        Ok(matched) => {
+            match want {
+                Verdict::Accept => accepted += 1,
+                Verdict::Reject(_) => rejected += 1,
+            }
+            texts_matched += usize::from(matched);
+        }
+        Err(f) => failures.push(f),
+    };
+    let mut missing = Vec::new();
+    let mut files = yaml_files(&testdata);
+    files.extend(yaml_files(&testdata.join("scrape_configs")));
+    for path in &files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let e = table.get(name);
+        let by_name = if name.ends_with(".good.yml") {
+            Some(Verdict::Accept)
+        } else if name.ends_with(".bad.yml") || name.ends_with(".incompatible.yml") {
+            Some(Verdict::Reject(Vec::new()))
+        } else {
+            None
+        };
+        let server = e.and_then(|e| e.server.clone()).or(by_name);
+        match server {
+            Some(v) => run(path, false, &v),
+            None if e.is_some_and(|e| e.agent.is_some()) => run(path, false, &Verdict::Accept),
+            None => missing.push(format!("{name}: no expectation in the README")),
+        }
+        if let Some(v) = e.and_then(|e| e.agent.clone()) {
+            run(path, true, &v);
+        }
+    }
+    for path in yaml_files(&dir.join("documentation/examples")) {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("prometheus") {
+            run(&path, false, &Verdict::Accept);
+        }
+    }
+    failures.extend(missing);
+    eprintln!(
+        "prometheus-config vectors: {accepted} accepted, {rejected} rejected as expected \
+         ({texts_matched} with the listed error text), {} wrong",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} wrong verdicts:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn readme_cells_are_read() {
+    assert_eq!(quoted("`a b`"), ["a b"]);
+    assert_eq!(quoted("``x `y` z``"), ["x `y` z"]);
+    assert_eq!(quoted("`p` and `q`"), ["p", "q"]);
+    assert_eq!(
+        quoted("`parsing YAML file testdata/f.yml: invalid path \"x\"`"),
+        ["invalid path \"x\""]
+    );
+    assert!(quoted("any error").is_empty());
+}
