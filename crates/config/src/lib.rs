@@ -59,7 +59,7 @@ pub use global::{
 pub use http_client::{
     AnyValue, Authorization, BasicAuth, Header, HttpClientConfig, OAuth2, ProxyConfig, TlsConfig,
 };
-pub use load::{load_file, load_str, LoadOptions};
+pub use load::{decode_yaml, load_file, load_str, load_target_groups, LoadOptions};
 pub use remote::{
     AzureAdConfig, AzureIdentity, GoogleIamConfig, MetadataConfig, QueueConfig, RemoteReadConfig,
     RemoteWriteConfig, SigV4Config,

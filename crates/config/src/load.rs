@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::discovery::StaticConfig;
 use crate::error::ConfigError;
 use crate::scrape::{ScrapeConfig, ScrapeConfigsFile};
-use crate::validate::{FieldPath, Invalid};
+use crate::validate::{FieldPath, Invalid, Seg};
 use crate::yaml::{self, de::from_node, Node};
 
 /// How to load.
@@ -81,6 +82,56 @@ fn locate(name: &str, tree: Option<&Node>, e: Invalid) -> ConfigError {
         (m.line, m.col)
     });
     ConfigError::located(name, position, FieldPath(e.path), e.message)
+}
+
+/// Decodes YAML text into `T` with this crate's strict decoder (unknown
+/// and repeated keys refused, positions on errors), for the other files of
+/// the Prometheus family such as rule files; `name` names the text in errors.
+pub fn decode_yaml<T: for<'a> serde::Deserialize<'a>>(
+    text: &str,
+    name: &str,
+) -> Result<T, ConfigError> {
+    let tree = parse(text, name)?;
+    decode(&tree, name)
+}
+
+/// Reads a file-SD file: a JSON or YAML list of target groups, decoded as
+/// strictly as Prometheus decodes it.
+pub fn load_target_groups(path: &Path) -> Result<Vec<StaticConfig>, ConfigError> {
+    let name = path.display().to_string();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(ext.as_str(), "json" | "yml" | "yaml") {
+        let shown = path
+            .extension()
+            .map_or(String::new(), |e| format!(".{}", e.to_string_lossy()));
+        return Err(ConfigError::located(
+            &name,
+            None,
+            FieldPath::default(),
+            format!("invalid file extension: {shown:?}"),
+        ));
+    }
+    let text = read(path)?;
+    // JSON is YAML, so one decoder serves both formats.
+    let tree = parse(&text, &name)?;
+    let groups: Vec<Option<StaticConfig>> = decode(&tree, &name)?;
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(i, g)| {
+            g.ok_or_else(|| {
+                ConfigError::located(
+                    &name,
+                    None,
+                    FieldPath(vec![Seg::Index(i)]),
+                    format!("nil target group item found (index {i})"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Joins a relative file name onto `dir`, as Prometheus's `JoinDir`: empty
@@ -168,6 +219,35 @@ mod tests {
         assert_eq!(
             e.to_string(),
             r#"t.yml:2:20: global.scrape_interval: not a valid duration string: "1x""#
+        );
+    }
+
+    #[test]
+    fn target_group_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("t.json");
+        std::fs::write(
+            &json,
+            r#"[{"targets": ["a:1"], "labels": {"env": "prod"}}]"#,
+        )
+        .unwrap();
+        let groups = load_target_groups(&json).unwrap();
+        assert_eq!(groups[0].targets, ["a:1"]);
+        assert_eq!(groups[0].labels["env"], "prod");
+        let yml = dir.path().join("t.yml");
+        std::fs::write(&yml, "- targets: [a:1]\n  bogus: 1\n").unwrap();
+        let e = load_target_groups(&yml).unwrap_err();
+        assert!(e.message().contains("field bogus not found"), "{e}");
+        std::fs::write(&yml, "- targets: [a:1]\n- null\n").unwrap();
+        assert_eq!(
+            load_target_groups(&yml).unwrap_err().message(),
+            "nil target group item found (index 1)"
+        );
+        let txt = dir.path().join("t.txt");
+        std::fs::write(&txt, "").unwrap();
+        assert_eq!(
+            load_target_groups(&txt).unwrap_err().message(),
+            r#"invalid file extension: ".txt""#
         );
     }
 
