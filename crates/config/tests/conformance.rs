@@ -235,3 +235,233 @@ fn readme_cells_are_read() {
     );
     assert!(quoted("any error").is_empty());
 }
+
+/// What upstream asserts about the loaded values of some accepted files:
+/// the effective settings of their single job `prometheus` (inherited from
+/// `global` or set locally), and a few other resolved values.
+#[test]
+fn resolved_values_of_prometheus_vectors() {
+    use config::{Config, ScrapeConfig, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS};
+    use std::time::Duration;
+
+    let Some(dir) = conformance_dir() else { return };
+    let testdata = dir.join("config/testdata");
+    let load = |name: &str| -> Config {
+        load_file(&testdata.join(name), LoadOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    type Probe = fn(&ScrapeConfig) -> bool;
+    let jobs: &[(&str, Probe)] = &[
+        ("global_convert_classic_hist_to_nhcb.good.yml", |s| {
+            s.convert_classic_histograms_to_nhcb_enabled()
+        }),
+        ("local_convert_classic_hist_to_nhcb.good.yml", |s| {
+            s.convert_classic_histograms_to_nhcb_enabled()
+        }),
+        ("local_disable_convert_classic_hist_to_nhcb.good.yml", |s| {
+            !s.convert_classic_histograms_to_nhcb_enabled()
+        }),
+        ("global_enable_always_scrape_classic_hist.good.yml", |s| {
+            s.always_scrape_classic_histograms_enabled()
+        }),
+        ("global_disable_always_scrape_classic_hist.good.yml", |s| {
+            !s.always_scrape_classic_histograms_enabled()
+        }),
+        ("local_enable_always_scrape_classic_hist.good.yml", |s| {
+            s.always_scrape_classic_histograms_enabled()
+        }),
+        ("local_disable_always_scrape_classic_hist.good.yml", |s| {
+            !s.always_scrape_classic_histograms_enabled()
+        }),
+        ("global_enable_extra_scrape_metrics.good.yml", |s| {
+            s.extra_scrape_metrics_enabled()
+        }),
+        ("global_disable_extra_scrape_metrics.good.yml", |s| {
+            !s.extra_scrape_metrics_enabled()
+        }),
+        ("local_enable_extra_scrape_metrics.good.yml", |s| {
+            s.extra_scrape_metrics_enabled()
+        }),
+        ("local_disable_extra_scrape_metrics.good.yml", |s| {
+            !s.extra_scrape_metrics_enabled()
+        }),
+        ("global_enable_scrape_native_hist.good.yml", |s| {
+            s.scrape_native_histograms_enabled()
+                && s.scrape_protocols.as_deref()
+                    == Some(&PROTO_FIRST_SCRAPE_PROTOCOLS.map(String::from)[..])
+        }),
+        ("local_enable_scrape_native_hist.good.yml", |s| {
+            s.scrape_native_histograms_enabled()
+                && s.scrape_protocols.as_deref()
+                    == Some(&PROTO_FIRST_SCRAPE_PROTOCOLS.map(String::from)[..])
+        }),
+        ("local_disable_scrape_native_hist.good.yml", |s| {
+            !s.scrape_native_histograms_enabled()
+                && s.scrape_protocols.as_deref()
+                    == Some(&DEFAULT_SCRAPE_PROTOCOLS.map(String::from)[..])
+        }),
+        (
+            "global_enable_scrape_native_hist_and_scrape_protocols.good.yml",
+            |s| {
+                s.scrape_native_histograms_enabled()
+                    && s.scrape_protocols.as_deref()
+                        == Some(&["PrometheusText0.0.4".to_owned()][..])
+            },
+        ),
+        (
+            "local_enable_scrape_native_hist_and_scrape_protocols.good.yml",
+            |s| {
+                s.scrape_native_histograms_enabled()
+                    && s.scrape_protocols.as_deref()
+                        == Some(&["PrometheusText0.0.4".to_owned()][..])
+            },
+        ),
+        (
+            "global_scrape_protocols_and_local_disable_scrape_native_hist.good.yml",
+            |s| {
+                !s.scrape_native_histograms_enabled()
+                    && s.scrape_protocols.as_deref()
+                        == Some(&["PrometheusText0.0.4".to_owned()][..])
+            },
+        ),
+    ];
+    for (name, probe) in jobs {
+        let cfg = load(name);
+        let all = cfg
+            .all_scrape_configs()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let job = all
+            .iter()
+            .find(|s| s.job_name == "prometheus")
+            .expect("job prometheus");
+        assert!(probe(job), "{name}: {job:#?}");
+        assert_eq!(
+            (job.scrape_interval, job.scrape_timeout),
+            (Duration::from_secs(60), Duration::from_secs(10)),
+            "{name}"
+        );
+    }
+
+    for (name, validation, escaping) in [
+        (
+            "scrape_config_default_validation_mode.yml",
+            "utf8",
+            "allow-utf-8",
+        ),
+        ("scrape_config_global_validation_mode.yml", "legacy", "dots"),
+        (
+            "scrape_config_local_validation_mode.yml",
+            "legacy",
+            "values",
+        ),
+        (
+            "scrape_config_local_global_validation_mode.yml",
+            "utf8",
+            "dots",
+        ),
+        (
+            "scrape_config_local_infer_escaping.yml",
+            "legacy",
+            "underscores",
+        ),
+    ] {
+        let cfg = load(name);
+        let s = &cfg.scrape_configs[0];
+        assert_eq!(
+            (
+                s.metric_name_validation_scheme.as_str(),
+                s.metric_name_escaping_scheme.as_str()
+            ),
+            (validation, escaping),
+            "{name}"
+        );
+    }
+
+    let jobs: Vec<String> = load("scrape_config_files_combined.good.yml")
+        .all_scrape_configs()
+        .expect("includes")
+        .into_iter()
+        .map(|s| s.job_name)
+        .collect();
+    assert_eq!(jobs, ["node", "prometheus", "alertmanager"]);
+    let globbed = load("scrape_config_files_glob.good.yml")
+        .all_scrape_configs()
+        .expect("glob");
+    assert_eq!(globbed.len(), 2);
+
+    let rules = load("rules_abs_path.good.yml").rule_files;
+    let d = |f: &str| testdata.join(f).to_string_lossy().into_owned();
+    assert_eq!(
+        rules,
+        [
+            d("first.rules"),
+            d("rules/second.rules"),
+            "/absolute/third.rules".to_owned()
+        ]
+    );
+
+    let otlp = load("otlp_empty.yml").otlp;
+    assert_eq!(otlp.translation_strategy, "UnderscoreEscapingWithSuffixes");
+    assert!(otlp.label_name_underscore_sanitization);
+
+    let rw = load("remote_write_retry_on_rate_limit.good.yml").remote_write;
+    assert!(rw[0].queue_config.retry_on_http_429 && !rw[1].queue_config.retry_on_http_429);
+    assert!(
+        !load("scrape_config_disable_compression.good.yml").scrape_configs[0].enable_compression
+    );
+    let tsdb = load("tsdb_retention_percentage_float.good.yml")
+        .storage
+        .tsdb
+        .expect("tsdb");
+    assert_eq!(tsdb.retention.expect("retention").percentage, 0.5);
+    let agent = load_file(
+        &testdata.join("agent_mode.good.yml"),
+        LoadOptions { agent_mode: true },
+    )
+    .expect("agent mode");
+    assert_eq!(
+        agent.remote_write[0].url.as_ref().map(|u| u.raw.as_str()),
+        Some("http://remote1/push")
+    );
+
+    // Environment expansion in external label values, `$$` for `$`. Only
+    // this test sets TEST; std serialises environment access.
+    std::env::set_var("TEST", "TestValue");
+    let labels = load("external_labels.good.yml").global.external_labels;
+    let got: Vec<(&str, &str)> = labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("bar", "foo"),
+            ("baz", "fooTestValuebar"),
+            ("foo", "TestValue"),
+            ("qux", "foo${TEST}"),
+            ("xyz", "foo$bar")
+        ]
+    );
+
+    // conf.good.yml: the most complete vector; every secret stays hidden.
+    let conf = load("conf.good.yml");
+    let shown = format!("{conf:?}");
+    assert!(
+        !shown.contains("mysecret"),
+        "a secret leaked into Debug output"
+    );
+    assert!(shown.matches("<secret>").count() >= 29);
+    let text = std::fs::read_to_string(testdata.join("conf.good.yml")).expect("conf.good.yml");
+    let jobs_in_text = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with("- job_name:"))
+        .count();
+    assert_eq!(conf.scrape_configs.len(), jobs_in_text);
+    assert_eq!(
+        conf.global
+            .external_labels
+            .get("monitor")
+            .map(String::as_str),
+        Some("codelab")
+    );
+}
