@@ -157,6 +157,33 @@ impl Config {
         Ok(())
     }
 
+    /// The service discoveries this config uses that pharos cannot run
+    /// yet, one message per section: the server refuses to start with
+    /// them rather than silently discovering nothing. Jobs from
+    /// `scrape_config_files` are checked with
+    /// [`ServiceDiscoveryConfigs::unsupported`] on [`Config::all_scrape_configs`].
+    ///
+    /// [`ServiceDiscoveryConfigs::unsupported`]: crate::ServiceDiscoveryConfigs::unsupported
+    pub fn unsupported_discoveries(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.scrape_configs {
+            for key in s.service_discovery.unsupported() {
+                out.push(format!(
+                    "scrape config with job name {:?}: {key} is not supported by pharos yet",
+                    s.job_name
+                ));
+            }
+        }
+        for (i, am) in self.alerting.alertmanagers.iter().enumerate() {
+            for key in am.service_discovery.unsupported() {
+                out.push(format!(
+                    "alerting.alertmanagers[{i}]: {key} is not supported by pharos yet"
+                ));
+            }
+        }
+        out
+    }
+
     /// Resolves relative file names against `dir`.
     pub(crate) fn set_directory(&mut self, dir: &Path) {
         self.global.set_directory(dir);
@@ -272,6 +299,16 @@ mod tests {
         ] {
             assert_eq!(expand_with(input, lookup), want, "{input}");
         }
+    }
+
+    #[test]
+    fn unsupported_discoveries_are_named() {
+        let text = "scrape_configs:\n  - job_name: a\n    ec2_sd_configs: [{region: x}]\n    file_sd_configs: [{files: [f.json]}]\n  - job_name: b\n    kubernetes_sd_configs: [{role: pod}]\n";
+        let c = crate::load_str(text, "t.yml").unwrap();
+        assert_eq!(
+            c.unsupported_discoveries(),
+            [r#"scrape config with job name "a": ec2_sd_configs is not supported by pharos yet"#]
+        );
     }
 
     #[test]

@@ -129,8 +129,7 @@ macro_rules! sd_kinds {
                 $( for c in &mut self.$field { c.set_directory(dir); } )*
             }
 
-            /// The keys of the sections in use that pharos cannot run yet,
-            /// with the path of the first entry of each.
+            /// The keys of the sections in use that pharos cannot run yet.
             pub fn unsupported(&self) -> Vec<&'static str> {
                 let mut out = Vec::new();
                 $(

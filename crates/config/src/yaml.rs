@@ -182,6 +182,7 @@ impl Builder {
                         }
                     }
                 }
+                let entries = merge_keys(entries)?;
                 // The parser marks a block mapping where it has already read
                 // its first key; that key's own mark is the better place.
                 let mark = match entries.first() {
@@ -224,6 +225,58 @@ impl Builder {
             message: "unexpected end of document".to_owned(),
         })
     }
+}
+
+/// Applies YAML merge keys (`<<: *defaults`), which Go's YAML library
+/// supports and configs use to share settings between jobs: the merged
+/// mappings' keys are added unless the mapping sets them itself (or an
+/// earlier merged mapping did).
+fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, SyntaxError> {
+    let is_merge =
+        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return Ok(entries);
+    }
+    let mut own = Vec::with_capacity(entries.len());
+    let mut merged = Vec::new();
+    for (k, v) in entries {
+        if !is_merge(&k) {
+            own.push((k, v));
+            continue;
+        }
+        let sources = match v.value {
+            Value::Map(e) => vec![e],
+            Value::Seq(items) => items
+                .into_iter()
+                .map(|item| match item.value {
+                    Value::Map(e) => Ok(e),
+                    _ => Err(item.mark),
+                })
+                .collect::<Result<Vec<_>, Mark>>()
+                .map_err(|m| SyntaxError {
+                    mark: m,
+                    message: "map merge requires map or sequence of maps as the value".to_owned(),
+                })?,
+            _ => {
+                return Err(SyntaxError {
+                    mark: v.mark,
+                    message: "map merge requires map or sequence of maps as the value".to_owned(),
+                })
+            }
+        };
+        merged.extend(sources.into_iter().flatten());
+    }
+    let key_text = |n: &Node| match &n.value {
+        Value::Scalar { text, .. } => Some(text.clone()),
+        _ => None,
+    };
+    for (k, v) in merged {
+        let name = key_text(&k);
+        if name.is_none() || !own.iter().any(|(o, _)| key_text(o) == name) {
+            own.push((k, v));
+        }
+    }
+    Ok(own)
 }
 
 const CORE_TAG: &str = "tag:yaml.org,2002:";
@@ -314,6 +367,28 @@ mod tests {
             panic!("not a map")
         };
         assert!(matches!(&e[1].1.value, Value::Seq(items) if items.len() == 2));
+    }
+
+    #[test]
+    fn merge_keys_fill_unset_keys() {
+        let doc = parse("d: &d {a: 1, b: 2}\nx:\n  <<: *d\n  b: 3\n").unwrap();
+        let Value::Map(e) = &doc.value else {
+            panic!("not a map")
+        };
+        let Value::Map(x) = &e[1].1.value else {
+            panic!("not a map")
+        };
+        let got: Vec<(String, String)> = x
+            .iter()
+            .map(|(k, v)| match (&k.value, &v.value) {
+                (Value::Scalar { text: k, .. }, Value::Scalar { text: v, .. }) => {
+                    (k.clone(), v.clone())
+                }
+                _ => panic!("not scalars"),
+            })
+            .collect();
+        assert_eq!(got, [("b".into(), "3".into()), ("a".into(), "1".into())]);
+        assert!(parse("x:\n  <<: 1\n").is_err());
     }
 
     #[test]
