@@ -240,4 +240,3 @@ impl<'de> Deserialize<'de> for AnyValue {
         d.deserialize_any(V)
     }
 }
-

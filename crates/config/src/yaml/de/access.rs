@@ -177,4 +177,3 @@ impl<'de> de::Deserializer<'de> for InlineDe<'de> {
         tuple_struct map enum identifier ignored_any
     }
 }
-
