@@ -15,6 +15,9 @@ use crate::values::{format_duration, GoUrl};
 /// client: its own checks (`check_own`), then the HTTP client's.
 macro_rules! http_sd_kind {
     ($name:ident, $key:literal) => {
+        http_sd_kind!($name, $key, files: []);
+    };
+    ($name:ident, $key:literal, files: [$($file:ident),*]) => {
         impl SdConfig for $name {
             const KEY: &'static str = $key;
             const SUPPORTED: bool = false;
@@ -24,6 +27,7 @@ macro_rules! http_sd_kind {
             }
             fn set_directory(&mut self, dir: &Path) {
                 self.http.set_directory(dir);
+                $( crate::load::join_dir(dir, &mut self.$file); )*
             }
         }
     };
@@ -263,7 +267,7 @@ yaml_struct! {
         role: String = String::new(),
     }
 }
-http_sd_kind!(ScalewaySdConfig, "scaleway_sd_configs");
+http_sd_kind!(ScalewaySdConfig, "scaleway_sd_configs", files: [secret_key_file]);
 
 impl ScalewaySdConfig {
     fn check_own(&mut self) -> Check {
@@ -373,7 +377,7 @@ yaml_struct! {
         http: HttpClientConfig = HttpClientConfig::default(),
     }
 }
-http_sd_kind!(OutscaleSdConfig, "outscale_sd_configs");
+http_sd_kind!(OutscaleSdConfig, "outscale_sd_configs", files: [secret_key_file]);
 
 impl OutscaleSdConfig {
     fn check_own(&mut self) -> Check {
@@ -410,7 +414,7 @@ yaml_struct! {
         refresh_interval: Duration = Duration::from_secs(60),
     }
 }
-http_sd_kind!(OciSdConfig, "oci_sd_configs");
+http_sd_kind!(OciSdConfig, "oci_sd_configs", files: [key_file, key_passphrase_file]);
 
 impl OciSdConfig {
     fn check_own(&self) -> Check {
@@ -558,6 +562,17 @@ mod tests {
         assert_eq!(h.validate().unwrap_err().message, r#"unknown role "x""#);
         h.role = "hcloud".into();
         assert!(h.validate().is_ok());
+    }
+
+    #[test]
+    fn key_files_follow_the_config_directory() {
+        let mut c = OciSdConfig {
+            key_file: "k.pem".into(),
+            ..OciSdConfig::default()
+        };
+        c.set_directory(Path::new("/etc/prometheus"));
+        assert_eq!(c.key_file, "/etc/prometheus/k.pem");
+        assert_eq!(c.key_passphrase_file, "");
     }
 
     #[test]
