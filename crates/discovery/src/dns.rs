@@ -42,7 +42,7 @@ enum Resolvers {
     /// The system's configuration, read at each refresh.
     System,
     /// A fixed resolver (tests, embedders).
-    Fixed(TokioResolver),
+    Fixed(Box<TokioResolver>),
 }
 
 /// The provider of one `dns_sd_configs` entry.
@@ -90,13 +90,13 @@ impl DnsDiscovery {
     /// The same provider resolving with `resolver` instead of the system's
     /// configuration.
     pub fn with_resolver(mut self, resolver: TokioResolver) -> Self {
-        self.resolvers = Resolvers::Fixed(resolver);
+        self.resolvers = Resolvers::Fixed(Box::new(resolver));
         self
     }
 
     fn resolver(&self) -> Result<TokioResolver, DiscoveryError> {
         match &self.resolvers {
-            Resolvers::Fixed(r) => Ok(r.clone()),
+            Resolvers::Fixed(r) => Ok((**r).clone()),
             Resolvers::System => {
                 let mut b = TokioResolver::builder_tokio()
                     .map_err(|e| DiscoveryError::ResolvConf(e.to_string()))?;
