@@ -25,6 +25,9 @@ const FROM_SCRAPE_CONFIG: &[&str] = &[
 
 type Target = BTreeMap<String, String>;
 
+/// A change to the files, named for the failure message.
+type Step<'a> = (&'a str, Box<dyn Fn() + 'a>);
+
 struct Reference(Child);
 
 impl Drop for Reference {
@@ -156,7 +159,7 @@ async fn file_sd_agrees_with_prometheus() {
 
     // Each step changes the files, then both sides must settle on the same
     // targets within 30 s.
-    let steps: Vec<(&str, Box<dyn Fn()>)> = vec![
+    let steps: Vec<Step<'_>> = vec![
         ("the first read", Box::new(|| {})),
         (
             "a rewrite and a broken file",
