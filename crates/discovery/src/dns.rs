@@ -128,6 +128,12 @@ impl DnsDiscovery {
         };
         let mut targets = Vec::with_capacity(records.len());
         for r in &records {
+            // The resolver adds records Prometheus never sees, which are
+            // not answers to the question: the CNAMEs it followed and, for
+            // NS, the glue addresses from the additional section.
+            if r.record_type() != record_type {
+                continue;
+            }
             let labels = match r.data() {
                 RData::SRV(srv) => {
                     let t = srv.target().to_string();
@@ -148,8 +154,6 @@ impl DnsDiscovery {
                     named_target(&name, MX_TARGET_LABEL, mx.exchange().to_string(), port)
                 }
                 RData::NS(ns) => named_target(&name, NS_TARGET_LABEL, ns.0.to_string(), port),
-                // An A query may be answered through a CNAME chain.
-                RData::CNAME(_) => continue,
                 other => {
                     tracing::warn!(name = %name, record = %other, "Invalid record");
                     continue;
@@ -219,7 +223,22 @@ impl Refresh for DnsDiscovery {
     }
 
     async fn refresh(&mut self) -> Result<Vec<TargetGroup>, DiscoveryError> {
-        let resolver = self.resolver()?;
+        let resolver = match self.resolver() {
+            Ok(r) => r,
+            Err(e) => {
+                // As in Prometheus, where every lookup reads resolv.conf:
+                // each name fails, and the refresh finds no groups.
+                let n = self.names.len() as u64;
+                self.stats
+                    .dns_lookups
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                self.stats
+                    .dns_lookup_failures
+                    .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                tracing::error!(error = %e, "Error refreshing DNS targets");
+                return Ok(Vec::new());
+            }
+        };
         let mut lookups = tokio::task::JoinSet::new();
         for (i, name) in self.names.iter().enumerate() {
             let (r, n, t, p) = (resolver.clone(), name.clone(), self.record_type, self.port);

@@ -62,6 +62,11 @@ async fn serve(zone: SharedZone) -> u16 {
                 } else if let Some(data) = zone.records.get(&(owner.clone(), q.query_type())) {
                     for d in data {
                         resp.add_answer(Record::from_rdata(q.name().clone(), 60, d.clone()));
+                        // Glue, as a real server sends it with NS answers.
+                        if let RData::NS(ns) = d {
+                            let glue = RData::A(A(Ipv4Addr::new(192, 0, 2, 53)));
+                            resp.add_additional(Record::from_rdata(ns.0.clone(), 60, glue));
+                        }
                     }
                 } else if !zone.records.keys().any(|(o, _)| *o == owner) {
                     resp.set_response_code(ResponseCode::NXDomain);
@@ -217,6 +222,12 @@ async fn every_record_type_becomes_targets_with_prometheus_labels() {
     );
 
     let ns = first(discovery(&["example.org"], "NS", 53, port, &stats)).await;
+    assert_eq!(
+        ns[0].targets.len(),
+        1,
+        "glue addresses are not targets: {:?}",
+        ns[0].targets
+    );
     assert_eq!(
         ns[0].targets,
         [labels(&[
