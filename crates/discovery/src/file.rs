@@ -99,6 +99,9 @@ impl FileDiscovery {
                 }
             }
             if let Some(w) = &mut watcher {
+                // A removed directory loses its watch; watch it again once
+                // it is back.
+                watched.retain(|d| d.is_dir());
                 for dir in self.patterns.iter().map(|p| watch_dir(p)) {
                     if watched.contains(Path::new(dir)) {
                         continue;
