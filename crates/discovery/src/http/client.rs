@@ -226,3 +226,6 @@ fn pem(inline: &str, file: &str, what: &str) -> Result<Vec<u8>, String> {
     }
     std::fs::read(Path::new(file)).map_err(|e| format!("cannot read {what} {file}: {e}"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -52,7 +52,7 @@ async fn serve(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<String>>>) {
 
 fn config(url: &str, extra: &str) -> HttpSdConfig {
     let text = format!(
-        "scrape_configs:\n  - job_name: j\n    http_sd_configs:\n      - url: {url}\n        refresh_interval: 200ms\n{extra}"
+        "scrape_configs:\n  - job_name: j\n    http_sd_configs:\n      - url: {url}\n        refresh_interval: 500ms\n{extra}"
     );
     let cfg = config::load_str(&text, "p.yml").unwrap();
     cfg.scrape_configs[0].service_discovery.http_sd_configs[0].clone()
@@ -117,7 +117,7 @@ async fn keeps_the_last_groups_through_errors_and_drops_vanished_ones() {
     assert!(head.starts_with("get /sd http/1.1\r\n"), "{head}");
     assert!(head.contains("\r\naccept: application/json\r\n"), "{head}");
     assert!(
-        head.contains("\r\nx-prometheus-refresh-interval-seconds: 0.2\r\n"),
+        head.contains("\r\nx-prometheus-refresh-interval-seconds: 0.5\r\n"),
         "{head}"
     );
 }
