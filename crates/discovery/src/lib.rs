@@ -24,16 +24,21 @@
 //! ```no_run
 //! # async fn demo(cfg: &config::Config) -> Result<(), discovery::DiscoveryError> {
 //! use std::collections::HashMap;
+//! use std::sync::Arc;
 //! use discovery::{DiscoveryManager, ManagerOptions};
 //!
 //! let (manager, mut updates) = DiscoveryManager::new(ManagerOptions::default());
+//! let manager = Arc::new(manager);
 //! let jobs: HashMap<String, config::ServiceDiscoveryConfigs> = cfg
 //!     .scrape_configs
 //!     .iter()
 //!     .map(|s| (s.job_name.clone(), s.service_discovery.clone()))
 //!     .collect();
+//! // Refuses, before anything starts, discoveries pharos cannot run.
 //! manager.apply_config(jobs).await?;
-//! tokio::spawn(async move { manager.run(std::future::pending::<()>()).await });
+//! let sender = Arc::clone(&manager);
+//! tokio::spawn(async move { sender.run(std::future::pending::<()>()).await });
+//! // A reload calls `manager.apply_config` again; unchanged providers go on.
 //! while let Some(groups_by_job) = updates.recv().await {
 //!     for (job, groups) in groups_by_job {
 //!         println!("{job}: {} groups", groups.len());
