@@ -169,12 +169,17 @@ impl DiscoveryManager {
         jobs: HashMap<String, ServiceDiscoveryConfigs>,
     ) -> Result<(), DiscoveryError> {
         let _one_at_a_time = self.applying.lock().await;
-        let mut wanted: Vec<(String, Vec<SdConfig>)> = jobs
-            .iter()
-            .map(|(job, sd)| Ok((job.clone(), SdConfig::list(job, sd)?)))
+        // In job order: the same config numbers its providers the same way,
+        // and names the same job when several use unsupported discoveries.
+        let mut jobs: Vec<(String, ServiceDiscoveryConfigs)> = jobs.into_iter().collect();
+        jobs.sort_by(|a, b| a.0.cmp(&b.0));
+        let wanted: Vec<(String, Vec<SdConfig>)> = jobs
+            .into_iter()
+            .map(|(job, sd)| {
+                let configs = SdConfig::list(&job, &sd)?;
+                Ok((job, configs))
+            })
             .collect::<Result<_, DiscoveryError>>()?;
-        // Stable provider numbering for the same config.
-        wanted.sort_by(|a, b| a.0.cmp(&b.0));
 
         let stopped = {
             let mut st = self.lock();
