@@ -182,14 +182,19 @@ fn engine_agrees_with_prometheus() {
     let queries = queries::all();
     let evals = evals();
     let (mut agree, mut errors_both) = (0, 0);
+    // Queries whose every answer is empty or an error compare nothing;
+    // they are counted so that a typo cannot pass as agreement unseen.
+    let mut vacuous: Vec<&str> = Vec::new();
     let mut mismatches: Vec<String> = Vec::new();
     let mut known_still_differ = vec![false; KNOWN_DIFFERENCES.len()];
     for query in &queries {
         let known = KNOWN_DIFFERENCES.iter().position(|(q, _)| q == query);
         let mut differs = Vec::new();
+        let mut has_data = false;
         for &ev in &evals {
             let ours = pharos_answer(&engine, &db, query, ev);
             let theirs = prometheus_answer(&prom, query, ev);
+            has_data |= theirs.has_data();
             if let (Answer::Error(_), Answer::Error(_)) = (&ours, &theirs) {
                 errors_both += 1;
             }
@@ -200,6 +205,9 @@ fn engine_agrees_with_prometheus() {
             ) {
                 differs.push(format!("  {ev}: {d}"));
             }
+        }
+        if !has_data {
+            vacuous.push(query);
         }
         match (known, differs.is_empty()) {
             (None, true) => agree += 1,
@@ -221,6 +229,10 @@ fn engine_agrees_with_prometheus() {
         evals.len(),
         KNOWN_DIFFERENCES.len(),
         started.elapsed()
+    );
+    println!(
+        "{} queries answered no data at any time (empty or error): {vacuous:#?}",
+        vacuous.len()
     );
     let mut failures = String::new();
     if !mismatches.is_empty() {

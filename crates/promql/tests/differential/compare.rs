@@ -27,6 +27,18 @@ pub(crate) enum Answer {
     Error(String),
 }
 
+impl Answer {
+    /// Whether the answer carries any value.
+    pub(crate) fn has_data(&self) -> bool {
+        match self {
+            Answer::Scalar(_) | Answer::String(_) => true,
+            Answer::Vector(v) => !v.is_empty(),
+            Answer::Matrix(m) => !m.is_empty(),
+            Answer::Error(_) => false,
+        }
+    }
+}
+
 fn key<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Key {
     let map: BTreeMap<&str, &str> = pairs.collect();
     let mut s = String::from("{");

@@ -14,6 +14,12 @@
 //! * Nested subqueries whose inner step divides the outer step: the inner
 //!   range's left edge falls on an inner step (closed in 2.42, open in 3.x,
 //!   prometheus/prometheus#13213 "range selectors are left-open").
+//! * `atan2` applied to a selector directly: 2.42 keeps the metric name,
+//!   2.46 began to drop it as other arithmetic does
+//!   (prometheus/prometheus#12595); the queries here give it inputs that
+//!   have lost their name already.
+//! * Label names that were invalid before 3.0 allowed any UTF-8 name
+//!   (`label_join(up, "1bad", …)` fails in 2.42, works in 3.x).
 //! * Regexes with `.` against values with newlines (3.0 made `.` match
 //!   newlines); our label values have none, so regexes are kept.
 //! * `histogram_quantile` over buckets that are not monotonic by tiny
@@ -184,7 +190,7 @@ pub(crate) fn all() -> Vec<String> {
         "queue_length % 3",
         "queue_length ^ 2",
         "2 ^ -queue_length",
-        "temperature_celsius atan2 queue_length",
+        "(temperature_celsius + 0) atan2 ignoring(sensor) group_left queue_length",
         "1 - up",
         "temperature_celsius > 10",
         "temperature_celsius > bool 10",
@@ -252,6 +258,59 @@ pub(crate) fn all() -> Vec<String> {
         "up * on(job, instance) group_left node_memory_bytes",
         "sum by (le) (request_duration_seconds_bucket) / on() group_left sum(request_duration_seconds_count)",
         "absent_over_time(up{job=\"api\"}[1m])",
+        "sort_desc(weird_gauge)",
+        "sort(weird_gauge)",
+        "topk(2, weird_gauge)",
+        "count_values(\"job\", up)",
+        "sum by (nolabel) (up)",
+        "up == bool 1",
+        "queue_length > bool on(job, instance) up",
+        "vector(1) and on() up",
+        "up unless up offset 1m",
+        "up ^ up",
+        "2 atan2 (temperature_celsius * 1)",
+        "1 / 0",
+        "-1 / 0",
+        "0 / 0",
+        "(-(-up))",
+        "sum by (job) (http_requests_total) % 7",
+        "sum(topk(3, rate(http_requests_total[5m])))",
+        "histogram_quantile(0.9, up)",
+        "histogram_quantile(0.5, rate(request_duration_seconds_bucket{le=~\"0.1|0.5|\\\\+Inf\"}[5m]))",
+        "histogram_quantile(NaN, sum by (le) (rate(request_duration_seconds_bucket[5m])))",
+        "predict_linear(weird_gauge[10m], 60)",
+        "changes(up[1h])",
+        "last_over_time(up[1h] offset 30m)",
+        "avg_over_time(rate(http_requests_total[1m])[5m:30s])",
+        "timestamp(rate(http_requests_total[5m]))",
+        "scalar(vector(time()))",
+        "year(vector(0))",
+        "days_in_month(vector(1677628805))",
+        "day_of_week(vector(1677628805)) + hour(vector(1677628805))",
+        "absent(nonexistent_metric{job=\"a\"} offset 1m)",
+        "label_replace(up, \"a\", \"$1\", \"job\", \"(\")",
+        "count_values(\"v\", temperature_celsius)",
+        "count_values(\"v\", node_memory_bytes)",
+        "count_values(\"v\", rate(http_requests_total[5m]))",
+        "count_values(\"v\", node_memory_bytes * 1e12)",
+        "count_values(\"v\", temperature_celsius / 1e9)",
+        "label_replace(up, \"x\", \"${1}y$2\", \"instance\", \"([a-z]+)-([0-9])\")",
+        "label_replace(up, \"x\", \"$host\", \"instance\", \"(?P<host>[a-z]+)-.*\")",
+        "topk(scalar(count(up) / 4), temperature_celsius)",
+        "quantile(scalar(avg(up)) / 2, temperature_celsius)",
+        "sum(rate(http_requests_total[5m])) by (job)",
+        "sum by (__name__) ({__name__=~\"up|queue_length\"})",
+        "{__name__=~\"up|queue_length\"} * 2",
+        "{__name__=~\"up|queue_length\"} offset 1m",
+        "label_replace(rate(http_requests_total[5m]), \"__name__\", \"foo\", \"\", \"\")",
+        "label_replace(up, \"__name__\", \"$1_x\", \"job\", \"(.*)\")",
+        "sum by (__name__) (rate(http_requests_total[5m]))",
+        "absent(up{job=\"api\"} == 5)",
+        "absent_over_time(nonexistent_metric{a=\"b\"}[5m:1m])",
+        "last_over_time(up[5m:1m])",
+        "-http_requests_total{code=\"500\"}",
+        "timestamp(up) - time()",
+        "sort_desc(label_replace(temperature_celsius, \"x\", \"$1\", \"sensor\", \"(.*)\"))",
     ] {
         add(s.to_owned());
     }
