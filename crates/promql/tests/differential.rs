@@ -24,7 +24,7 @@ mod data;
 mod queries;
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use compare::{diff, from_pharos, from_prometheus, Answer};
 use data::{T0, T_END};
@@ -185,6 +185,7 @@ fn engine_agrees_with_prometheus() {
     // Queries whose every answer is empty or an error compare nothing;
     // they are counted so that a typo cannot pass as agreement unseen.
     let mut vacuous: Vec<&str> = Vec::new();
+    let (mut pharos_time, mut prometheus_time) = (Duration::ZERO, Duration::ZERO);
     let mut mismatches: Vec<String> = Vec::new();
     let mut known_still_differ = vec![false; KNOWN_DIFFERENCES.len()];
     for query in &queries {
@@ -192,8 +193,12 @@ fn engine_agrees_with_prometheus() {
         let mut differs = Vec::new();
         let mut has_data = false;
         for &ev in &evals {
+            let clock = Instant::now();
             let ours = pharos_answer(&engine, &db, query, ev);
+            pharos_time += clock.elapsed();
+            let clock = Instant::now();
             let theirs = prometheus_answer(&prom, query, ev);
+            prometheus_time += clock.elapsed();
             has_data |= theirs.has_data();
             if let (Answer::Error(_), Answer::Error(_)) = (&ours, &theirs) {
                 errors_both += 1;
@@ -230,6 +235,7 @@ fn engine_agrees_with_prometheus() {
         KNOWN_DIFFERENCES.len(),
         started.elapsed()
     );
+    println!("time in pharos's engine {pharos_time:?}, in asking Prometheus {prometheus_time:?}");
     println!(
         "{} queries answered no data at any time (empty or error): {vacuous:#?}",
         vacuous.len()

@@ -22,22 +22,15 @@ pub struct Prometheus {
 }
 
 /// Why a query was not answered with data.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
     /// Prometheus refused or failed the query: `errorType: error` from its
     /// JSON answer.
+    #[error("query failed: {0}")]
     Query(String),
     /// The request itself failed (connection, unreadable answer).
+    #[error("cannot ask prometheus: {0}")]
     Transport(String),
-}
-
-impl std::fmt::Display for QueryError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            QueryError::Query(m) => write!(f, "query failed: {m}"),
-            QueryError::Transport(m) => write!(f, "cannot ask prometheus: {m}"),
-        }
-    }
 }
 
 /// Prometheus's API form of a millisecond timestamp: seconds with three

@@ -353,6 +353,7 @@ pub(crate) fn all() -> Vec<String> {
     for f in [
         "day_of_month",
         "day_of_week",
+        "day_of_year",
         "days_in_month",
         "hour",
         "minute",
@@ -407,6 +408,10 @@ pub(crate) fn all() -> Vec<String> {
         "last_over_time(queue_length[7m:10s])",
         "changes(queue_length[10m:30s])",
         "stddev_over_time((temperature_celsius > 5)[30m:1m])",
+        "rate(http_requests_total{code=\"200\"}[5m:1m])",
+        "increase(request_duration_seconds_count[10m:30s])",
+        "timestamp(up @ start())",
+        "up @ end() - up",
     ] {
         add(s.to_owned());
     }
