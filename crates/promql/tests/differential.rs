@@ -87,9 +87,12 @@ const INSTANT_TIMES: &[i64] = &[
 ];
 
 /// Range queries: (start, end, step) — across the block boundary at a
-/// minute's step, and the whole data at a coarse step.
+/// minute's step, over the gaps and late starts (batch-1 pauses at
+/// T0+3750s, api-3 at T0+4500s) at 30 s, and the whole data at a coarse
+/// step.
 const RANGES: &[(i64, i64, i64)] = &[
     (T0 + 6_605_000, T0 + 9_005_000, 60_000),
+    (T0 + 3_605_000, T0 + 5_705_000, 30_000),
     (T0 + 5_000, T_END + 605_000, 900_000),
 ];
 
@@ -186,12 +189,14 @@ fn engine_agrees_with_prometheus() {
     // they are counted so that a typo cannot pass as agreement unseen.
     let mut vacuous: Vec<&str> = Vec::new();
     let (mut pharos_time, mut prometheus_time) = (Duration::ZERO, Duration::ZERO);
+    let mut slowest: Vec<(Duration, &str)> = Vec::new();
     let mut mismatches: Vec<String> = Vec::new();
     let mut known_still_differ = vec![false; KNOWN_DIFFERENCES.len()];
     for query in &queries {
         let known = KNOWN_DIFFERENCES.iter().position(|(q, _)| q == query);
         let mut differs = Vec::new();
         let mut has_data = false;
+        let pharos_before = pharos_time;
         for &ev in &evals {
             let clock = Instant::now();
             let ours = pharos_answer(&engine, &db, query, ev);
@@ -214,6 +219,7 @@ fn engine_agrees_with_prometheus() {
         if !has_data {
             vacuous.push(query);
         }
+        slowest.push((pharos_time - pharos_before, query));
         match (known, differs.is_empty()) {
             (None, true) => agree += 1,
             (None, false) => mismatches.push(format!("{query}\n{}", differs.join("\n"))),
@@ -236,6 +242,8 @@ fn engine_agrees_with_prometheus() {
         started.elapsed()
     );
     println!("time in pharos's engine {pharos_time:?}, in asking Prometheus {prometheus_time:?}");
+    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    println!("slowest in pharos: {:#?}", &slowest[..slowest.len().min(8)]);
     println!(
         "{} queries answered no data at any time (empty or error): {vacuous:#?}",
         vacuous.len()
