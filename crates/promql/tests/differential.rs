@@ -242,7 +242,7 @@ fn engine_agrees_with_prometheus() {
         started.elapsed()
     );
     println!("time in pharos's engine {pharos_time:?}, in asking Prometheus {prometheus_time:?}");
-    slowest.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     println!("slowest in pharos: {:#?}", &slowest[..slowest.len().min(8)]);
     println!(
         "{} queries answered no data at any time (empty or error): {vacuous:#?}",
