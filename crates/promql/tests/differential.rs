@@ -176,6 +176,9 @@ fn engine_agrees_with_prometheus() {
     let theirs = root.join("prometheus");
     write_blocks(&ours);
     write_blocks(&theirs);
+    // Defaults fit: lookback 5m and subquery step 1m as ours, and retention
+    // (15d) counts back from the newest block, not from the wall clock, so
+    // blocks of 2023 stay.
     let prom = Prometheus::start(&binary, &theirs, &[]);
     let db = tsdb::readonly::ReadOnlyDb::open(&ours)
         .unwrap_or_else(|e| panic!("cannot open {}: {e}", ours.display()));
