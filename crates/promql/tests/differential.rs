@@ -38,42 +38,9 @@ const KEEP_ENV: &str = "PHAROS_DIFFTEST_DIR";
 /// Queries pharos answers differently from Prometheus 2.42 for a reason
 /// that is pharos's to fix: (query, diagnosis).
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
-    (
-        "deriv(batch_last_success_timestamp_seconds[10m])",
-        "pharos's deriv fits its line around the evaluation time; Prometheus (2.42 \
-         and 3.x funcDeriv) around the first sample's timestamp, and the float \
-         rounding differs: ~3e-9 relative on values near 1.7e9 (at T0+6605s, \
-         batch-2: Prometheus 1.2215323894460202, which Kahan sums around the first \
-         sample reproduce; exact 1.22153238616). Fix: deriv passes the first \
-         point's time to linear_regression (engine/functions.rs).",
-    ),
-    (
-        "stddev_over_time(batch_last_success_timestamp_seconds[10m])",
-        "pharos's variance (engine/aggregations.rs) is plain Welford; Prometheus's \
-         varianceOverTime (2.42 and 3.x) Kahan-compensates the running mean and \
-         sum of squares. On values near 1.7e9 with a variance near 4e4 the plain \
-         form is ~4e-9 relative off (at T0+6665s, batch-2: exact 37402.734375, \
-         Prometheus 37402.73437376471, plain Welford 37402.73422961149).",
-    ),
-    (
-        "stdvar_over_time(batch_last_success_timestamp_seconds[10m])",
-        "as stddev_over_time: no Kahan compensation in pharos's variance.",
-    ),
-    (
-        "clamp(weird_gauge, 0, 10)",
-        "a NaN sample comes out as the lower bound (0) in pharos, NaN in \
-         Prometheus: Rust's f64::max/min return the other operand when one is \
-         NaN, Go's math.Max/Min (funcClamp) return NaN. Fix: keep NaN samples \
-         as they are (engine/functions.rs, clamp branch).",
-    ),
-    (
-        "clamp_min(weird_gauge, 0)",
-        "as clamp: a NaN sample becomes 0 (f64::max drops NaN; Go's math.Max keeps it).",
-    ),
-    (
-        "clamp_max(weird_gauge, 0)",
-        "as clamp: a NaN sample becomes 0 (f64::min drops NaN; Go's math.Min keeps it).",
-    ),
+    // None open. Fixed so far: deriv fitted around the evaluation time
+    // instead of the first sample; stddev/stdvar_over_time without Kahan
+    // compensation; clamp* turning NaN samples into the bound.
 ];
 
 /// Instant query times: 3m05s in (windows reaching before the data), the
