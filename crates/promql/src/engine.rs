@@ -43,30 +43,46 @@ mod bounds;
 mod eval;
 mod extended;
 mod functions;
+mod gate;
 mod info;
+mod limits;
 mod rangefn;
 mod selectors;
 mod value;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use model::Labels;
 use storage::{Queryable, StorageError};
 
 use crate::ast::Expr;
 use eval::Evaluator;
+use gate::QueryGate;
+use limits::{Budget, ENV_EXECUTION};
 
-/// Engine settings.
+pub use limits::{CancelToken, QueryOptions, QueryStats};
+
+/// Engine settings (Prometheus's `--query.*` flags).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineOptions {
-    /// How far back an instant selector looks for a sample, ms (5m).
+    /// How far back an instant selector looks for a sample, ms (5m,
+    /// `--query.lookback-delta`).
     pub lookback_delta_ms: i64,
     /// The step of subqueries that give none, ms (Prometheus's evaluation
     /// interval, 1m).
     pub default_subquery_step_ms: i64,
-    /// Bound on the samples one query may touch in total (selector
-    /// results and subquery points), so a query cannot run away with the
-    /// CPU. Prometheus bounds the samples held at once (`--query.max-samples`,
-    /// 50,000,000); counting the total is stricter but simpler.
+    /// The most samples one query may hold in memory at once
+    /// (`--query.max-samples`, 50,000,000); see the module doc for what is
+    /// counted.
     pub max_samples: u64,
+    /// The time a query may take from the call, queueing included
+    /// (`--query.timeout`, 2m).
+    pub timeout: Duration,
+    /// The most queries evaluated at once by one engine and its clones
+    /// (`--query.max-concurrency`, 20); 0 admits all.
+    pub max_concurrency: usize,
 }
 
 impl Default for EngineOptions {
@@ -74,7 +90,9 @@ impl Default for EngineOptions {
         EngineOptions {
             lookback_delta_ms: 300_000,
             default_subquery_step_ms: 60_000,
-            max_samples: 500_000_000,
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            max_concurrency: 20,
         }
     }
 }
@@ -86,6 +104,29 @@ pub enum EngineError {
     /// and the conformance scripts compare the text).
     #[error("{0}")]
     Query(String),
+    /// The query's deadline passed; `env` says where it was (`query queue`,
+    /// `query execution` or `expression evaluation`, as Prometheus says).
+    #[error("query timed out in {env}")]
+    Timeout {
+        /// Where the query was.
+        env: &'static str,
+    },
+    /// The query's [`CancelToken`] was thrown; `env` as for `Timeout`.
+    #[error("query was canceled in {env}")]
+    Canceled {
+        /// Where the query was.
+        env: &'static str,
+    },
+    /// The query would hold more than `max_samples` samples at once
+    /// (`env` is always `query execution`, as in Prometheus).
+    #[error("query processing would load too many samples into memory in {env}")]
+    TooManySamples {
+        /// Where the query was.
+        env: &'static str,
+    },
+    /// Evaluation hit a bug (a panic); the query fails, the process lives.
+    #[error("unexpected error: {0}")]
+    Internal(String),
     /// Storage failed.
     #[error("cannot read series: {0}")]
     Storage(#[from] StorageError),
@@ -149,39 +190,64 @@ pub struct QueryResult {
     pub value: Value,
     /// Warnings.
     pub warnings: Vec<Annotation>,
+    /// Sample statistics (the API's `stats=all`).
+    pub stats: QueryStats,
 }
 
-/// The PromQL engine; cheap to create, holds only settings.
-#[derive(Clone, Debug, Default)]
+/// The PromQL engine: settings and the admission gate. Clones share the
+/// gate, so one engine cloned into every request handler admits at most
+/// `max_concurrency` queries in all.
+#[derive(Clone, Debug)]
 pub struct Engine {
     opts: EngineOptions,
+    gate: Arc<QueryGate>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineOptions::default())
+    }
 }
 
 impl Engine {
     /// An engine with these settings.
     pub fn new(opts: EngineOptions) -> Engine {
-        Engine { opts }
+        let gate = Arc::new(QueryGate::new(opts.max_concurrency));
+        Engine { opts, gate }
     }
 
-    /// Evaluates `expr` at `t_ms`.
+    /// The engine's settings.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Evaluates `expr` at `t_ms` with the engine's settings.
     pub fn instant_query(
         &self,
         db: &dyn Queryable,
         expr: &Expr,
         t_ms: i64,
     ) -> Result<QueryResult, EngineError> {
-        let mut ev = Evaluator::new(db, &self.opts, t_ms, t_ms, 0);
-        ev.plan(expr)?;
-        let v = ev.eval(expr, t_ms)?;
-        let value = ev.finish_instant(v)?;
-        Ok(QueryResult {
-            value,
-            warnings: ev.warnings,
+        self.instant_query_with(db, expr, t_ms, &QueryOptions::default())
+    }
+
+    /// Evaluates `expr` at `t_ms`, with a deadline, cancel switch or
+    /// lookback of its own.
+    pub fn instant_query_with(
+        &self,
+        db: &dyn Queryable,
+        expr: &Expr,
+        t_ms: i64,
+        qo: &QueryOptions,
+    ) -> Result<QueryResult, EngineError> {
+        self.run(db, expr, qo, (t_ms, t_ms, 0), |ev| {
+            let v = ev.eval(expr, t_ms)?;
+            ev.finish_instant(v)
         })
     }
 
-    /// Evaluates `expr` at every step from `start_ms` to `end_ms`; the
-    /// result is a matrix.
+    /// Evaluates `expr` at every step from `start_ms` to `end_ms` with the
+    /// engine's settings; the result is a matrix.
     pub fn range_query(
         &self,
         db: &dyn Queryable,
@@ -189,6 +255,27 @@ impl Engine {
         start_ms: i64,
         end_ms: i64,
         step_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.range_query_with(
+            db,
+            expr,
+            start_ms,
+            end_ms,
+            step_ms,
+            &QueryOptions::default(),
+        )
+    }
+
+    /// [`range_query`](Self::range_query) with a deadline, cancel switch
+    /// or lookback of its own.
+    pub fn range_query_with(
+        &self,
+        db: &dyn Queryable,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        qo: &QueryOptions,
     ) -> Result<QueryResult, EngineError> {
         if step_ms <= 0 || end_ms < start_ms {
             return Err(EngineError::BadRange {
@@ -203,13 +290,62 @@ impl Engine {
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".to_owned(),
             ));
         }
-        let mut ev = Evaluator::new(db, &self.opts, start_ms, end_ms, step_ms);
-        ev.plan(expr)?;
-        let value = ev.eval_range(expr)?;
+        self.run(db, expr, qo, (start_ms, end_ms, step_ms), |ev| {
+            ev.eval_range(expr)
+        })
+    }
+
+    /// Admits the query, evaluates it with `body` under its budget and
+    /// deadline, and turns a panic into an error.
+    fn run(
+        &self,
+        db: &dyn Queryable,
+        expr: &Expr,
+        qo: &QueryOptions,
+        (start, end, step): (i64, i64, i64),
+        body: impl FnOnce(&mut Evaluator<'_>) -> Result<Value, EngineError>,
+    ) -> Result<QueryResult, EngineError> {
+        let deadline = qo.deadline_from(Instant::now(), self.opts.timeout);
+        let cancel = qo.cancel.as_ref();
+        let _permit = self.gate.enter(deadline, cancel)?;
+        limits::check(deadline, cancel, ENV_EXECUTION)?;
+        let overridden;
+        let opts = match qo.lookback_delta_ms {
+            // As Prometheus: a lookback of 0 or less means the engine's.
+            Some(l) if l > 0 => {
+                overridden = EngineOptions {
+                    lookback_delta_ms: l,
+                    ..self.opts.clone()
+                };
+                &overridden
+            }
+            _ => &self.opts,
+        };
+        let mut ev = Evaluator::new(db, opts, start, end, step);
+        ev.budget = Budget::new(opts.max_samples).with_interrupts(deadline, qo.cancel.clone());
+        // A bug in one query must not take down a server running many:
+        // the evaluator is dropped right after, so no broken state is seen.
+        let value = catch_unwind(AssertUnwindSafe(|| {
+            ev.plan(expr)?;
+            body(&mut ev)
+        }))
+        .map_err(|p| EngineError::Internal(panic_message(p.as_ref())))??;
         Ok(QueryResult {
             value,
-            warnings: ev.warnings,
+            warnings: std::mem::take(&mut ev.warnings),
+            stats: ev.budget.stats(),
         })
+    }
+}
+
+/// The text a panic was raised with.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic without a message".to_owned()
     }
 }
 
@@ -294,7 +430,8 @@ mod tests {
             ..EngineOptions::default()
         });
         let r = engine.instant_query(&db(), &e, 50_000);
-        assert!(matches!(r, Err(EngineError::Query(m)) if m.contains("too many samples")));
+        // The 6 samples of the 1m window are decoded into memory.
+        assert!(matches!(r, Err(EngineError::TooManySamples { .. })));
         let e = crate::parse("count_over_time(foo[1m:1ms])").expect("parse");
         let r = Engine::default().instant_query(&db(), &e, 50_000);
         assert!(
