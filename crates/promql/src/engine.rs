@@ -36,6 +36,55 @@
 //! `__name__` removal is delayed, as Prometheus's test engine runs it
 //! (`EnableDelayedNameRemoval`): operators that drop the metric name only
 //! mark the element, and names are removed at the end of the query.
+//!
+//! # Limits
+//!
+//! An [`Engine`] and its clones admit at most
+//! [`EngineOptions::max_concurrency`] queries at once; the others wait in
+//! arrival order (`engine/gate.rs`). Every query has a deadline
+//! ([`EngineOptions::timeout`] from the call, or earlier by
+//! [`QueryOptions`]) that covers the wait, and may carry a [`CancelToken`].
+//! The errors are Prometheus's, with its `env` words: "query timed out in
+//! query queue" while waiting, "… in query execution" if the deadline has
+//! passed when the query is admitted, "… in expression evaluation" while
+//! evaluating; "query was canceled in …" likewise. While evaluating, the
+//! cancel switch is read at every node and selector series and the clock at
+//! every 16th, so a query stops within a few milliseconds of its deadline
+//! (or later by one storage read or one large aggregation, which have no
+//! check inside).
+//!
+//! [`EngineOptions::max_samples`] bounds the samples a query holds in
+//! memory at once, as `--query.max-samples` does; over it the query fails
+//! with "query processing would load too many samples into memory in query
+//! execution". Prometheus evaluates a range query node by node, each node
+//! for all steps, and counts the points of the matrices alive at a time.
+//! This engine walks the tree once per step, so it counts what it holds
+//! (`engine/limits.rs`):
+//!
+//! * every sample decoded from storage into the per-query selector cache,
+//!   until the query ends;
+//! * what each selector hands out at a step (one sample per series for an
+//!   instant selector, the window's points for a range selector), held
+//!   until the node that consumes it returns;
+//! * the value each node returns (one per scalar, per vector element, per
+//!   range-vector point), held by its parent; while a node builds its value
+//!   its inputs count too;
+//! * what a subquery and the range query have gathered so far over their
+//!   steps.
+//!
+//! The per-step values are never more than Prometheus holds for the same
+//! nodes (it holds every step of them at once). The decoded cache has no
+//! counterpart in Prometheus, which streams samples from compressed chunks:
+//! counting it makes the limit stricter than Prometheus's by up to the
+//! number of samples in the selectors' ranges (for a range query whose step
+//! is coarser than the scrape interval, often several times the result), but
+//! it is memory this engine really holds, and the limit is there to protect
+//! memory. [`QueryResult::stats`] reports the peak of this count and the
+//! total the selectors handed out over all steps (Prometheus's
+//! `peakSamples` and `totalQueryableSamples`).
+//!
+//! A panic while evaluating (a bug) fails that query with
+//! [`EngineError::Internal`] instead of unwinding into the caller.
 
 mod aggregations;
 mod binary;

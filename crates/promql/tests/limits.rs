@@ -220,3 +220,76 @@ fn a_lookback_override_applies_to_one_query() {
         .expect("5s");
     assert_eq!(r.value, Value::Vector(Vec::new()));
 }
+
+/// Queries with extreme numbers, times and sizes: each may fail, none may
+/// panic (which the engine reports as an "unexpected error") or run away.
+#[test]
+fn extreme_queries_fail_cleanly_or_run() {
+    let queries = [
+        "foo @ 9223372036854775.807",
+        "foo @ -9223372036854775.808",
+        "foo offset 292y",
+        "foo offset -292y",
+        "foo[292y]",
+        "rate(foo[292y] offset -292y)",
+        "foo @ -9223372036854775.808 offset 1y",
+        "max_over_time(foo[292y:1y])",
+        "max_over_time(foo[1y:1ms])",
+        "max_over_time(foo[292y:1ms] @ -9223372036854775.808)",
+        "max_over_time(foo[10m:1ms] @ -9223372036854775.808 offset 1y)",
+        "max_over_time(foo[10m:7ms] @ 9223372036854775.807 offset -1y)",
+        "max_over_time(foo[10m:7ms] @ -9223372036854775.808)",
+        "topk(1e18, foo)",
+        "limitk(1e300, foo)",
+        "limitk(-1e300, foo)",
+        "limit_ratio(1e300, foo)",
+        "quantile(1e300, foo)",
+        r#"count_values("v", foo * 1e300)"#,
+        "day_of_month(vector(1e300))",
+        "days_in_month(vector(-1e300))",
+        "year(vector(-9.3e18))",
+        "predict_linear(foo[5m], 1e308)",
+        "round(foo, 1e-320)",
+        "histogram_quantile(1e300, foo)",
+        "double_exponential_smoothing(foo[5m], 0.5, 0.5)",
+        "quantile_over_time(-1e300, foo[5m])",
+        r#"label_replace(foo, "a", "$1$1$1$1$1$1$1$1$1$1", "i", "(.*)")"#,
+        "timestamp(foo @ 9223372036854775.807)",
+        "vector(time() * 1e300)",
+        "foo ^ 1e308 % 0",
+        "sort_by_label(foo, \"i\")",
+        "absent_over_time(nonexistent[292y])",
+        "irate(foo[292y] @ 9223372036854775.807 offset -292y)",
+        "sum_over_time(foo[292y:1y] @ 9223372036854775.807 offset -292y)",
+        "resets(foo[1ms:1ms] @ -9223372036854775.808 offset 292y)",
+        "changes(deriv(foo[1m])[292y:3ms] @ -9223372036854775.808)",
+        "foo offset (step() * 100000 * 100000 * 100000)",
+        "max_over_time(foo[step() * 100000 * 100000:7ms])",
+    ];
+    let e = Engine::default();
+    let qo = QueryOptions {
+        timeout: Some(Duration::from_secs(5)),
+        ..QueryOptions::default()
+    };
+    let mut bad = Vec::new();
+    for q in queries {
+        let expr = promql::parse(q).expect("parse");
+        for r in [
+            e.instant_query_with(&db(), &expr, 990_000, &qo),
+            e.range_query_with(&db(), &expr, 0, 990_000, 100_000, &qo),
+            e.range_query_with(
+                &db(),
+                &expr,
+                i64::MIN / 2,
+                i64::MIN / 2 + 990_000,
+                100_000,
+                &qo,
+            ),
+        ] {
+            if let Err(err @ (EngineError::Internal(_) | EngineError::Timeout { .. })) = r {
+                bad.push(format!("{q}: {err}"));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+}

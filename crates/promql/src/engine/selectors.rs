@@ -189,7 +189,7 @@ impl Evaluator<'_> {
                 hi.saturating_sub(lo)
             )));
         }
-        let mut first = lo - lo.rem_euclid(step);
+        let mut first = lo.saturating_sub(lo.rem_euclid(step));
         if first <= lo {
             first = first.saturating_add(step);
         }
