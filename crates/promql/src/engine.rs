@@ -86,6 +86,7 @@
 //! A panic while evaluating (a bug) fails that query with
 //! [`EngineError::Internal`] instead of unwinding into the caller.
 
+mod active_log;
 mod aggregations;
 mod binary;
 mod bounds;
@@ -100,6 +101,7 @@ mod selectors;
 mod value;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -107,10 +109,12 @@ use model::Labels;
 use storage::{Queryable, StorageError};
 
 use crate::ast::Expr;
+use active_log::ActiveQueryLog;
 use eval::Evaluator;
 use gate::QueryGate;
 use limits::{Budget, ENV_EXECUTION};
 
+pub use active_log::ActiveQueryLogError;
 pub use limits::{CancelToken, QueryOptions, QueryStats};
 
 /// Engine settings (Prometheus's `--query.*` flags).
@@ -250,6 +254,7 @@ pub struct QueryResult {
 pub struct Engine {
     opts: EngineOptions,
     gate: Arc<QueryGate>,
+    log: Option<Arc<ActiveQueryLog>>,
 }
 
 impl Default for Engine {
@@ -262,7 +267,26 @@ impl Engine {
     /// An engine with these settings.
     pub fn new(opts: EngineOptions) -> Engine {
         let gate = Arc::new(QueryGate::new(opts.max_concurrency));
-        Engine { opts, gate }
+        Engine {
+            opts,
+            gate,
+            log: None,
+        }
+    }
+
+    /// An engine that keeps the queries it is evaluating in the active
+    /// query log at `path` (Prometheus's `<data dir>/queries.active`, one
+    /// slot per `max_concurrency` place). Also returns what the previous
+    /// process left there: the JSON array of the queries that were running
+    /// when it stopped, for the caller to log.
+    pub fn with_active_query_log(
+        opts: EngineOptions,
+        path: &Path,
+    ) -> Result<(Engine, Option<String>), ActiveQueryLogError> {
+        let (log, unfinished) = ActiveQueryLog::open(path, opts.max_concurrency)?;
+        let mut engine = Engine::new(opts);
+        engine.log = Some(Arc::new(log));
+        Ok((engine, unfinished))
     }
 
     /// The engine's settings.
@@ -356,7 +380,11 @@ impl Engine {
     ) -> Result<QueryResult, EngineError> {
         let deadline = qo.deadline_from(Instant::now(), self.opts.timeout);
         let cancel = qo.cancel.as_ref();
-        let _permit = self.gate.enter(deadline, cancel)?;
+        let permit = self.gate.enter(deadline, cancel)?;
+        let _logged = match (&self.log, permit.slot) {
+            (Some(log), Some(slot)) => Some(LogEntry::new(log, slot, expr)),
+            _ => None,
+        };
         limits::check(deadline, cancel, ENV_EXECUTION)?;
         let overridden;
         let opts = match qo.lookback_delta_ms {
@@ -384,6 +412,26 @@ impl Engine {
             warnings: std::mem::take(&mut ev.warnings),
             stats: ev.budget.stats(),
         })
+    }
+}
+
+/// A query's line in the active query log, removed when dropped.
+struct LogEntry<'a> {
+    log: &'a ActiveQueryLog,
+    slot: usize,
+}
+
+impl<'a> LogEntry<'a> {
+    fn new(log: &'a ActiveQueryLog, slot: usize, expr: &Expr) -> LogEntry<'a> {
+        // The printed query, not the caller's text: the engine gets a tree.
+        log.insert(slot, &expr.to_string());
+        LogEntry { log, slot }
+    }
+}
+
+impl Drop for LogEntry<'_> {
+    fn drop(&mut self) {
+        self.log.remove(self.slot);
     }
 }
 

@@ -293,3 +293,79 @@ fn extreme_queries_fail_cleanly_or_run() {
     }
     assert!(bad.is_empty(), "{bad:#?}");
 }
+
+#[test]
+fn the_active_query_log_holds_running_queries_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("queries.active");
+    let (e, left) = Engine::with_active_query_log(EngineOptions::default(), &path).expect("open");
+    assert_eq!(left, None);
+    let (entered_tx, entered) = channel();
+    let (release, release_rx) = channel();
+    let held = Arc::new(HeldDb {
+        inner: db(),
+        entered: Mutex::new(entered_tx),
+        release: Mutex::new(release_rx),
+    });
+    let running = {
+        let (e, held) = (e.clone(), Arc::clone(&held));
+        std::thread::spawn(move || {
+            let expr = promql::parse("sum by (i) (foo)").expect("parse");
+            e.instant_query(held.as_ref(), &expr, 990_000)
+        })
+    };
+    entered.recv().expect("the query reached storage");
+    // What a crash now would leave behind, as the next start reads it.
+    let copy = dir.path().join("copy");
+    std::fs::copy(&path, &copy).expect("copy");
+    let (_, left) = Engine::with_active_query_log(EngineOptions::default(), &copy).expect("reopen");
+    let v: serde_json::Value = serde_json::from_str(&left.expect("one query")).expect("JSON");
+    assert_eq!(v[0]["query"], "sum by (i) (foo)");
+    assert_eq!(v.as_array().map(Vec::len), Some(1));
+    prometheus_reads_the_log(&path);
+
+    release.send(()).expect("release");
+    running.join().expect("no panic").expect("query");
+    let (_, left) = Engine::with_active_query_log(EngineOptions::default(), &path).expect("reopen");
+    assert_eq!(left, None, "a finished query leaves its slot");
+}
+
+/// Asks the reference Prometheus what it makes of the active query log at
+/// `log`: it reports the queries "that didn't finish" when it starts.
+fn prometheus_reads_the_log(log: &std::path::Path) {
+    use std::io::{BufRead, BufReader};
+    let Some(prometheus) = testkit::reference("prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("mkdir");
+    std::fs::copy(log, data.join("queries.active")).expect("copy");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global: {}\n").expect("config");
+    let mut child = std::process::Command::new(prometheus)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg(format!(
+            "--web.listen-address=127.0.0.1:{}",
+            testkit::free_port()
+        ))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start prometheus");
+    let stderr = child.stderr.take().expect("stderr");
+    // Lines until the report; the log is written before anything slow.
+    let report = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .take(40)
+        .find(|l| l.contains("didn't finish"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let report = report.expect("prometheus reports the unfinished query");
+    assert!(
+        report.contains(r#"{\"query\":\"sum by (i) (foo)\",\"timestamp_sec\":"#),
+        "{report}"
+    );
+}

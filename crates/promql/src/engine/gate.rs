@@ -25,9 +25,12 @@ pub(crate) struct QueryGate {
     wake: Condvar,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct GateState {
     running: usize,
+    /// Places not in use, by number (what the active query log's slots
+    /// are numbered by).
+    free: Vec<usize>,
     /// Tickets of waiting queries, oldest first.
     waiting: VecDeque<u64>,
     next_ticket: u64,
@@ -37,6 +40,8 @@ struct GateState {
 #[derive(Debug)]
 pub(crate) struct Permit<'a> {
     gate: Option<&'a QueryGate>,
+    /// The place's number, `0..max` (`None` without a limit).
+    pub(crate) slot: Option<usize>,
 }
 
 impl QueryGate {
@@ -44,7 +49,12 @@ impl QueryGate {
     pub(crate) fn new(max: usize) -> QueryGate {
         QueryGate {
             max,
-            state: Mutex::new(GateState::default()),
+            state: Mutex::new(GateState {
+                running: 0,
+                free: (0..max).rev().collect(),
+                waiting: VecDeque::new(),
+                next_ticket: 0,
+            }),
             wake: Condvar::new(),
         }
     }
@@ -62,12 +72,14 @@ impl QueryGate {
         cancel: Option<&CancelToken>,
     ) -> Result<Permit<'_>, EngineError> {
         if self.max == 0 {
-            return Ok(Permit { gate: None });
+            return Ok(Permit {
+                gate: None,
+                slot: None,
+            });
         }
         let mut st = self.lock();
         if st.waiting.is_empty() && st.running < self.max {
-            st.running += 1;
-            return Ok(Permit { gate: Some(self) });
+            return Ok(self.admit(&mut st));
         }
         let ticket = st.next_ticket;
         st.next_ticket = st.next_ticket.wrapping_add(1);
@@ -75,10 +87,9 @@ impl QueryGate {
         loop {
             if st.waiting.front() == Some(&ticket) && st.running < self.max {
                 st.waiting.pop_front();
-                st.running += 1;
                 // The next in line may fit too (several places freed).
                 self.wake.notify_all();
-                return Ok(Permit { gate: Some(self) });
+                return Ok(self.admit(&mut st));
             }
             if let Err(e) = check(deadline, cancel, ENV_QUEUE) {
                 st.waiting.retain(|&t| t != ticket);
@@ -99,11 +110,24 @@ impl QueryGate {
     }
 }
 
+impl QueryGate {
+    fn admit(&self, st: &mut GateState) -> Permit<'_> {
+        st.running += 1;
+        Permit {
+            gate: Some(self),
+            slot: st.free.pop(),
+        }
+    }
+}
+
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
         if let Some(g) = self.gate {
             let mut st = g.lock();
             st.running = st.running.saturating_sub(1);
+            if let Some(slot) = self.slot {
+                st.free.push(slot);
+            }
             drop(st);
             g.wake.notify_all();
         }
