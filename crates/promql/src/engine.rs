@@ -73,15 +73,20 @@
 //!   steps.
 //!
 //! The per-step values are never more than Prometheus holds for the same
-//! nodes (it holds every step of them at once). The decoded cache has no
-//! counterpart in Prometheus, which streams samples from compressed chunks:
-//! counting it makes the limit stricter than Prometheus's by up to the
-//! number of samples in the selectors' ranges (for a range query whose step
-//! is coarser than the scrape interval, often several times the result), but
-//! it is memory this engine really holds, and the limit is there to protect
-//! memory. [`QueryResult::stats`] reports the peak of this count and the
-//! total the selectors handed out over all steps (Prometheus's
-//! `peakSamples` and `totalQueryableSamples`).
+//! nodes (it holds every step of them at once), so without the cache a range
+//! query would count less than in Prometheus. The decoded cache has no
+//! counterpart there (Prometheus streams samples from compressed chunks); it
+//! is memory this engine really holds, and the limit is there to protect
+//! memory, so it counts. In sum: an instant query counts more than in
+//! Prometheus (every sample of each selector's lookback window or range is
+//! decoded, where Prometheus counts one per series), and a range query
+//! about as much (the decoded ranges stand in for the selector matrices
+//! Prometheus keeps; `tests/stats_prometheus.rs` compares the two).
+//! [`QueryResult::stats`] reports the peak of this count and the total the
+//! selectors handed out over all steps (Prometheus's `peakSamples` and
+//! `totalQueryableSamples`, counted as Prometheus 3.x counts them: the
+//! reference Prometheus gives the same totals outside subqueries, where its
+//! 2.42 differs from 3.x).
 //!
 //! A panic while evaluating (a bug) fails that query with
 //! [`EngineError::Internal`] instead of unwinding into the caller.

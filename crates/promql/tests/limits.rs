@@ -369,3 +369,13 @@ fn prometheus_reads_the_log(log: &std::path::Path) {
         "{report}"
     );
 }
+
+#[test]
+fn a_subquery_counts_its_points_not_its_inner_selectors() {
+    let expr = promql::parse("count_over_time(sum(foo)[2m:10s])").expect("parse");
+    let r = Engine::default()
+        .instant_query(&db(), &expr, 990_000)
+        .expect("query");
+    // Inner steps 880s … 990s: 12 points of `sum`, made from 120 samples.
+    assert_eq!(r.stats.total_samples, 12);
+}

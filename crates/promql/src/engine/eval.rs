@@ -117,7 +117,11 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn eval(&mut self, e: &Expr, t: i64) -> Result<IVal, EngineError> {
         self.budget.tick()?;
         let mark = self.budget.mark();
+        let total = self.budget.total();
         let v = self.eval_node(e, t)?;
+        if let Expr::Subquery(_) = e {
+            self.budget.subquery_total(total, &v);
+        }
         // Leaves were charged for what they return, and these nodes hand on
         // a value they did not build beside their input.
         let built = !matches!(

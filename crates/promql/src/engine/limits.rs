@@ -92,7 +92,8 @@ impl QueryOptions {
 pub struct QueryStats {
     /// Samples the selectors handed to the query, summed over the steps: a
     /// series counts once per step for an instant selector and with every
-    /// point in its window for a range selector.
+    /// point in its window for a range selector or subquery (whose inner
+    /// selectors do not count).
     pub total_samples: u64,
     /// The most samples held in memory at once (what `max_samples` bounds).
     pub peak_samples: u64,
@@ -214,6 +215,18 @@ impl Budget {
             return Err(EngineError::TooManySamples { env: ENV_EXECUTION });
         }
         Ok(())
+    }
+
+    /// The total so far (see [`QueryStats::total_samples`]).
+    pub(crate) fn total(&self) -> u64 {
+        self.total.get()
+    }
+
+    /// A subquery evaluated since the total was `before` returned `out`:
+    /// as in Prometheus 3.x, what its inner selectors handed out does not
+    /// count, the points it returns do (like a range selector's window).
+    pub(crate) fn subquery_total(&self, before: u64, out: &IVal) {
+        self.total.set(before.saturating_add(samples_in(out)));
     }
 
     /// The statistics so far.
