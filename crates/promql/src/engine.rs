@@ -311,6 +311,27 @@ impl Engine {
 
     /// Evaluates `expr` at `t_ms`, with a deadline, cancel switch or
     /// lookback of its own.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use promql::engine::{CancelToken, Engine, EngineError, QueryOptions};
+    /// use storage::MemStorage;
+    ///
+    /// let engine = Engine::default();
+    /// let cancel = CancelToken::new();
+    /// let opts = QueryOptions {
+    ///     timeout: Some(Duration::from_secs(10)),
+    ///     cancel: Some(cancel.clone()),
+    ///     ..QueryOptions::default()
+    /// };
+    /// let expr = promql::parse("vector(1)").unwrap();
+    /// let r = engine.instant_query_with(&MemStorage::new(), &expr, 0, &opts).unwrap();
+    /// assert_eq!(r.stats.total_samples, 0);
+    /// // The client went away: the handler throws the switch.
+    /// cancel.cancel();
+    /// let err = engine.instant_query_with(&MemStorage::new(), &expr, 0, &opts).unwrap_err();
+    /// assert!(matches!(err, EngineError::Canceled { env: "query execution" }));
+    /// ```
     pub fn instant_query_with(
         &self,
         db: &dyn Queryable,
