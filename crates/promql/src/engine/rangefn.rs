@@ -1,7 +1,7 @@
 //! Functions over range vectors: `rate` and friends, `*_over_time`,
 //! `changes`, `resets`, `deriv`, `predict_linear`.
 
-use super::aggregations::{kahan_add, kahan_sum, mean, quantile, variance};
+use super::aggregations::{kahan_add, kahan_sum, mean, quantile};
 
 /// `rate`, `increase`, `delta`: the change over `(lo, hi]` extrapolated to
 /// the window's edges as Prometheus does it.
