@@ -540,22 +540,6 @@ impl Evaluator<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn civil_dates() {
-        // 2000-03-01 00:00:00 UTC was a Wednesday in a leap year.
-        let (y, m, d, h, mi, wd, doy, dim) = civil(951_868_800);
-        assert_eq!(
-            (y, m, d, h, mi, wd, doy, dim),
-            (2000, 3, 1, 0, 0, 3, 61, 31)
-        );
-        assert_eq!(civil(-1).0, 1969);
-    }
-}
-
 /// `max` as Go's `math.Max` computes it: NaN wins (Rust's `f64::max`
 /// returns the other operand), so `clamp` keeps a NaN sample NaN.
 fn go_max(a: f64, b: f64) -> f64 {
@@ -572,5 +556,21 @@ fn go_min(a: f64, b: f64) -> f64 {
         f64::NAN
     } else {
         a.min(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        // 2000-03-01 00:00:00 UTC was a Wednesday in a leap year.
+        let (y, m, d, h, mi, wd, doy, dim) = civil(951_868_800);
+        assert_eq!(
+            (y, m, d, h, mi, wd, doy, dim),
+            (2000, 3, 1, 0, 0, 3, 61, 31)
+        );
+        assert_eq!(civil(-1).0, 1969);
     }
 }
