@@ -62,7 +62,7 @@ macro_rules! yaml_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct $name {
             $(
@@ -103,7 +103,7 @@ macro_rules! sd_kinds {
     ($( $field:ident : $ty:ty ),* $(,)?) => {
         /// All service discovery sections of a scrape config or an
         /// Alertmanager entry, one list per kind (inline in the YAML).
-        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct ServiceDiscoveryConfigs {
             $(

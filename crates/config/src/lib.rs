@@ -16,7 +16,8 @@
 //! serde YAML crate). Validation is a separate pass over the decoded
 //! structs that reports the field path of the problem; the loader looks the
 //! path up in the YAML tree to give its line. Like Prometheus, loading
-//! stops at the first problem.
+//! stops at the first problem. [`Config::to_yaml`] writes a loaded config
+//! back (secrets as `<secret>`), as Prometheus's status page shows it.
 //!
 //! This crate knows nothing about running discovery, scraping or rules; it
 //! owns only the file format. Relabel rules come from the `relabel` crate.
@@ -72,3 +73,4 @@ pub use storage::{
 pub use telemetry::{OtlpConfig, RuntimeConfig, TracingConfig, TRANSLATION_STRATEGIES};
 pub use validate::{FieldPath, Seg};
 pub use values::GoUrl;
+pub use yaml::ser::SerError;

@@ -52,7 +52,7 @@ yaml_struct! {
         metrics_path: String = "/metrics".to_owned(),
         scheme: String = "http".to_owned(),
         enable_compression: bool = true,
-        #[serde(deserialize_with = "crate::values::byte_size::deserialize")]
+        #[serde(with = "crate::values::byte_size")]
         body_size_limit: i64 = 0,
         sample_limit: u64 = 0,
         target_limit: u64 = 0,
