@@ -104,12 +104,18 @@ impl Groups for Locations<'_> {
     }
 }
 
-/// The groups of `(.*)` matched against a whole value: 0 and 1 are the value.
-pub(crate) struct WholeValue(pub(crate) usize);
+/// The groups of a pattern known to match a whole value: group 0 is the
+/// value, and so is group 1 for `(.*)` and `(.+)`; there are no others.
+pub(crate) struct WholeValue {
+    /// Length of the value.
+    pub(crate) len: usize,
+    /// Whether the pattern is one group around everything.
+    pub(crate) group_1: bool,
+}
 
 impl Groups for WholeValue {
     fn group(&self, i: usize) -> Option<(usize, usize)> {
-        (i <= 1).then_some((0, self.0))
+        (i == 0 || (i == 1 && self.group_1)).then_some((0, self.len))
     }
 
     fn named(&self, _: &str) -> Option<usize> {
@@ -166,7 +172,18 @@ mod tests {
     #[test]
     fn whole_value_groups() {
         let mut got = String::new();
-        expand(&mut got, "x${1}y$0$2", "val", &WholeValue(3));
+        let groups = WholeValue {
+            len: 3,
+            group_1: true,
+        };
+        expand(&mut got, "x${1}y$0$2", "val", &groups);
         assert_eq!(got, "xvalyval");
+        got.clear();
+        let groups = WholeValue {
+            len: 3,
+            group_1: false,
+        };
+        expand(&mut got, "x${1}y$0", "val", &groups);
+        assert_eq!(got, "xyval");
     }
 }

@@ -43,6 +43,8 @@ pub struct RegexError {
 pub struct Regex {
     source: String,
     compiled: regex::Regex,
+    /// What the pattern is known to match without running the engine.
+    shape: Shape,
     /// Whether this is the default a rule gets when it has no `regex` field.
     /// Prometheus tells that default apart from an explicit `(.*)`: only the
     /// default is left out when the rule is written back, only the default
@@ -57,6 +59,7 @@ impl Regex {
         Ok(Regex {
             source: pattern.to_owned(),
             compiled: compile(pattern)?,
+            shape: Shape::of(pattern),
             implicit: false,
         })
     }
@@ -68,8 +71,13 @@ impl Regex {
 
     /// Whether `value` matches as a whole.
     pub fn is_match(&self, value: &str) -> bool {
-        // `(.*)` with `(?s)` matches every string; skip the engine.
-        self.is_match_all() || self.compiled.is_match(value)
+        match &self.shape {
+            Shape::All => true,
+            Shape::NonEmpty => !value.is_empty(),
+            Shape::Literals(set) => set.iter().any(|l| **l == *value),
+            Shape::Prefix(p) => value.starts_with(&**p) && self.compiled.is_match(value),
+            Shape::General => self.compiled.is_match(value),
+        }
     }
 
     /// Whether this is the default regex of a rule that names none (as
@@ -78,10 +86,9 @@ impl Regex {
         self.implicit
     }
 
-    /// Whether the pattern is `(.*)`, which matches any value entirely with
-    /// group 1 being the whole value.
-    pub(crate) fn is_match_all(&self) -> bool {
-        self.source == DEFAULT_REGEX
+    /// What the pattern is known to match without running the engine.
+    pub(crate) fn shape(&self) -> &Shape {
+        &self.shape
     }
 
     /// The compiled, anchored regex.
@@ -96,6 +103,7 @@ impl Default for Regex {
         Regex {
             source: DEFAULT_REGEX.to_owned(),
             compiled: DEFAULT_COMPILED.clone(),
+            shape: Shape::All,
             implicit: true,
         }
     }
@@ -126,6 +134,60 @@ impl std::str::FromStr for Regex {
     type Err = RegexError;
     fn from_str(s: &str) -> Result<Regex, RegexError> {
         Regex::new(s)
+    }
+}
+
+/// Patterns common in relabel rules whose matches are known from the text:
+/// label filters and keep/drop rules are mostly literals, alternations of
+/// literals or `prefix_(.+)`, and `replace` rules mostly `(.*)` or `(.+)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `(.*)`: every value; group 1 is the whole value.
+    All,
+    /// `(.+)`: every non-empty value; group 1 is the whole value.
+    NonEmpty,
+    /// Literal alternatives (`a`, `Pending|Failed`, ``): exactly these
+    /// values; no groups.
+    Literals(Box<[Box<str>]>),
+    /// Every match starts with this literal; the engine decides the rest.
+    Prefix(Box<str>),
+    /// Nothing known: ask the engine.
+    General,
+}
+
+/// Characters with a meaning in RE2 syntax; any other stands for itself.
+fn is_meta(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$'
+    )
+}
+
+impl Shape {
+    fn of(pattern: &str) -> Shape {
+        match pattern {
+            "(.*)" => return Shape::All,
+            "(.+)" => return Shape::NonEmpty,
+            _ => {}
+        }
+        if pattern.split('|').all(|alt| !alt.chars().any(is_meta)) {
+            return Shape::Literals(pattern.split('|').map(Box::from).collect());
+        }
+        if pattern.contains('|') {
+            return Shape::General;
+        }
+        let end = pattern.find(is_meta).unwrap_or(pattern.len());
+        let mut prefix = &pattern[..end];
+        // A quantifier after the literal run applies to its last character.
+        if pattern[end..].starts_with(['?', '*', '{']) {
+            let last = prefix.chars().next_back().map_or(0, char::len_utf8);
+            prefix = &prefix[..prefix.len() - last];
+        }
+        if prefix.is_empty() {
+            Shape::General
+        } else {
+            Shape::Prefix(prefix.into())
+        }
     }
 }
 
@@ -241,6 +303,46 @@ mod tests {
         assert!(!r.is_implicit_default());
         assert!(Regex::default().is_implicit_default());
         assert_ne!(Regex::default(), Regex::new("(.*)").unwrap());
+    }
+
+    #[test]
+    fn shapes_agree_with_the_engine() {
+        let cases = [
+            ("(.*)", Shape::All),
+            ("(.+)", Shape::NonEmpty),
+            ("", Shape::Literals(["".into()].into())),
+            (
+                "Pending|Failed|",
+                Shape::Literals(["Pending".into(), "Failed".into(), "".into()].into()),
+            ),
+            ("__meta_x_(.+)", Shape::Prefix("__meta_x_".into())),
+            ("abc?", Shape::Prefix("ab".into())),
+            ("é*x", Shape::General),
+            ("a(b)|c", Shape::General),
+            (".*x", Shape::General),
+        ];
+        let values = [
+            "",
+            "Pending",
+            "Failed",
+            "Pend",
+            "__meta_x_",
+            "__meta_x_a",
+            "ab",
+            "abc",
+            "abcc",
+            "x",
+            "éx",
+            "c",
+            "é",
+        ];
+        for (pattern, shape) in cases {
+            let r = Regex::new(pattern).unwrap();
+            assert_eq!(r.shape(), &shape, "{pattern}");
+            for v in values {
+                assert_eq!(r.is_match(v), r.compiled().is_match(v), "{pattern} on {v}");
+            }
+        }
     }
 
     #[test]
