@@ -18,9 +18,9 @@ use model::{Label, Labels};
 /// `sep + 1..end`.
 #[derive(Clone, Copy, Debug)]
 struct Span {
-    start: u32,
-    sep: u32,
-    end: u32,
+    start: usize,
+    sep: usize,
+    end: usize,
 }
 
 #[derive(Default, Debug)]
@@ -45,13 +45,12 @@ impl Edits {
         let bytes = base.as_bytes();
         let mut pos = 0;
         for l in base.iter() {
-            // Offsets fit in u32: a label set is far below 4 GiB.
             let sep = pos + l.name.len();
             let end = sep + 1 + l.value.len();
             self.index.push(Span {
-                start: pos as u32,
-                sep: sep as u32,
-                end: end as u32,
+                start: pos,
+                sep,
+                end,
             });
             pos = end + 1;
         }
@@ -64,11 +63,11 @@ impl Edits {
         // Byte order is `str` order, and comparing bytes skips UTF-8 checks.
         let found = self
             .index
-            .binary_search_by(|s| bytes[s.start as usize..s.sep as usize].cmp(name.as_bytes()));
+            .binary_search_by(|s| bytes[s.start..s.sep].cmp(name.as_bytes()));
         let Ok(i) = found else { return "" };
         let s = self.index[i];
         // The span was cut at the boundaries of a `&str` value in `reset`.
-        std::str::from_utf8(&bytes[s.sep as usize + 1..s.end as usize])
+        std::str::from_utf8(&bytes[s.sep + 1..s.end])
             .unwrap_or_else(|e| panic!("BUG: label value span is not UTF-8: {e}"))
     }
 

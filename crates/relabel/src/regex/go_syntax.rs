@@ -12,10 +12,12 @@
 //! | `{n,m}` above 1000 | error | allowed | error, as Go |
 //! | `[` inside a class | literal | nested class | `\[` |
 //! | `&&`, `~~` inside a class | literal | set operations | escaped |
+//! | `\<`, `\>`, `\_`, other escaped ASCII punctuation | the character | word boundaries, or an error | the character, escaped |
 //!
-//! What stays different: flags Go lacks (`x`, `u`, `R`) and `\<`, `\>`,
-//! `\b{…}` compile here but not in Go; `--` inside a class is a range in Go
-//! and a set difference here.
+//! What stays different: flags Go lacks (`x`, `u`, `R`) and the escapes
+//! `\u…`, `\U…` compile here but not in Go; `--` inside a class is a range
+//! in Go and a set difference here; Unicode tables may be of different
+//! Unicode versions.
 
 /// Returns the pattern rewritten for the `regex` crate, or why Go would
 /// refuse it.
@@ -78,6 +80,10 @@ pub(super) fn translate(pattern: &str, max_repeat: u32) -> Result<String, String
                             }
                         }
                     }
+                    // Go reads `\` before any ASCII punctuation as that
+                    // character; the `regex` crate gives some of them a
+                    // meaning (`\<`, `\>` are word boundaries there).
+                    _ if e.is_ascii() && !e.is_ascii_alphanumeric() => push_literal(&mut out, e),
                     _ => {
                         out.push('\\');
                         out.push(e);
@@ -198,6 +204,21 @@ mod tests {
         assert!(go_matches(r"\x{41}", "A"));
         assert!(translate("a{1001}", 1000).is_err());
         assert!(translate("a{2,1001}", 1000).is_err());
+    }
+
+    #[test]
+    fn escaped_punctuation_is_literal() {
+        for c in (0x20u8..0x7f)
+            .map(char::from)
+            .filter(|c| !c.is_ascii_alphanumeric())
+        {
+            let p = format!("\\{c}");
+            assert!(go_matches(&p, &c.to_string()), "{p:?}");
+            let class = format!("[\\{c}]");
+            assert!(go_matches(&class, &c.to_string()), "{class:?}");
+        }
+        assert!(go_matches(r"\<a\>", "<a>"));
+        assert!(go_matches(r"a\b{start}", "a{start}"));
     }
 
     #[test]
