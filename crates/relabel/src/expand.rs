@@ -84,9 +84,9 @@ fn group_number(name: &str) -> Option<usize> {
     Some(n)
 }
 
-/// Groups of a `regex` crate match.
+/// Groups of a `regex` crate match, with the groups' Go names.
 pub(crate) struct Locations<'a> {
-    pub(crate) re: &'a regex::Regex,
+    pub(crate) names: &'a [Option<Box<str>>],
     pub(crate) locs: &'a regex::CaptureLocations,
 }
 
@@ -96,10 +96,10 @@ impl Groups for Locations<'_> {
     }
 
     fn named(&self, name: &str) -> Option<usize> {
-        self.re
-            .capture_names()
+        self.names
+            .iter()
             .enumerate()
-            .find(|&(i, n)| n == Some(name) && self.locs.get(i).is_some())
+            .find(|&(i, n)| n.as_deref() == Some(name) && self.locs.get(i).is_some())
             .map(|(i, _)| i)
     }
 }
@@ -128,28 +128,23 @@ mod tests {
     use super::*;
 
     fn check(pattern: &str, value: &str, template: &str, want: &str) {
-        let re = regex::Regex::new(pattern).unwrap();
-        let mut locs = re.capture_locations();
-        assert!(
-            re.captures_read(&mut locs, value).is_some(),
-            "{pattern} !~ {value}"
-        );
+        let re = crate::Regex::new(pattern).unwrap();
+        let compiled = re.compiled();
+        let mut locs = compiled.capture_locations();
+        let found = compiled.captures_read(&mut locs, value);
+        assert!(found.is_some(), "{pattern} !~ {value}");
         let mut got = String::new();
-        expand(
-            &mut got,
-            template,
-            value,
-            &Locations {
-                re: &re,
-                locs: &locs,
-            },
-        );
+        let groups = Locations {
+            names: re.group_names(),
+            locs: &locs,
+        };
+        expand(&mut got, template, value, &groups);
         assert_eq!(got, want, "{pattern:?} {value:?} {template:?}");
     }
 
     #[test]
     fn go_expansion_rules() {
-        let (p, v) = ("^(a)(b)?(?P<n>c)(x)?$", "ac");
+        let (p, v) = ("(a)(b)?(?P<n>c)(x)?", "ac");
         check(p, v, "$1", "a");
         check(p, v, "${1}", "a");
         check(p, v, "$1x", ""); // group "1x" does not exist
@@ -167,6 +162,8 @@ mod tests {
         check(p, v, "$1.$3", "a.c");
         check(p, v, "$1é", ""); // é is a letter, so part of the name
         check(p, v, "$100000000", "");
+        // Go allows a name twice and takes the first group that took part.
+        check("(?P<d>x)?(?P<d>a)(?P<1a>c)", "ac", "$d-${1a}", "a-c");
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl Relabeler {
             }
             Found::Located(locs) => {
                 let groups = Locations {
-                    re: cfg.regex.compiled(),
+                    names: cfg.regex.group_names(),
                     locs,
                 };
                 expand(&mut self.target, &cfg.target_label, value, &groups);
@@ -171,7 +171,6 @@ impl Relabeler {
         // rule are not visited again: collect the new pairs, then set them.
         let mut mapped = std::mem::take(&mut self.mapped);
         let mut n = 0;
-        let re = cfg.regex.compiled();
         self.edits.for_each_current(base, |name, value| {
             let found = find(&cfg.regex, name);
             if found.is_none() {
@@ -188,7 +187,7 @@ impl Relabeler {
                 None => {}
                 Some(Found::Whole(groups)) => expand(new_name, &cfg.replacement, name, &groups),
                 Some(Found::Located(locs)) => {
-                    replace_all(new_name, re, name, &cfg.replacement, &locs)
+                    replace_all(new_name, &cfg.regex, name, &cfg.replacement, &locs)
                 }
             }
             value.clone_into(new_value);
@@ -237,32 +236,44 @@ fn find(regex: &Regex, value: &str) -> Option<Found> {
 /// Go's `ReplaceAllString` for a regex whose first match is `first`: the
 /// text outside matches is kept and each match is replaced by the expanded
 /// template. With a well-formed anchored pattern there is one match, the
-/// whole name; a pattern like `a)|(b` escapes the anchors and can match more.
+/// whole name; a pattern like `a)|(b` escapes the anchors and can match more,
+/// and then Go's rules for empty matches apply.
 fn replace_all(
     dst: &mut String,
-    re: &regex::Regex,
+    regex: &Regex,
     src: &str,
     template: &str,
     first: &regex::CaptureLocations,
 ) {
-    let whole = |l: &regex::CaptureLocations| l.get(0).unwrap_or((0, 0));
-    let (s, e) = whole(first);
-    if (s, e) == (0, src.len()) {
-        expand(dst, template, src, &Locations { re, locs: first });
+    let names = regex.group_names();
+    if first.get(0) == Some((0, src.len())) {
+        expand(dst, template, src, &Locations { names, locs: first });
         return;
     }
-    let mut last = 0;
-    for caps in re.captures_iter(src) {
-        let Some(m) = caps.get(0) else { continue };
-        dst.push_str(&src[last..m.start()]);
-        let mut locs = re.capture_locations();
-        // Re-run at this match's start to get positions in `locs` form.
-        if re.captures_read_at(&mut locs, src, m.start()).is_some() {
-            expand(dst, template, src, &Locations { re, locs: &locs });
+    let re = regex.compiled();
+    let mut locs = re.capture_locations();
+    let (mut search, mut last_end) = (0, 0);
+    while search <= src.len() {
+        let Some((start, end)) = re
+            .captures_read_at(&mut locs, src, search)
+            .map(|m| (m.start(), m.end()))
+        else {
+            break;
+        };
+        dst.push_str(&src[last_end..start]);
+        // No replacement for an empty match right after the previous one.
+        if end > last_end || start == 0 {
+            expand(dst, template, src, &Locations { names, locs: &locs });
         }
-        last = m.end();
+        last_end = end;
+        let width = src[search..].chars().next().map_or(1, char::len_utf8);
+        search = if search + width > end {
+            search + width
+        } else {
+            end
+        };
     }
-    dst.push_str(&src[last..]);
+    dst.push_str(&src[last_end..]);
 }
 
 /// Go's `unicode.ToLower` per character: the simple one-to-one mapping

@@ -23,16 +23,19 @@ const MAX_REPEAT: u32 = 1000;
 
 /// Compiled once: every rule without a `regex` shares it.
 static DEFAULT_COMPILED: LazyLock<regex::Regex> = LazyLock::new(|| {
-    compile(DEFAULT_REGEX).unwrap_or_else(|e| panic!("BUG: default regex does not compile: {e}"))
+    compile(DEFAULT_REGEX)
+        .unwrap_or_else(|e| panic!("BUG: default regex does not compile: {e}"))
+        .0
 });
 
 /// Why a relabel `regex` does not compile.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("error parsing regexp: {reason}: `{pattern}`")]
+#[error("error parsing regexp: {reason}")]
 pub struct RegexError {
     /// The pattern as written.
     pub pattern: String,
-    /// What is wrong with it.
+    /// What is wrong with it, in Go's words where Go's check is mirrored
+    /// (`invalid escape sequence: `\u``), else the `regex` crate's.
     pub reason: String,
 }
 
@@ -43,6 +46,9 @@ pub struct RegexError {
 pub struct Regex {
     source: String,
     compiled: regex::Regex,
+    /// Go's name of each capture group by number; the compiled regex has
+    /// unnamed groups only (see [`go_syntax`]).
+    group_names: Box<[Option<Box<str>>]>,
     /// What the pattern is known to match without running the engine.
     shape: Shape,
     /// Whether this is the default a rule gets when it has no `regex` field.
@@ -56,9 +62,11 @@ pub struct Regex {
 impl Regex {
     /// Compiles `pattern` as Prometheus does (`^(?s:<pattern>)$`, RE2 syntax).
     pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+        let (compiled, group_names) = compile(pattern)?;
         Ok(Regex {
             source: pattern.to_owned(),
-            compiled: compile(pattern)?,
+            compiled,
+            group_names,
             shape: Shape::of(pattern),
             implicit: false,
         })
@@ -95,6 +103,11 @@ impl Regex {
     pub(crate) fn compiled(&self) -> &regex::Regex {
         &self.compiled
     }
+
+    /// Go's name of each capture group, by group number.
+    pub(crate) fn group_names(&self) -> &[Option<Box<str>>] {
+        &self.group_names
+    }
 }
 
 impl Default for Regex {
@@ -103,6 +116,7 @@ impl Default for Regex {
         Regex {
             source: DEFAULT_REGEX.to_owned(),
             compiled: DEFAULT_COMPILED.clone(),
+            group_names: Box::new([None, None]),
             shape: Shape::All,
             implicit: true,
         }
@@ -191,7 +205,10 @@ impl Shape {
     }
 }
 
-fn compile(pattern: &str) -> Result<regex::Regex, RegexError> {
+/// A compiled regex with unnamed groups, and Go's names of those groups.
+type Compiled = (regex::Regex, Box<[Option<Box<str>>]>);
+
+fn compile(pattern: &str) -> Result<Compiled, RegexError> {
     let err = |reason: String| RegexError {
         pattern: pattern.to_owned(),
         reason,
@@ -199,11 +216,19 @@ fn compile(pattern: &str) -> Result<regex::Regex, RegexError> {
     let translated = go_syntax::translate(pattern, MAX_REPEAT).map_err(err)?;
     // Concatenated as text, like Prometheus: a pattern with an unbalanced `)`
     // such as `a)|(b` compiles there, with its odd anchoring, and so here.
-    regex::RegexBuilder::new(&format!("^(?s:{translated})$"))
+    let compiled = regex::RegexBuilder::new(&format!("^(?s:{})$", translated.pattern))
         // RE2 reads `\123` as an octal escape.
         .octal(true)
         .build()
-        .map_err(|e| err(one_line(&e.to_string())))
+        .map_err(|e| err(format!("{}: `{pattern}`", one_line(&e.to_string()))))?;
+    if compiled.captures_len() != translated.group_names.len() {
+        panic!(
+            "BUG: {pattern:?} has {} groups, the translation counted {}",
+            compiled.captures_len(),
+            translated.group_names.len()
+        );
+    }
+    Ok((compiled, translated.group_names.into()))
 }
 
 /// The `regex` crate's messages span several lines with a caret diagram; a

@@ -62,7 +62,7 @@ const REPORT_SERIES: &[&str] = &[
     "scrape_series_added",
 ];
 
-fn serve_exposition() -> u16 {
+fn serve_exposition(text: &'static str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind exposition server");
     let port = listener.local_addr().expect("local addr").port();
     std::thread::spawn(move || {
@@ -72,8 +72,8 @@ fn serve_exposition() -> u16 {
             let _ = stream.read(&mut buf);
             let _ = write!(
                 stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{EXPOSITION}",
-                EXPOSITION.len()
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
             );
         }
     });
@@ -125,16 +125,84 @@ impl Drop for Killed {
 
 #[test]
 fn metric_relabeling_matches_prometheus() {
+    check_against_prometheus(EXPOSITION, CASES);
+}
+
+/// Values that tell Go's regexp syntax from the `regex` crate's, as label
+/// `v` of one series each (no `"` or `\\`, which would need escaping).
+const REGEX_VALUES: &str = r#"t_v{v="a"} 1
+t_v{v="<a>"} 1
+t_v{v="[x"} 1
+t_v{v="a&b"} 1
+t_v{v="x{,3}"} 1
+t_v{v="xx"} 1
+t_v{v="a.b"} 1
+t_v{v="axb"} 1
+t_v{v="123"} 1
+t_v{v="٣"} 1
+t_v{v="é"} 1
+t_v{v="é1"} 1
+t_v{v="foo bar"} 1
+t_v{v="Straße"} 1
+t_v{v="STRASSE"} 1
+t_v{v="K"} 1
+t_v{v="k"} 1
+t_v{v="αβ"} 1
+t_v{v="A"} 1
+t_v{v="b"} 1
+t_v{v="]a"} 1
+t_v{v="_#"} 1
+t_v{v="x{y}"} 1
+t_v{v="éa"} 1
+t_v{v="a b"} 1
+"#;
+
+/// `keep` rules whose patterns read differently in the two syntaxes.
+const REGEX_CASES: &[&str] = &[
+    r"[{source_labels: [v], regex: '\<a\>', action: keep}]",
+    "[{source_labels: [v], regex: '[[]x', action: keep}]",
+    "[{source_labels: [v], regex: '[a&&b]+', action: keep}]",
+    "[{source_labels: [v], regex: 'x{,3}', action: keep}]",
+    "[{source_labels: [v], regex: 'x{2}|x{y}', action: keep}]",
+    r"[{source_labels: [v], regex: '\Qa.b\E', action: keep}]",
+    r"[{source_labels: [v], regex: '[\d]+|\w+', action: keep}]",
+    r"[{source_labels: [v], regex: '\D|\W\d', action: keep}]",
+    r"[{source_labels: [v], regex: '.*\bb.*|é\b', action: keep}]",
+    r"[{source_labels: [v], regex: '.*\B.*', action: drop}]",
+    r"[{source_labels: [v], regex: '\S+\s\S+', action: keep}]",
+    "[{source_labels: [v], regex: '(?i)straße', action: keep}]",
+    "[{source_labels: [v], regex: '(?i)k', action: keep}]",
+    r"[{source_labels: [v], regex: '\pL+', action: keep}]",
+    r"[{source_labels: [v], regex: '\p{Greek}+|[[:upper:]]', action: keep}]",
+    "[{source_labels: [v], regex: '[[:^alpha:]]+', action: keep}]",
+    r"[{source_labels: [v], regex: '\x41|\142', action: keep}]",
+    "[{source_labels: [v], regex: 'a)|(b', action: keep}]",
+    "[{source_labels: [v], regex: '[]a]+', action: keep}]",
+    r"[{source_labels: [v], regex: '\_\#|a\ b', action: keep}]",
+    "[{source_labels: [v], regex: '(?i)É.*', action: keep}]",
+    "[{source_labels: [v], regex: '(?U)(x+)(x*)', target_label: g, replacement: '$1|$2'}]",
+    "[{source_labels: [v], regex: '(a|ab)(c|bcd)?(.*)', target_label: g, replacement: '$1|$2|$3'}]",
+];
+
+#[test]
+fn go_regexp_syntax_matches_prometheus() {
+    check_against_prometheus(REGEX_VALUES, REGEX_CASES);
+}
+
+/// Has the reference Prometheus scrape `exposition` once per case, each
+/// case a job with those `metric_relabel_configs`, and compares the stored
+/// series with what `relabel::process` predicts.
+fn check_against_prometheus(exposition: &'static str, cases: &[&str]) {
     let Some(prometheus) = testkit::reference("prometheus") else {
         return;
     };
-    let target_port = serve_exposition();
+    let target_port = serve_exposition(exposition);
     let instance = format!("127.0.0.1:{target_port}");
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = String::from("global:\n  scrape_interval: 1s\nscrape_configs:\n");
     let mut expected = BTreeSet::new();
-    let series = expfmt_series();
-    for (i, case) in CASES.iter().enumerate() {
+    let series = expfmt_series(exposition);
+    for (i, case) in cases.iter().enumerate() {
         let job = format!("c{i}");
         config.push_str(&format!(
             "  - job_name: {job}\n    static_configs: [{{targets: ['{instance}']}}]\n    metric_relabel_configs: {case}\n"
@@ -188,7 +256,7 @@ fn metric_relabeling_matches_prometheus() {
             .ok()
             .and_then(|j| j["data"].as_array().map(Vec::len))
             .unwrap_or(0);
-        if n == CASES.len() {
+        if n == cases.len() {
             break;
         }
     }
@@ -202,23 +270,20 @@ fn metric_relabeling_matches_prometheus() {
     );
 }
 
-/// The exposition's series as label pairs (a small reader: the text above
-/// has no escapes and no commas inside values).
-fn expfmt_series() -> Vec<Vec<(String, String)>> {
-    EXPOSITION
+/// The exposition's series as label pairs (a small reader: the texts
+/// above have no escapes and no `",` inside values).
+fn expfmt_series(exposition: &str) -> Vec<Vec<(String, String)>> {
+    exposition
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|line| {
             let series = line.rsplit_once(' ').map_or(line, |(s, _)| s);
-            let (name, rest) = series.split_once('{').unwrap_or((series, "}"));
+            let (name, rest) = series.split_once('{').unwrap_or((series, ""));
             let mut pairs = vec![("__name__".to_owned(), name.to_owned())];
-            for pair in rest
-                .trim_end_matches('}')
-                .split(',')
-                .filter(|p| !p.is_empty())
-            {
-                let (k, v) = pair.split_once('=').expect("name=value");
-                pairs.push((k.to_owned(), v.trim_matches('"').to_owned()));
+            let rest = rest.strip_suffix("\"}").unwrap_or(rest);
+            for pair in rest.split("\",").filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once("=\"").expect("name=\"value\"");
+                pairs.push((k.to_owned(), v.to_owned()));
             }
             pairs
         })

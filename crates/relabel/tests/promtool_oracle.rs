@@ -119,3 +119,84 @@ fn good_rules_pass_promtool_too() {
         r.validate(NameValidationScheme::Legacy).expect(rule);
     }
 }
+
+/// Patterns at the edges of Go's regexp syntax. `true` where our message is
+/// Go's word for word (the checks pharos mirrors); elsewhere only accepting
+/// or refusing must agree. `(?<name>…)` is left out: Prometheus 3.x's Go
+/// accepts it, the 2.x reference does not.
+const PATTERNS: &[(&str, bool)] = &[
+    ("a{1001}", true),
+    ("a{1000}", true),
+    ("(?x)a", true),
+    (r"\u0041", true),
+    ("a**", true),
+    (r"\C", true),
+    ("[z-a]", false),
+    ("(?P<n>a)(?P<n>b)", true),
+    (r"\8", true),
+    ("x{2}{3}", true),
+    (r"\pX", false),
+    (r"\e", true),
+    ("a{,3}", true),
+    (r"\z\A", true),
+    (r"\Z", true),
+    ("[[:foo:]]", true),
+    ("(?m)^a$|(?U)a+", true),
+    (r"a\E", true),
+    ("(?P<1a>x)", true),
+    ("(?P<é>x)", true),
+    (r"\1", true),
+    (r"\01\0\101", true),
+    ("(*)", false),
+    ("+a", false),
+    ("()|(?:)", true),
+    ("[^]", false),
+    ("a{2,1}", true),
+    (r"\b{start}", true),
+    (r"[\d-z]", false),
+    (r"\<\>\_\#", true),
+    ("[[]&&~~]", true),
+    // Go quotes the wrapped pattern, `^(?:…)$` in 2.x and `^(?s:…)$` in 3.x.
+    (r"\Q", false),
+    ("[a", false),
+    (r"\Qa)\E", true),
+    ("a)|(b", true),
+    ("(a", false),
+    ("a*?b+?c??d{2}?", true),
+    ("(?i-m:x)", true),
+];
+
+#[test]
+fn regex_syntax_matches_promtool() {
+    let Some(promtool) = testkit::reference("promtool") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (i, (pattern, same_words)) in PATTERNS.iter().enumerate() {
+        let path = dir.path().join(format!("re{i}.yml"));
+        let quoted = pattern.replace('\'', "''");
+        let config = format!(
+            "scrape_configs:\n  - job_name: j\n    static_configs: [{{targets: ['127.0.0.1:9']}}]\n    metric_relabel_configs: [{{source_labels: [a], regex: '{quoted}', action: keep}}]\n"
+        );
+        std::fs::write(&path, config).expect("write config");
+        let out = Command::new(&promtool)
+            .args(["check", "config", "--syntax-only"])
+            .arg(&path)
+            .output()
+            .expect("run promtool");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let ours = relabel::Regex::new(pattern);
+        assert_eq!(
+            ours.is_ok(),
+            out.status.success(),
+            "{pattern}: ours {ours:?}, promtool: {text}"
+        );
+        if let (Err(e), true) = (&ours, same_words) {
+            assert!(
+                text.contains(&e.to_string()),
+                "{pattern}\n   ours: {e}\npromtool: {text}"
+            );
+        }
+    }
+}
