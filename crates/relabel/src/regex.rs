@@ -2,10 +2,31 @@
 //!
 //! Prometheus compiles a rule's `regex` as `^(?s:<regex>)$` with Go's RE2
 //! engine: the whole value must match and `.` matches newlines. The YAML form
-//! is the text the user wrote, without the anchors. The pattern goes through
-//! [`go_syntax::translate`] first, so that RE2 constructs whose meaning
-//! differs in the `regex` crate (ASCII-only `\d`, `\w`, `\s`, `\b`; `\Q…\E`;
-//! a `{` that is no repetition) mean what they mean in Prometheus.
+//! is the text the user wrote, without the anchors.
+//!
+//! Patterns are written in Go's syntax and run on the `regex` crate, whose
+//! syntax is close but not equal. Each pattern is rewritten first so that it
+//! means what it means in Prometheus, and refused where Go refuses it:
+//!
+//! | construct | Go | `regex` crate | rewrite |
+//! |---|---|---|---|
+//! | `\d \w \s` and negations | ASCII only | Unicode | explicit ASCII classes |
+//! | `\b \B` | ASCII word boundary | Unicode | `(?-u:\b)` |
+//! | `\Q…\E` | literal text | error | escaped literal |
+//! | `{` not starting `{n}`, `{n,}`, `{n,m}` | literal `{` | error (or `{,m}`) | `\{` |
+//! | `{n,m}` above 1000, or `m < n` | error | allowed | error, as Go |
+//! | `[` inside a class | literal | nested class | `\[` |
+//! | `&&`, `~~` inside a class | literal | set operations | escaped |
+//! | `\<`, `\>`, `\_`, other escaped ASCII punctuation | the character | word boundaries, or an error | the character, escaped |
+//! | other escapes (`\u`, `\e`, `\Z`, `\C`, `\1`) | error | some allowed | error, as Go |
+//! | flags other than `imsU` (`(?x)`) | error | allowed | error, as Go |
+//! | `a**`, `a{2}{3}` | error | allowed | error, as Go |
+//! | unknown `[[:name:]]` | error | a plain class | error, as Go |
+//! | group names: `(?P<1a>…)`, a name used twice | allowed | refused | names kept aside, groups left unnamed |
+//!
+//! What stays different: `--` inside a class is a range in Go and a set
+//! difference here; Unicode tables may be of different Unicode versions;
+//! compiled-size limits differ.
 
 mod go_syntax;
 

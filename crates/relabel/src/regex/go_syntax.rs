@@ -1,27 +1,6 @@
 //! Rewrites a Go (RE2) pattern into one the `regex` crate reads the same way,
-//! and refuses what Go refuses.
-//!
-//! The two syntaxes are close; the differences that change what a pattern
-//! matches or whether it compiles, and what this rewrite does about each:
-//!
-//! | construct | Go | `regex` crate | rewrite |
-//! |---|---|---|---|
-//! | `\d \w \s` and negations | ASCII only | Unicode | explicit ASCII classes |
-//! | `\b \B` | ASCII word boundary | Unicode | `(?-u:\b)` |
-//! | `\Q…\E` | literal text | error | escaped literal |
-//! | `{` not starting `{n}`, `{n,}`, `{n,m}` | literal `{` | error (or `{,m}`) | `\{` |
-//! | `{n,m}` above 1000, or `m < n` | error | allowed | error, as Go |
-//! | `[` inside a class | literal | nested class | `\[` |
-//! | `&&`, `~~` inside a class | literal | set operations | escaped |
-//! | `\<`, `\>`, `\_`, other escaped ASCII punctuation | the character | word boundaries, or an error | the character, escaped |
-//! | other escapes (`\u`, `\e`, `\Z`, `\C`, `\1`) | error | some allowed | error, as Go |
-//! | flags other than `imsU` (`(?x)`) | error | allowed | error, as Go |
-//! | `a**`, `a{2}{3}` | error | allowed | error, as Go |
-//! | group names: `(?P<1a>…)`, a name used twice | allowed | refused | names kept aside, groups left unnamed |
-//!
-//! What stays different: `--` inside a class is a range in Go and a set
-//! difference here; Unicode tables may be of different Unicode versions;
-//! compiled-size limits differ.
+//! and refuses what Go refuses, with Go's messages. The differences, and what
+//! this does about each, are listed in the parent module's documentation.
 
 /// The ASCII class names of `[[:name:]]` that Go knows.
 const POSIX_CLASSES: &[&str] = &[
