@@ -105,17 +105,21 @@ impl Groups for Locations<'_> {
 }
 
 /// The groups of a pattern known to match a whole value: group 0 is the
-/// value, and so is group 1 for `(.*)` and `(.+)`; there are no others.
+/// value; group 1, if the pattern has it, is known from the pattern's shape.
 pub(crate) struct WholeValue {
     /// Length of the value.
     pub(crate) len: usize,
-    /// Whether the pattern is one group around everything.
-    pub(crate) group_1: bool,
+    /// Span of group 1, for patterns with one group.
+    pub(crate) group_1: Option<(usize, usize)>,
 }
 
 impl Groups for WholeValue {
     fn group(&self, i: usize) -> Option<(usize, usize)> {
-        (i == 0 || (i == 1 && self.group_1)).then_some((0, self.len))
+        match i {
+            0 => Some((0, self.len)),
+            1 => self.group_1,
+            _ => None,
+        }
     }
 
     fn named(&self, _: &str) -> Option<usize> {
@@ -171,14 +175,14 @@ mod tests {
         let mut got = String::new();
         let groups = WholeValue {
             len: 3,
-            group_1: true,
+            group_1: Some((0, 3)),
         };
         expand(&mut got, "x${1}y$0$2", "val", &groups);
         assert_eq!(got, "xvalyval");
         got.clear();
         let groups = WholeValue {
             len: 3,
-            group_1: false,
+            group_1: None,
         };
         expand(&mut got, "x${1}y$0", "val", &groups);
         assert_eq!(got, "xyval");

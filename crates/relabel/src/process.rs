@@ -218,10 +218,17 @@ fn find(regex: &Regex, value: &str) -> Option<Found> {
         }))
     };
     match regex.shape() {
-        Shape::All => whole(true),
-        Shape::NonEmpty if value.is_empty() => None,
-        Shape::NonEmpty => whole(true),
-        Shape::Literals(_) if regex.is_match(value) => whole(false),
+        Shape::Wrapped {
+            prefix,
+            suffix,
+            non_empty,
+        } => Shape::wrapped_group(prefix, suffix, *non_empty, value).map(|group_1| {
+            Found::Whole(WholeValue {
+                len: value.len(),
+                group_1: Some(group_1),
+            })
+        }),
+        Shape::Literals(_) if regex.is_match(value) => whole(None),
         Shape::Literals(_) => None,
         Shape::Prefix(p) if !value.starts_with(&**p) => None,
         Shape::Prefix(_) | Shape::General => {

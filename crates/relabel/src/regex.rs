@@ -104,8 +104,11 @@ impl Regex {
     /// Whether `value` matches as a whole.
     pub fn is_match(&self, value: &str) -> bool {
         match &self.shape {
-            Shape::All => true,
-            Shape::NonEmpty => !value.is_empty(),
+            Shape::Wrapped {
+                prefix,
+                suffix,
+                non_empty,
+            } => Shape::wrapped_group(prefix, suffix, *non_empty, value).is_some(),
             Shape::Literals(set) => set.iter().any(|l| **l == *value),
             Shape::Prefix(p) => value.starts_with(&**p) && self.compiled.is_match(value),
             Shape::General => self.compiled.is_match(value),
@@ -141,7 +144,11 @@ impl Default for Regex {
             source: DEFAULT_REGEX.to_owned(),
             compiled: DEFAULT_COMPILED.clone(),
             group_names: Box::new([None, None]),
-            shape: Shape::All,
+            shape: Shape::Wrapped {
+                prefix: "".into(),
+                suffix: "".into(),
+                non_empty: false,
+            },
             implicit: true,
         }
     }
