@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::secret::Secret;
 use crate::values::GoUrl;
 
 /// How a client talks HTTP; inlined into the enclosing section, as Go's
 /// `yaml:",inline"`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpClientConfig {
     /// `basic_auth`.
@@ -44,7 +44,7 @@ pub struct HttpClientConfig {
 }
 
 /// `basic_auth`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct BasicAuth {
     /// `username`.
@@ -62,7 +62,7 @@ pub struct BasicAuth {
 }
 
 /// `authorization`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Authorization {
     /// `type`; `Bearer` after validation when empty.
@@ -77,7 +77,7 @@ pub struct Authorization {
 }
 
 /// `oauth2`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct OAuth2 {
     /// `client_id`.
@@ -120,7 +120,7 @@ pub struct OAuth2 {
 }
 
 /// `tls_config`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct TlsConfig {
     /// `ca`: PEM text.
@@ -152,7 +152,7 @@ pub struct TlsConfig {
 }
 
 /// Proxy settings (inline in HTTP client and OAuth2 settings).
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProxyConfig {
     /// `proxy_url`.
@@ -166,7 +166,7 @@ pub struct ProxyConfig {
 }
 
 /// One entry of `http_headers`.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Header {
     /// `values`.
@@ -194,6 +194,20 @@ pub enum AnyValue {
     List(Vec<AnyValue>),
     /// A map.
     Map(BTreeMap<String, AnyValue>),
+}
+
+impl Serialize for AnyValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AnyValue::Null => s.serialize_unit(),
+            AnyValue::Bool(b) => s.serialize_bool(*b),
+            AnyValue::Int(i) => s.serialize_i64(*i),
+            AnyValue::Float(f) => s.serialize_f64(*f),
+            AnyValue::String(v) => s.serialize_str(v),
+            AnyValue::List(l) => l.serialize(s),
+            AnyValue::Map(m) => m.serialize(s),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for AnyValue {

@@ -108,6 +108,20 @@ impl de::Error for DeError {
         DeError::new(msg.to_string())
     }
 
+    // Type and range errors read as Go's ("cannot unmarshal !!int `-1`
+    // into uint"), which tools and people grep for.
+    fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        DeError::new(format!(
+            "unmarshal errors: cannot unmarshal {unexp} into {exp}"
+        ))
+    }
+
+    fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        DeError::new(format!(
+            "unmarshal errors: cannot unmarshal {unexp} into {exp}"
+        ))
+    }
+
     fn unknown_field(field: &str, _expected: &'static [&'static str]) -> Self {
         let mut e = DeError::new(format!("field {field} not found"));
         e.kind = Kind::UnknownField(field.to_owned());
@@ -562,6 +576,15 @@ mod tests {
         assert!(e.message.contains("unmarshal errors"), "{}", e.message);
         assert_eq!(e.path, vec![Seg::Key("list".into()), Seg::Index(1)]);
         assert_eq!(e.mark, Some(Mark { line: 1, col: 11 }), "the opening brace");
+    }
+
+    #[test]
+    fn range_errors_read_as_go() {
+        let e = load::<Inner>("a: -1\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "unmarshal errors: cannot unmarshal integer `-1` into u32"
+        );
     }
 
     #[test]
