@@ -28,6 +28,15 @@ pub enum DiscoveryError {
         /// What went wrong.
         reason: String,
     },
+    /// A provider with errors of its own (Kubernetes, Consul) could not be
+    /// built.
+    #[error("cannot start {kind} discovery: {reason}")]
+    Build {
+        /// The mechanism, e.g. `kubernetes`.
+        kind: &'static str,
+        /// Its error, as text.
+        reason: String,
+    },
     /// A file the config names (a credentials, CA or header file) could not
     /// be read.
     #[error("cannot read {what} {}: {source}", path.display())]
