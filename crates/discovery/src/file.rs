@@ -80,24 +80,8 @@ impl FileDiscovery {
                 Some(()) = woken.recv() => {}
                 () = tx.closed() => return,
             }
-            let patterns = Arc::clone(&self.patterns);
-            let stats = Arc::clone(&self.stats);
-            let last = std::mem::take(&mut last_counts);
-            let scanned = tokio::task::spawn_blocking(move || scan(&patterns, &last, &stats)).await;
-            let (groups, counts) = match scanned {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, "file SD scan did not finish; stopping");
-                    return;
-                }
-            };
-            last_counts = counts;
-            if last_sent.as_ref() != Some(&groups) {
-                last_sent = Some(groups.clone());
-                if tx.send(groups).await.is_err() {
-                    return;
-                }
-            }
+            // Watches first, so that no change between a read and its
+            // watch goes unseen until the next periodic read.
             if let Some(w) = &mut watcher {
                 // A removed directory loses its watch; watch it again once
                 // it is back.
@@ -114,6 +98,24 @@ impl FileDiscovery {
                             tracing::error!(path = dir, error = %e, "Error adding file watch")
                         }
                     }
+                }
+            }
+            let patterns = Arc::clone(&self.patterns);
+            let stats = Arc::clone(&self.stats);
+            let last = std::mem::take(&mut last_counts);
+            let scanned = tokio::task::spawn_blocking(move || scan(&patterns, &last, &stats)).await;
+            let (groups, counts) = match scanned {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "file SD scan did not finish; stopping");
+                    return;
+                }
+            };
+            last_counts = counts;
+            if last_sent.as_ref() != Some(&groups) {
+                last_sent = Some(groups.clone());
+                if tx.send(groups).await.is_err() {
+                    return;
                 }
             }
         }
