@@ -208,8 +208,12 @@ impl DiscoveryManager {
             self.changed.store(true, Ordering::Relaxed);
             stopped
         };
-        for task in stopped {
+        // All aborted before any is awaited: a caller that gives up waiting
+        // leaves no provider running.
+        for task in &stopped {
             task.abort();
+        }
+        for task in stopped {
             let _ = task.await;
         }
         Ok(())
