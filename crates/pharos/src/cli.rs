@@ -18,6 +18,9 @@ pub(crate) enum Command {
     /// Run TSDB commands (promtool's `tsdb` subcommands).
     #[command(subcommand)]
     Tsdb(TsdbCommand),
+    /// Check the resources for validity (promtool's `check` subcommands).
+    #[command(subcommand)]
+    Check(CheckCommand),
     /// Run PromQL test scripts (Prometheus's promqltest language).
     Promqltest {
         /// Evals expected to fail, one `file:line  reason` per line; any
@@ -25,6 +28,23 @@ pub(crate) enum Command {
         #[arg(long)]
         known_failures: Option<PathBuf>,
         /// Test script files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `pharos check …`, with promtool's arguments and output.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CheckCommand {
+    /// Check if the config files are valid or not.
+    Config {
+        /// Only check the config file syntax, not the files it references.
+        #[arg(long)]
+        syntax_only: bool,
+        /// Check the config file for Prometheus in agent mode.
+        #[arg(long)]
+        agent: bool,
+        /// The config files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod check;
 mod promqltest;
 mod tsdb;
 
@@ -11,6 +12,7 @@ use crate::cli::Command;
 pub(crate) fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Tsdb(cmd) => tsdb::run(cmd),
+        Command::Check(cmd) => check::run(cmd),
         Command::Promqltest {
             known_failures,
             files,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use model::Labels;
 use storage::Queryable;
 
+use super::limits::Budget;
 use super::selectors::RawSeries;
 use super::value::{final_labels, Elem, IVal};
 use super::{EngineError, EngineOptions, Sample, Series, Value};
@@ -23,8 +24,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) cache: HashMap<usize, std::rc::Rc<Vec<RawSeries>>>,
     /// Warnings and infos raised so far.
     pub(crate) annotations: super::annotations::Annotations,
-    /// Samples touched so far (see `EngineOptions::max_samples`).
-    pub(crate) samples: u64,
+    /// The sample budget, deadline and cancel switch (see `limits.rs`).
+    pub(crate) budget: Budget,
     /// The time range each selector reads (see `bounds.rs`).
     pub(crate) bounds: super::bounds::Bounds,
 }
@@ -50,7 +51,7 @@ impl<'a> Evaluator<'a> {
             cache: HashMap::new(),
             annotations: Default::default(),
             bounds: HashMap::new(),
-            samples: 0,
+            budget: Budget::new(opts.max_samples),
         }
     }
 
@@ -63,15 +64,10 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    /// Counts `n` samples against the query's budget.
+    /// A selector produced `n` samples at this step: counts them in the
+    /// query's total and as held until the parent node returns.
     pub(crate) fn charge(&mut self, n: usize) -> Result<(), EngineError> {
-        self.samples = self.samples.saturating_add(n as u64);
-        if self.samples > self.opts.max_samples {
-            return Err(qerr(
-                "query processing would load too many samples into memory in query execution",
-            ));
-        }
-        Ok(())
+        self.budget.produced(n)
     }
 
     /// A duration expression in ms.
@@ -108,7 +104,34 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates `e` at step time `t`.
+    // Every node is one tick of the interrupt checks and one scope of the
+    // sample budget: what its children returned is released when it
+    // returns, and its own value is held by its parent instead.
     pub(crate) fn eval(&mut self, e: &Expr, t: i64) -> Result<IVal, EngineError> {
+        self.budget.tick()?;
+        let mark = self.budget.mark();
+        let total = self.budget.total();
+        let v = self.eval_node(e, t)?;
+        if let Expr::Subquery(_) = e {
+            self.budget.subquery_total(total, &v);
+        }
+        // Leaves were charged for what they return, and these nodes hand on
+        // a value they did not build beside their input.
+        let built = !matches!(
+            e,
+            Expr::Number(_)
+                | Expr::String(_)
+                | Expr::Paren(_)
+                | Expr::Unary(_)
+                | Expr::VectorSelector(_)
+                | Expr::MatrixSelector(_)
+                | Expr::Subquery(_)
+        );
+        self.budget.settle(mark, &v, built)?;
+        Ok(v)
+    }
+
+    fn eval_node(&mut self, e: &Expr, t: i64) -> Result<IVal, EngineError> {
         match e {
             Expr::Number(n) => Ok(IVal::Scalar(n.value)),
             Expr::String(s) => Ok(IVal::Str(s.value.clone())),

@@ -270,9 +270,9 @@ impl Evaluator<'_> {
                 }
                 for el in &mut v {
                     el.v = match name {
-                        "clamp" => el.v.max(p1).min(p2),
-                        "clamp_min" => el.v.max(p1),
-                        "clamp_max" => el.v.min(p1),
+                        "clamp" => go_min(go_max(el.v, p1), p2),
+                        "clamp_min" => go_max(el.v, p1),
+                        "clamp_max" => go_min(el.v, p1),
                         _ => {
                             let inv = 1.0 / p1;
                             (el.v * inv + 0.5).floor() / inv
@@ -365,7 +365,9 @@ impl Evaluator<'_> {
                 "delta" => extrapolated(p, lo, hi, false, false),
                 "irate" => instant_delta(p, true),
                 "idelta" => instant_delta(p, false),
-                "deriv" if p.len() >= 2 => Some(linear_regression(p, t).0),
+                // Prometheus fits the line around the first sample (not the
+                // evaluation time) to keep the x values small.
+                "deriv" if p.len() >= 2 => Some(linear_regression(p, p[0].0).0),
                 "predict_linear" if p.len() >= 2 => {
                     let (slope, icpt) = linear_regression(p, t);
                     Some(icpt + slope * scalar_arg.unwrap_or(0.0))
@@ -535,6 +537,25 @@ impl Evaluator<'_> {
             ts: t,
             drop_name: false,
         }]))
+    }
+}
+
+/// `max` as Go's `math.Max` computes it: NaN wins (Rust's `f64::max`
+/// returns the other operand), so `clamp` keeps a NaN sample NaN.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// `min` as Go's `math.Min` computes it (see [`go_max`]).
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
     }
 }
 
