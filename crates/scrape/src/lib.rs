@@ -11,9 +11,10 @@
 //!   protocols, gzip, the timeout and `X-Prometheus-Scrape-Timeout-Seconds`,
 //!   the body size limit. [`ScrapeLoop::spawn`] runs it; its
 //!   [`ScrapeHandle`] stops it with or without end-of-run stale markers.
-//! - [`ScrapePool`] runs the loops of one job: each discovery update is
-//!   synced into one loop per distinct target; vanished targets' loops stop
-//!   with end-of-run stale markers, a shutdown writes none.
+//! - [`ScrapePool`] runs the loops of one job: each discovery update (its
+//!   [`DiscoveredGroup`]s) is synced into one loop per distinct target;
+//!   vanished targets' loops stop with end-of-run stale markers, a shutdown
+//!   writes none.
 //! - [`Ingester`] stores one scrape in one transaction: samples parsed by
 //!   `expfmt`, target labels merged (`honor_labels`, `exported_` renames),
 //!   `metric_relabel_configs`, `honor_timestamps`, the sample and label
@@ -77,6 +78,6 @@ pub use health::{Health, ScrapeState};
 pub use ingest::{Fetched, Ingester, ScrapeSummary};
 pub use metadata::MetadataStore;
 pub use options::{NameEscaping, ScrapeOptions, ScrapeProtocol};
-pub use pool::{ScrapePool, SyncError};
+pub use pool::{DiscoveredGroup, ScrapePool, SyncError};
 pub use scrape_loop::{ScrapeHandle, ScrapeLoop};
 pub use target::{merge_group_labels, Target, TargetError};

@@ -8,13 +8,28 @@ use std::sync::Arc;
 use model::Labels;
 use storage::Appendable;
 
+use crate::target::merge_group_labels;
 use crate::{HttpClient, ScrapeHandle, ScrapeLoop, ScrapeOptions, Target, TargetError};
 
-/// A discovered target that cannot be scraped.
+/// One group of discovered targets, as discovery hands them over (a view,
+/// so that this crate need not know discovery's types).
+#[derive(Clone, Copy, Debug)]
+pub struct DiscoveredGroup<'a> {
+    /// Where the group comes from (a file and index, an object key, ...).
+    pub source: &'a str,
+    /// Each target's own labels.
+    pub targets: &'a [Labels],
+    /// Labels of every target of the group; a target's own label wins.
+    pub labels: &'a Labels,
+}
+
+/// A discovered target that cannot be scraped, worded as Prometheus logs it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("instance {index} in group: {error}")]
+#[error("instance {index} in group {group}: {error}")]
 pub struct SyncError {
-    /// Its position in the synced list.
+    /// The group's source.
+    pub group: String,
+    /// The target's position in its group.
     pub index: usize,
     /// Its discovered labels.
     pub discovered: Labels,
@@ -56,28 +71,32 @@ impl ScrapePool {
         }
     }
 
-    /// Makes the running loops match `discovered` (every target's labels,
-    /// merged over its group's): starts loops for new targets, keeps those
-    /// already running (a target is the same when its labels after
-    /// relabeling and its URL are), stops the rest. Returns the targets
-    /// that cannot be scraped, which are otherwise skipped.
-    pub fn sync(&mut self, discovered: &[Labels]) -> Vec<SyncError> {
+    /// Makes the running loops match the job's current `groups` (all of
+    /// them, not only those that changed): starts loops for new targets,
+    /// keeps those already running (a target is the same when its labels
+    /// after relabeling and its URL are), stops the rest. Returns the
+    /// targets that cannot be scraped, which are otherwise skipped.
+    pub fn sync(&mut self, groups: &[DiscoveredGroup<'_>]) -> Vec<SyncError> {
         let mut errors = Vec::new();
         let mut wanted: HashMap<u64, Target> = HashMap::new();
         self.dropped.clear();
-        for (index, d) in discovered.iter().enumerate() {
-            match Target::new(d, &self.opts) {
-                Ok(Some(t)) => {
-                    wanted.entry(t.hash()).or_insert(t);
+        for g in groups {
+            for (index, own) in g.targets.iter().enumerate() {
+                let d = merge_group_labels(own, g.labels);
+                match Target::new(&d, &self.opts) {
+                    Ok(Some(t)) => {
+                        wanted.entry(t.hash()).or_insert(t);
+                    }
+                    Ok(None) => self
+                        .dropped
+                        .push(Target::populate_discovered(&d, &self.opts)),
+                    Err(error) => errors.push(SyncError {
+                        group: g.source.to_owned(),
+                        index,
+                        discovered: d,
+                        error,
+                    }),
                 }
-                Ok(None) => self
-                    .dropped
-                    .push(Target::populate_discovered(d, &self.opts)),
-                Err(error) => errors.push(SyncError {
-                    index,
-                    discovered: d.clone(),
-                    error,
-                }),
             }
         }
         let gone: Vec<u64> = self

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use model::{is_stale_nan, Labels, MatchType, Matcher};
-use scrape::{HttpClient, ScrapeOptions, ScrapePool};
+use scrape::{DiscoveredGroup, HttpClient, ScrapeOptions, ScrapePool};
 use storage::{MemStorage, Queryable};
 use support::server::{Reply, TestServer};
 
@@ -22,6 +22,14 @@ fn values(db: &MemStorage, name: &str) -> Vec<Option<f64>> {
         out.extend(samples.iter().map(|s| (!is_stale_nan(s.v)).then_some(s.v)));
     }
     out
+}
+
+fn group<'a>(source: &'a str, targets: &'a [Labels], labels: &'a Labels) -> DiscoveredGroup<'a> {
+    DiscoveredGroup {
+        source,
+        targets,
+        labels,
+    }
 }
 
 async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
@@ -46,20 +54,27 @@ async fn sync_starts_keeps_and_stops_loops() {
     let good = Labels::from_pairs(&[("__address__", server.addr.as_str())]);
     let dev = Labels::from_pairs(&[("__address__", "dev:1"), ("env", "dev")]);
     let bad = Labels::from_pairs(&[("__address__", "http://x/y")]);
-    let errors = pool.sync(&[good.clone(), dev, bad, good.clone()]);
+    let env = Labels::from_pairs(&[("env", "prod")]);
+    let targets = [good.clone(), dev, bad, good.clone()];
+    let errors = pool.sync(&[group("static/0", &targets, &env)]);
     let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         errors,
-        [r#"instance 2 in group: "http://x/y" is not a valid hostname"#]
+        [r#"instance 2 in group static/0: "http://x/y" is not a valid hostname"#]
     );
     let active = pool.active_targets();
     assert_eq!(active.len(), 1, "a target listed twice gets one loop");
+    assert_eq!(
+        active[0].labels().get("env"),
+        Some("prod"),
+        "group labels apply"
+    );
     assert_eq!(pool.dropped_targets().len(), 1);
     assert_eq!(pool.dropped_targets()[0].get("env"), Some("dev"));
     wait_for("two scrapes", || values(&db, "a").len() >= 2).await;
 
     // The same target again: its loop keeps running.
-    pool.sync(&[good]);
+    pool.sync(&[group("static/0", &[good], &env)]);
     assert!(Arc::ptr_eq(&active[0], &pool.active_targets()[0]));
 
     // Gone: the loop stops and marks its series stale.
@@ -78,7 +93,8 @@ async fn shutdown_cancels_pending_stale_markers() {
     opts.timeout = Duration::from_millis(100);
     let db = MemStorage::new();
     let mut pool = ScrapePool::new(opts, Arc::new(db.clone()), HttpClient::new().unwrap(), 0);
-    pool.sync(&[Labels::from_pairs(&[("__address__", server.addr.as_str())])]);
+    let target = [Labels::from_pairs(&[("__address__", server.addr.as_str())])];
+    pool.sync(&[group("g", &target, &Labels::empty())]);
     wait_for("a scrape", || !values(&db, "a").is_empty()).await;
     pool.sync(&[]);
     pool.shutdown().await;
