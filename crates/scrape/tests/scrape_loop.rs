@@ -551,3 +551,22 @@ async fn utf8_names_of_the_text_1_0_0_format() {
     );
     assert_eq!(scraped(&s.db).into_keys().collect::<Vec<_>>(), [want]);
 }
+
+#[tokio::test]
+async fn params_reach_the_target_as_query() {
+    let mut s = setup(Reply::text("a 1\n"), |o| {
+        o.metrics_path = "/probe".into();
+        o.params
+            .insert("module".into(), vec!["http 2xx".into(), "b".into()]);
+        o.relabel_configs =
+            serde_yaml_ng::from_str("- {target_label: __param_target, replacement: 'x&y'}\n")
+                .unwrap();
+    })
+    .await;
+    ok(&s.sl.scrape_once(at(0)).await);
+    let req = s.server.requests()[0].clone();
+    assert!(
+        req.starts_with("GET /probe?module=http+2xx&module=b&target=x%26y HTTP/1.1\r\n"),
+        "{req}"
+    );
+}
