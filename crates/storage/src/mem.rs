@@ -1,6 +1,6 @@
 //! A small in-memory store for tests of the layers above storage.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 
 use model::{Labels, Matcher, Sample, Timestamp};
@@ -36,6 +36,7 @@ impl Appendable for MemStorage {
         Box::new(MemAppender {
             store: self,
             pending: Vec::new(),
+            newest_pending: HashMap::new(),
         })
     }
 }
@@ -43,17 +44,16 @@ impl Appendable for MemStorage {
 struct MemAppender<'a> {
     store: &'a MemStorage,
     pending: Vec<(Labels, Sample)>,
+    /// The newest pending sample per series, so that checking an append
+    /// against what is pending costs a lookup, not a scan of the batch
+    /// (a scan made a scrape-sized batch quadratic).
+    newest_pending: HashMap<Labels, Sample>,
 }
 
 impl MemAppender<'_> {
     /// The newest sample of `labels`, committed or pending.
     fn newest(&self, data: &Data, labels: &Labels) -> Option<Sample> {
-        let pending = self
-            .pending
-            .iter()
-            .rev()
-            .find(|(l, _)| l == labels)
-            .map(|(_, s)| *s);
+        let pending = self.newest_pending.get(labels).copied();
         pending.or_else(|| data.get(labels).and_then(|v| v.last().copied()))
     }
 }
@@ -95,11 +95,14 @@ impl Appender for MemAppender<'_> {
             _ => {}
         }
         drop(data);
-        self.pending.push((labels.clone(), Sample::new(t, v)));
+        let sample = Sample::new(t, v);
+        self.pending.push((labels.clone(), sample));
+        self.newest_pending.insert(labels.clone(), sample);
         Ok(SeriesRef(labels.hash64()))
     }
 
     fn commit(&mut self) -> Result<(), StorageError> {
+        self.newest_pending.clear();
         let mut data = self.store.data.write().unwrap_or_else(|p| p.into_inner());
         for (l, s) in self.pending.drain(..) {
             let v = data.entry(l).or_default();
@@ -112,6 +115,7 @@ impl Appender for MemAppender<'_> {
 
     fn rollback(&mut self) -> Result<(), StorageError> {
         self.pending.clear();
+        self.newest_pending.clear();
         Ok(())
     }
 }
