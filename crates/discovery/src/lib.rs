@@ -12,6 +12,9 @@
 //! empty `Vec` when it found nothing, so the consumer knows discovery ran).
 //! A provider stops when its receiver is dropped or its task is aborted.
 
+pub mod consul;
+pub mod kubernetes;
+
 use std::future::Future;
 use std::pin::Pin;
 

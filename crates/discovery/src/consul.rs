@@ -1,0 +1,1 @@
+//! Consul service discovery (`consul_sd_configs`).
