@@ -116,17 +116,31 @@ fn ticker(every: Duration) -> Interval {
 
 impl Shared {
     /// One health query of `name`: its group and the new index.
-    async fn fetch(&self, name: &str, dc: &str, index: u64) -> Result<(TargetGroup, u64), ConsulError> {
+    async fn fetch(
+        &self,
+        name: &str,
+        dc: &str,
+        index: u64,
+    ) -> Result<(TargetGroup, u64), ConsulError> {
         let (entries, got) = self
             .api
-            .health(name, &self.tags, index, self.allow_stale, &self.health_filter)
+            .health(
+                name,
+                &self.tags,
+                index,
+                self.allow_stale,
+                &self.health_filter,
+            )
             .await?;
         let mut labels = LabelsBuilder::new();
         labels.set("__meta_consul_service", name);
         labels.set("__meta_consul_dc", dc);
         let group = TargetGroup {
             source: name.to_owned(),
-            targets: entries.iter().map(|e| targets::target(e, &self.tag_separator)).collect(),
+            targets: entries
+                .iter()
+                .map(|e| targets::target(e, &self.tag_separator))
+                .collect(),
             labels: labels.build(),
         };
         Ok((group, got))
@@ -147,7 +161,13 @@ impl Shared {
 
     /// Watches `name` from `index` on, sending its group whenever the
     /// index moves.
-    async fn watch(self: Arc<Self>, name: String, dc: String, mut index: u64, tx: mpsc::Sender<Vec<TargetGroup>>) {
+    async fn watch(
+        self: Arc<Self>,
+        name: String,
+        dc: String,
+        mut index: u64,
+        tx: mpsc::Sender<Vec<TargetGroup>>,
+    ) {
         let mut tick = ticker(self.refresh);
         tick.tick().await;
         loop {
@@ -211,12 +231,24 @@ impl ConsulDiscovery {
 
     /// Reads the first answer of each of `names` and starts their watchers;
     /// returns their groups.
-    async fn start(&self, names: Vec<String>, dc: &str, w: &mut Watchers, tx: &mpsc::Sender<Vec<TargetGroup>>) -> Vec<TargetGroup> {
-        let firsts = futures::future::join_all(names.iter().map(|n| self.shared.first(n, dc))).await;
+    async fn start(
+        &self,
+        names: Vec<String>,
+        dc: &str,
+        w: &mut Watchers,
+        tx: &mpsc::Sender<Vec<TargetGroup>>,
+    ) -> Vec<TargetGroup> {
+        let firsts =
+            futures::future::join_all(names.iter().map(|n| self.shared.first(n, dc))).await;
         let mut groups = Vec::with_capacity(names.len());
         for (name, (group, index)) in names.into_iter().zip(firsts) {
             groups.push(group);
-            let task = tokio::spawn(self.shared.clone().watch(name.clone(), dc.to_owned(), index, tx.clone()));
+            let task = tokio::spawn(self.shared.clone().watch(
+                name.clone(),
+                dc.to_owned(),
+                index,
+                tx.clone(),
+            ));
             w.0.insert(name, task);
         }
         groups
@@ -236,7 +268,12 @@ impl ConsulDiscovery {
         let mut first = true;
         loop {
             tick.tick().await;
-            let (services, got) = match self.shared.api.services(index, self.shared.allow_stale, &self.filter).await {
+            let (services, got) = match self
+                .shared
+                .api
+                .services(index, self.shared.allow_stale, &self.filter)
+                .await
+            {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(error = %e, "Consul SD: cannot list the catalog's services");
@@ -254,7 +291,11 @@ impl ConsulDiscovery {
                 .map(|(name, _)| name.clone())
                 .collect();
             let mut groups = self.start(new, &dc, &mut w, tx).await;
-            let gone: Vec<String> = w.0.keys().filter(|n| !services.contains_key(*n)).cloned().collect();
+            let gone: Vec<String> =
+                w.0.keys()
+                    .filter(|n| !services.contains_key(*n))
+                    .cloned()
+                    .collect();
             for name in gone {
                 if let Some(h) = w.0.remove(&name) {
                     h.abort();

@@ -217,24 +217,42 @@ impl Plan {
             (_, Kind::Namespace) => match self.role {
                 Role::Node => {}
                 Role::Pod => matching(&s.pods, out, |o| meta::namespace(&o.metadata) == key),
-                Role::Service => matching(&s.services, out, |o| meta::namespace(&o.metadata) == key),
-                Role::Ingress => matching(&s.ingresses, out, |o| meta::namespace(&o.metadata) == key),
-                Role::Endpoints => out.extend(store::all(&s.endpoints).map(|(k, _)| k).filter(|k| in_ns(k)).cloned()),
-                Role::EndpointSlice => out.extend(store::all(&s.slices).map(|(k, _)| k).filter(|k| in_ns(k)).cloned()),
+                Role::Service => {
+                    matching(&s.services, out, |o| meta::namespace(&o.metadata) == key)
+                }
+                Role::Ingress => {
+                    matching(&s.ingresses, out, |o| meta::namespace(&o.metadata) == key)
+                }
+                Role::Endpoints => out.extend(
+                    store::all(&s.endpoints)
+                        .map(|(k, _)| k)
+                        .filter(|k| in_ns(k))
+                        .cloned(),
+                ),
+                Role::EndpointSlice => out.extend(
+                    store::all(&s.slices)
+                        .map(|(k, _)| k)
+                        .filter(|k| in_ns(k))
+                        .cloned(),
+                ),
             },
             (Role::Pod, Kind::Node) => matching(&s.pods, out, |p| pod::node_name(p) == key),
             (Role::Endpoints, Kind::Service) => out.push(key.to_owned()),
-            (Role::Endpoints, Kind::Pod) => matching(&s.endpoints, out, |e| endpoints::refers_to_pod(e, key)),
-            (Role::Endpoints, Kind::Node) => matching(&s.endpoints, out, |e| endpoints::refers_to_node(e, key)),
-            (Role::EndpointSlice, Kind::Service) => {
-                matching(&s.slices, out, |e| endpointslice::service_key(e).as_deref() == Some(key))
+            (Role::Endpoints, Kind::Pod) => {
+                matching(&s.endpoints, out, |e| endpoints::refers_to_pod(e, key))
             }
-            (Role::EndpointSlice, Kind::Pod) => {
-                matching(&s.slices, out, |e| endpointslice::refers_to(e, Some(key), None))
+            (Role::Endpoints, Kind::Node) => {
+                matching(&s.endpoints, out, |e| endpoints::refers_to_node(e, key))
             }
-            (Role::EndpointSlice, Kind::Node) => {
-                matching(&s.slices, out, |e| endpointslice::refers_to(e, None, Some(key)))
-            }
+            (Role::EndpointSlice, Kind::Service) => matching(&s.slices, out, |e| {
+                endpointslice::service_key(e).as_deref() == Some(key)
+            }),
+            (Role::EndpointSlice, Kind::Pod) => matching(&s.slices, out, |e| {
+                endpointslice::refers_to(e, Some(key), None)
+            }),
+            (Role::EndpointSlice, Kind::Node) => matching(&s.slices, out, |e| {
+                endpointslice::refers_to(e, None, Some(key))
+            }),
             _ => {}
         }
     }
@@ -293,7 +311,10 @@ impl Discoverer for KubernetesDiscovery {
     }
 }
 
-async fn run(d: KubernetesDiscovery, tx: mpsc::Sender<Vec<TargetGroup>>) -> Result<(), KubernetesError> {
+async fn run(
+    d: KubernetesDiscovery,
+    tx: mpsc::Sender<Vec<TargetGroup>>,
+) -> Result<(), KubernetesError> {
     let KubernetesDiscovery { source, plan } = d;
     let cfg = source.config().await?;
     let client = kube::Client::try_from(cfg).map_err(|e| KubernetesError::Client(e.to_string()))?;

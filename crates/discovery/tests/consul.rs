@@ -18,12 +18,16 @@ use model::Labels;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 
+/// Query parameters in order.
+type QueryPairs = Vec<(String, String)>;
+
 /// The fake's data: health entries by service, in Consul's JSON shape.
 #[derive(Default)]
 struct Data {
     index: u64,
     services: BTreeMap<String, Vec<Value>>,
-    requests: Vec<(String, Vec<(String, String)>, Option<String>)>,
+    /// Path, query and `X-Consul-Token` of every request.
+    requests: Vec<(String, QueryPairs, Option<String>)>,
 }
 
 #[derive(Clone, Default)]
@@ -42,8 +46,10 @@ fn param<'a>(q: &'a [(String, String)], k: &str) -> Option<&'a str> {
 impl Fake {
     async fn start() -> Fake {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut fake = Fake::default();
-        fake.url = listener.local_addr().unwrap().to_string();
+        let fake = Fake {
+            url: listener.local_addr().unwrap().to_string(),
+            ..Fake::default()
+        };
         let app = axum::Router::new()
             .route("/v1/agent/self", get(agent_self))
             .route("/v1/catalog/services", get(catalog_services))
@@ -63,13 +69,23 @@ impl Fake {
     }
 
     fn record(&self, path: &str, q: &[(String, String)], h: &HeaderMap) {
-        let token = h.get("X-Consul-Token").map(|v| v.to_str().unwrap().to_owned());
-        self.data.lock().unwrap().requests.push((path.to_owned(), q.to_vec(), token));
+        let token = h
+            .get("X-Consul-Token")
+            .map(|v| v.to_str().unwrap().to_owned());
+        self.data
+            .lock()
+            .unwrap()
+            .requests
+            .push((path.to_owned(), q.to_vec(), token));
     }
 
-    fn requests(&self, path: &str) -> Vec<(Vec<(String, String)>, Option<String>)> {
+    fn requests(&self, path: &str) -> Vec<(QueryPairs, Option<String>)> {
         let d = self.data.lock().unwrap();
-        d.requests.iter().filter(|r| r.0 == path).map(|r| (r.1.clone(), r.2.clone())).collect()
+        d.requests
+            .iter()
+            .filter(|r| r.0 == path)
+            .map(|r| (r.1.clone(), r.2.clone()))
+            .collect()
     }
 
     /// Holds a blocking query until the index differs from the client's.
@@ -93,7 +109,10 @@ impl Fake {
 
 fn indexed(index: u64, body: Value) -> Response {
     let mut r = Json(body).into_response();
-    r.headers_mut().insert("X-Consul-Index", HeaderValue::from_str(&index.to_string()).unwrap());
+    r.headers_mut().insert(
+        "X-Consul-Index",
+        HeaderValue::from_str(&index.to_string()).unwrap(),
+    );
     r
 }
 
@@ -107,8 +126,10 @@ fn node_meta_ok(e: &Value, q: &[(String, String)]) -> bool {
 
 async fn agent_self(State(f): State<Fake>, Query(q): Params, h: HeaderMap) -> Response {
     f.record("/v1/agent/self", &q, &h);
-    Json(json!({"Config": {"Datacenter": "dc1", "NodeName": "agent-1", "Server": true},
-                "Member": {"Name": "agent-1", "Addr": "127.0.0.1"}}))
+    Json(
+        json!({"Config": {"Datacenter": "dc1", "NodeName": "agent-1", "Server": true},
+                "Member": {"Name": "agent-1", "Addr": "127.0.0.1"}}),
+    )
     .into_response()
 }
 
@@ -135,25 +156,45 @@ async fn catalog_services(State(f): State<Fake>, Query(q): Params, h: HeaderMap)
     indexed(index, Value::Object(out))
 }
 
-async fn health_service(State(f): State<Fake>, Path(name): Path<String>, Query(q): Params, h: HeaderMap) -> Response {
+async fn health_service(
+    State(f): State<Fake>,
+    Path(name): Path<String>,
+    Query(q): Params,
+    h: HeaderMap,
+) -> Response {
     f.record(&format!("/v1/health/service/{name}"), &q, &h);
     let index = f.block(&q).await;
     let d = f.data.lock().unwrap();
-    let wanted_tags: Vec<&str> = q.iter().filter(|(k, _)| k == "tag").map(|(_, v)| v.as_str()).collect();
+    let wanted_tags: Vec<&str> = q
+        .iter()
+        .filter(|(k, _)| k == "tag")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let entries: Vec<Value> = d
         .services
         .get(&name)
         .into_iter()
         .flatten()
         .filter(|e| node_meta_ok(e, &q))
-        .filter(|e| wanted_tags.iter().all(|t| e["Service"]["Tags"].as_array().unwrap().contains(&json!(t))))
+        .filter(|e| {
+            wanted_tags
+                .iter()
+                .all(|t| e["Service"]["Tags"].as_array().unwrap().contains(&json!(t)))
+        })
         .cloned()
         .collect();
     indexed(index, Value::Array(entries))
 }
 
 /// A health entry as `/v1/health/service/<name>` returns it.
-fn entry(service: &str, id: &str, node: &str, node_addr: &str, svc_addr: &str, port: u16, tags: &[&str], status: &str) -> Value {
+fn entry(
+    (service, id): (&str, &str),
+    (node, node_addr): (&str, &str),
+    svc_addr: &str,
+    port: u16,
+    tags: &[&str],
+    status: &str,
+) -> Value {
     json!({
         "Node": {
             "ID": format!("{node}-id"), "Node": node, "Address": node_addr, "Datacenter": "dc1",
@@ -199,6 +240,20 @@ async fn next(rx: &mut mpsc::Receiver<Vec<TargetGroup>>) -> Vec<TargetGroup> {
         .expect("discovery running")
 }
 
+/// The next group `want` accepts (the fake's index is global, so other
+/// services' watchers may send their unchanged groups meanwhile); fails
+/// when none comes within a second of the previous update.
+async fn next_of(
+    rx: &mut mpsc::Receiver<Vec<TargetGroup>>,
+    want: impl Fn(&TargetGroup) -> bool,
+) -> TargetGroup {
+    loop {
+        if let Some(g) = next(rx).await.into_iter().find(&want) {
+            return g;
+        }
+    }
+}
+
 fn ls(pairs: &[(&str, &str)]) -> Labels {
     Labels::from_pairs(pairs)
 }
@@ -207,8 +262,28 @@ fn ls(pairs: &[(&str, &str)]) -> Labels {
 async fn catalog_services_come_and_go_with_tag_filter() {
     let fake = Fake::start().await;
     fake.update(10, |s| {
-        s.insert("web".into(), vec![entry("web", "web-1", "n1", "10.0.0.1", "", 8080, &["prod", "v1"], "passing")]);
-        s.insert("db".into(), vec![entry("db", "db-1", "n2", "10.0.0.2", "10.9.0.2", 5432, &["staging"], "passing")]);
+        s.insert(
+            "web".into(),
+            vec![entry(
+                ("web", "web-1"),
+                ("n1", "10.0.0.1"),
+                "",
+                8080,
+                &["prod", "v1"],
+                "passing",
+            )],
+        );
+        s.insert(
+            "db".into(),
+            vec![entry(
+                ("db", "db-1"),
+                ("n2", "10.0.0.2"),
+                "10.9.0.2",
+                5432,
+                &["staging"],
+                "passing",
+            )],
+        );
     });
     let mut c = config(&fake);
     c.tags = vec!["prod".into()];
@@ -218,7 +293,13 @@ async fn catalog_services_come_and_go_with_tag_filter() {
     let first = next(&mut rx).await;
     assert_eq!(first.len(), 1, "{first:?}");
     assert_eq!(first[0].source, "web");
-    assert_eq!(first[0].labels, ls(&[("__meta_consul_service", "web"), ("__meta_consul_dc", "dc1")]));
+    assert_eq!(
+        first[0].labels,
+        ls(&[
+            ("__meta_consul_service", "web"),
+            ("__meta_consul_dc", "dc1")
+        ])
+    );
     assert_eq!(
         first[0].targets,
         [ls(&[
@@ -241,24 +322,32 @@ async fn catalog_services_come_and_go_with_tag_filter() {
 
     // A new matching service: its group, once the catalog's index moves.
     fake.update(11, |s| {
-        s.insert("api".into(), vec![entry("api", "api-1", "n3", "10.0.0.3", "10.9.0.3", 80, &["prod"], "critical")]);
+        s.insert(
+            "api".into(),
+            vec![entry(
+                ("api", "api-1"),
+                ("n3", "10.0.0.3"),
+                "10.9.0.3",
+                80,
+                &["prod"],
+                "critical",
+            )],
+        );
     });
-    let u = next(&mut rx).await;
-    assert_eq!(u.len(), 1, "{u:?}");
-    assert_eq!(u[0].source, "api");
-    assert_eq!(u[0].targets[0].get("__address__"), Some("10.9.0.3:80"));
-    assert_eq!(u[0].targets[0].get("__meta_consul_service_address"), Some("10.9.0.3"));
-    assert_eq!(u[0].targets[0].get("__meta_consul_health"), Some("critical"));
+    let api = next_of(&mut rx, |g| g.source == "api").await;
+    assert_eq!(api.targets[0].get("__address__"), Some("10.9.0.3:80"));
+    assert_eq!(
+        api.targets[0].get("__meta_consul_service_address"),
+        Some("10.9.0.3")
+    );
+    assert_eq!(api.targets[0].get("__meta_consul_health"), Some("critical"));
 
     // web leaves the catalog: an empty group (from its own watcher or from
     // the catalog's, whichever sees the new index first).
     fake.update(12, |s| {
         s.remove("web");
     });
-    let u = next(&mut rx).await;
-    assert_eq!(u.len(), 1, "{u:?}");
-    assert_eq!(u[0].source, "web");
-    assert!(u[0].targets.is_empty());
+    next_of(&mut rx, |g| g.source == "web" && g.targets.is_empty()).await;
 
     let catalog = fake.requests("/v1/catalog/services");
     let (q, token) = &catalog[1];
@@ -266,7 +355,10 @@ async fn catalog_services_come_and_go_with_tag_filter() {
     assert_eq!(param(q, "wait"), Some("120000ms"));
     assert_eq!(param(q, "stale"), Some(""));
     assert_eq!(token.as_deref(), Some("s3cret"));
-    assert!(fake.requests("/v1/health/service/web").iter().all(|(q, _)| param(q, "tag") == Some("prod")));
+    assert!(fake
+        .requests("/v1/health/service/web")
+        .iter()
+        .all(|(q, _)| param(q, "tag") == Some("prod")));
     assert!(fake.requests("/v1/health/service/db").is_empty());
 }
 
@@ -274,7 +366,17 @@ async fn catalog_services_come_and_go_with_tag_filter() {
 async fn named_services_follow_health_index_and_reset_when_it_goes_back() {
     let fake = Fake::start().await;
     fake.update(100, |s| {
-        s.insert("web".into(), vec![entry("web", "web-1", "n1", "10.0.0.1", "", 80, &[], "passing")]);
+        s.insert(
+            "web".into(),
+            vec![entry(
+                ("web", "web-1"),
+                ("n1", "10.0.0.1"),
+                "",
+                80,
+                &[],
+                "passing",
+            )],
+        );
     });
     let mut c = config(&fake);
     c.services = vec!["web".into()];
@@ -287,7 +389,14 @@ async fn named_services_follow_health_index_and_reset_when_it_goes_back() {
     assert_eq!(first[0].targets[0].get("__meta_consul_tags"), Some("||"));
 
     fake.update(101, |s| {
-        s.get_mut("web").unwrap().push(entry("web", "web-2", "n2", "10.0.0.2", "", 80, &["a", "b"], "warning"));
+        s.get_mut("web").unwrap().push(entry(
+            ("web", "web-2"),
+            ("n2", "10.0.0.2"),
+            "",
+            80,
+            &["a", "b"],
+            "warning",
+        ));
     });
     let u = next(&mut rx).await;
     assert_eq!(u[0].targets.len(), 2);
@@ -303,8 +412,14 @@ async fn named_services_follow_health_index_and_reset_when_it_goes_back() {
     assert_eq!(u[0].targets.len(), 1);
     tokio::time::sleep(Duration::from_millis(60)).await;
     let reqs = fake.requests("/v1/health/service/web");
-    assert!(reqs.iter().any(|(q, _)| param(q, "index").is_none() && param(q, "wait").is_some()), "{reqs:?}");
-    assert!(reqs.iter().all(|(q, _)| param(q, "dc") == Some("east") && param(q, "stale").is_none()));
+    assert!(
+        reqs.iter()
+            .any(|(q, _)| param(q, "index").is_none() && param(q, "wait").is_some()),
+        "{reqs:?}"
+    );
+    assert!(reqs
+        .iter()
+        .all(|(q, _)| param(q, "dc") == Some("east") && param(q, "stale").is_none()));
     // No catalog watch for an explicit list, and no agent lookup with a datacenter.
     assert!(fake.requests("/v1/catalog/services").is_empty());
     assert!(fake.requests("/v1/agent/self").is_empty());
@@ -313,10 +428,16 @@ async fn named_services_follow_health_index_and_reset_when_it_goes_back() {
 #[tokio::test]
 async fn node_meta_and_filter_reach_consul() {
     let fake = Fake::start().await;
-    let mut other = entry("web", "web-9", "n9", "10.0.0.9", "", 80, &[], "passing");
+    let mut other = entry(("web", "web-9"), ("n9", "10.0.0.9"), "", 80, &[], "passing");
     other["Node"]["Meta"] = json!({"rack": "r2"});
     fake.update(3, |s| {
-        s.insert("web".into(), vec![entry("web", "web-1", "n1", "10.0.0.1", "", 80, &[], "passing"), other]);
+        s.insert(
+            "web".into(),
+            vec![
+                entry(("web", "web-1"), ("n1", "10.0.0.1"), "", 80, &[], "passing"),
+                other,
+            ],
+        );
     });
     let mut c = config(&fake);
     c.node_meta = [("rack".to_owned(), "r1".to_owned())].into();

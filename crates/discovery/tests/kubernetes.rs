@@ -52,9 +52,18 @@ fn pod_group_labels(name: &str, ip: &str) -> model::Labels {
         ("__meta_kubernetes_pod_host_ip", "192.168.1.10"),
         ("__meta_kubernetes_pod_uid", &format!("uid-{name}")),
         ("__meta_kubernetes_pod_label_app_kubernetes_io_name", "web"),
-        ("__meta_kubernetes_pod_labelpresent_app_kubernetes_io_name", "true"),
-        ("__meta_kubernetes_pod_annotation_prometheus_io_scrape", "true"),
-        ("__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape", "true"),
+        (
+            "__meta_kubernetes_pod_labelpresent_app_kubernetes_io_name",
+            "true",
+        ),
+        (
+            "__meta_kubernetes_pod_annotation_prometheus_io_scrape",
+            "true",
+        ),
+        (
+            "__meta_kubernetes_pod_annotationpresent_prometheus_io_scrape",
+            "true",
+        ),
         ("__meta_kubernetes_pod_controller_kind", "ReplicaSet"),
         ("__meta_kubernetes_pod_controller_name", "web-5d"),
     ])
@@ -91,7 +100,10 @@ fn pod_targets(ip: &str) -> Vec<model::Labels> {
 async fn pods_list_then_watch_then_relist_after_gone() {
     let api = FakeApi::start().await;
     let path = "/api/v1/pods";
-    api.set_items(path, vec![pod("web-1", Some("10.0.0.1")), pod("web-2", None)]);
+    api.set_items(
+        path,
+        vec![pod("web-1", Some("10.0.0.1")), pod("web-2", None)],
+    );
     let mut rx = fake::start(&fake::config(&api, "pod"));
 
     // The first update is the complete view; a pod without an IP has an
@@ -114,7 +126,10 @@ async fn pods_list_then_watch_then_relist_after_gone() {
     // A bookmark changes nothing.
     api.events(
         path,
-        vec![ev("BOOKMARK", &json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": "9"}}))],
+        vec![ev(
+            "BOOKMARK",
+            &json!({"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": "9"}}),
+        )],
     );
     quiet(&mut rx).await;
 
@@ -134,7 +149,11 @@ async fn pods_list_then_watch_then_relist_after_gone() {
     assert_eq!(sources, ["pod/default/web-2", "pod/default/web-3"]);
     assert!(u[0].targets.is_empty());
     assert_eq!(u[1].targets, pod_targets("10.0.0.3"));
-    let lists = api.requests().iter().filter(|r| r.starts_with(path) && !r.contains("watch=")).count();
+    let lists = api
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with(path) && !r.contains("watch="))
+        .count();
     assert_eq!(lists, 2, "{:?}", api.requests());
 }
 
@@ -148,16 +167,25 @@ async fn pods_in_named_namespaces_with_selectors() {
         label: "app=web".into(),
         field: "spec.nodeName=node-a".into(),
     }];
-    api.set_items("/api/v1/namespaces/default/pods", vec![pod("web-1", Some("10.0.0.1"))]);
+    api.set_items(
+        "/api/v1/namespaces/default/pods",
+        vec![pod("web-1", Some("10.0.0.1"))],
+    );
     let mut rx = fake::start(&c);
     let first = next(&mut rx).await;
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].targets.len(), 3);
     let reqs = api.requests();
     let list = reqs.iter().find(|r| !r.contains("watch=")).unwrap();
-    assert!(list.starts_with("/api/v1/namespaces/default/pods?"), "{list}");
+    assert!(
+        list.starts_with("/api/v1/namespaces/default/pods?"),
+        "{list}"
+    );
     assert!(list.contains("labelSelector=app%3Dweb"), "{list}");
-    assert!(list.contains("fieldSelector=spec.nodeName%3Dnode-a"), "{list}");
+    assert!(
+        list.contains("fieldSelector=spec.nodeName%3Dnode-a"),
+        "{list}"
+    );
 }
 
 fn node(name: &str, labels: Value) -> Value {
@@ -191,13 +219,19 @@ async fn nodes_with_kubelet_address_and_pods_with_node_metadata() {
         first[0].labels,
         ls(&[
             ("__meta_kubernetes_node_name", "node-a"),
-            ("__meta_kubernetes_node_provider_id", "aws:///eu-west-1a/node-a"),
+            (
+                "__meta_kubernetes_node_provider_id",
+                "aws:///eu-west-1a/node-a"
+            ),
             ("__meta_kubernetes_node_condition_ready", "true"),
             ("__meta_kubernetes_node_condition_memorypressure", "false"),
             ("__meta_kubernetes_node_label_zone", "a"),
             ("__meta_kubernetes_node_labelpresent_zone", "true"),
             ("__meta_kubernetes_node_annotation_node_alpha_ttl", "0"),
-            ("__meta_kubernetes_node_annotationpresent_node_alpha_ttl", "true"),
+            (
+                "__meta_kubernetes_node_annotationpresent_node_alpha_ttl",
+                "true"
+            ),
         ])
     );
     assert_eq!(
@@ -210,7 +244,10 @@ async fn nodes_with_kubelet_address_and_pods_with_node_metadata() {
             ("__meta_kubernetes_node_address_InternalIP", "10.1.0.5"),
         ])]
     );
-    api.events("/api/v1/nodes", vec![ev("ADDED", &node("node-b", json!({})))]);
+    api.events(
+        "/api/v1/nodes",
+        vec![ev("ADDED", &node("node-b", json!({})))],
+    );
     let u = next(&mut rx).await;
     assert_eq!(u[0].source, "node/node-b");
 
@@ -223,10 +260,22 @@ async fn nodes_with_kubelet_address_and_pods_with_node_metadata() {
     c.attach_metadata.node = true;
     let mut rx = fake::start(&c);
     let first = next(&mut rx).await;
-    assert_eq!(first[0].labels.get("__meta_kubernetes_node_label_zone"), Some("a"));
-    assert_eq!(first[0].labels.get("__meta_kubernetes_node_name"), Some("node-a"));
-    api.events("/api/v1/nodes", vec![ev("MODIFIED", &node("node-a", json!({"zone": "b"})))]);
+    assert_eq!(
+        first[0].labels.get("__meta_kubernetes_node_label_zone"),
+        Some("a")
+    );
+    assert_eq!(
+        first[0].labels.get("__meta_kubernetes_node_name"),
+        Some("node-a")
+    );
+    api.events(
+        "/api/v1/nodes",
+        vec![ev("MODIFIED", &node("node-a", json!({"zone": "b"})))],
+    );
     let u = next(&mut rx).await;
     assert_eq!(u[0].source, "pod/default/web-1");
-    assert_eq!(u[0].labels.get("__meta_kubernetes_node_label_zone"), Some("b"));
+    assert_eq!(
+        u[0].labels.get("__meta_kubernetes_node_label_zone"),
+        Some("b")
+    );
 }

@@ -19,6 +19,9 @@ use model::Labels;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
+/// The scripted watch batches of one collection, shared by its watches.
+type Batches = Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(Vec<Value>, bool)>>>;
+
 /// What the fake serves for one collection path.
 #[derive(Default)]
 struct Collection {
@@ -27,7 +30,7 @@ struct Collection {
     /// Scripted watch batches; a batch marked final ends its watch
     /// response (as after an ERROR event).
     watch_tx: Option<mpsc::UnboundedSender<(Vec<Value>, bool)>>,
-    watch_rx: Option<Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(Vec<Value>, bool)>>>>,
+    watch_rx: Option<Batches>,
 }
 
 /// Every request path the fake saw, with its query.
@@ -41,6 +44,7 @@ struct Inner {
 #[derive(Clone, Default)]
 pub struct FakeApi {
     inner: Arc<Mutex<Inner>>,
+    /// `http://127.0.0.1:<port>`.
     pub url: String,
 }
 
@@ -48,9 +52,13 @@ impl FakeApi {
     /// Starts the fake on a loopback port.
     pub async fn start() -> FakeApi {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut fake = FakeApi::default();
-        fake.url = format!("http://{}", listener.local_addr().unwrap());
-        let app = axum::Router::new().fallback(handle).with_state(fake.clone());
+        let fake = FakeApi {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            ..FakeApi::default()
+        };
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         fake
     }
@@ -73,7 +81,9 @@ impl FakeApi {
 
     /// Sends watch events (`{"type": …, "object": …}`) on `path`'s watch.
     pub fn events(&self, path: &str, events: Vec<Value>) {
-        self.with(path, |c| c.watch_tx.as_ref().unwrap().send((events, false)).unwrap());
+        self.with(path, |c| {
+            c.watch_tx.as_ref().unwrap().send((events, false)).unwrap()
+        });
     }
 
     /// Ends the current watch of `path` with a 410 Gone ERROR event, as an
@@ -82,7 +92,13 @@ impl FakeApi {
         let status = json!({"type": "ERROR", "object": {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": "too old resource version: 1 (5)", "reason": "Expired", "code": 410}});
-        self.with(path, |c| c.watch_tx.as_ref().unwrap().send((vec![status], true)).unwrap());
+        self.with(path, |c| {
+            c.watch_tx
+                .as_ref()
+                .unwrap()
+                .send((vec![status], true))
+                .unwrap()
+        });
     }
 
     /// The requests seen so far (`path?query`).
@@ -110,8 +126,14 @@ fn list_kind(path: &str) -> String {
 async fn handle(State(fake): State<FakeApi>, uri: Uri) -> Response {
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
-    fake.inner.lock().unwrap().requests.push(format!("{path}?{query}"));
-    let watch = query.split('&').any(|kv| kv == "watch=true" || kv == "watch=1");
+    fake.inner
+        .lock()
+        .unwrap()
+        .requests
+        .push(format!("{path}?{query}"));
+    let watch = query
+        .split('&')
+        .any(|kv| kv == "watch=true" || kv == "watch=1");
     if !watch {
         let items = fake.with(&path, |c| c.items.clone());
         let body = json!({

@@ -97,7 +97,11 @@ impl Api {
     pub(crate) fn new(c: &ConsulSdConfig) -> Result<Api, ConsulError> {
         let http = http_client(&c.http)?;
         let mut common = Vec::new();
-        for (k, v) in [("dc", &c.datacenter), ("ns", &c.namespace), ("partition", &c.partition)] {
+        for (k, v) in [
+            ("dc", &c.datacenter),
+            ("ns", &c.namespace),
+            ("partition", &c.partition),
+        ] {
             if !v.is_empty() {
                 common.push((k.to_owned(), v.clone()));
             }
@@ -115,7 +119,11 @@ impl Api {
         })
     }
 
-    async fn get(&self, path: &str, query: &[(String, String)]) -> Result<(bytes_body::Body, u64), ConsulError> {
+    async fn get(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<(bytes_body::Body, u64), ConsulError> {
         let url = format!("{}{path}", self.base);
         let mut req = self.http.get(&url).query(&self.common).query(query);
         if !self.token.is_empty() {
@@ -140,7 +148,13 @@ impl Api {
                 String::from_utf8_lossy(&body).trim()
             )));
         }
-        Ok((bytes_body::Body { url, body: body.to_vec() }, index))
+        Ok((
+            bytes_body::Body {
+                url,
+                body: body.to_vec(),
+            },
+            index,
+        ))
     }
 
     fn blocking(&self, index: u64, allow_stale: bool, filter: &str) -> Vec<(String, String)> {
@@ -175,7 +189,12 @@ impl Api {
         let q = self.blocking(index, allow_stale, filter);
         let (body, index) = self.get("/v1/catalog/services", &q).await?;
         let m: BTreeMap<String, Option<Vec<String>>> = body.json()?;
-        Ok((m.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect(), index))
+        Ok((
+            m.into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect(),
+            index,
+        ))
     }
 
     /// The health entries of `service` (every status, not only passing) that
@@ -244,37 +263,65 @@ fn http_client(h: &HttpClientConfig) -> Result<reqwest::Client, ConsulError> {
         let user = if b.username_file.is_empty() {
             b.username.clone()
         } else {
-            read(&b.username_file, "basic_auth username_file")?.trim().to_owned()
+            read(&b.username_file, "basic_auth username_file")?
+                .trim()
+                .to_owned()
         };
         let pass = if b.password_file.is_empty() {
             b.password.expose().to_owned()
         } else {
-            read(&b.password_file, "basic_auth password_file")?.trim().to_owned()
+            read(&b.password_file, "basic_auth password_file")?
+                .trim()
+                .to_owned()
         };
         use base64::Engine;
         let v = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("Basic {v}")).map_err(|e| bad(&e))?);
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {v}")).map_err(|e| bad(&e))?,
+        );
     }
     let (kind, cred, cred_file) = match &h.authorization {
         Some(a) => (
-            if a.kind.is_empty() { "Bearer" } else { a.kind.as_str() },
+            if a.kind.is_empty() {
+                "Bearer"
+            } else {
+                a.kind.as_str()
+            },
             a.credentials.expose().to_owned(),
             a.credentials_file.clone(),
         ),
-        None => ("Bearer", h.bearer_token.expose().to_owned(), h.bearer_token_file.clone()),
+        None => (
+            "Bearer",
+            h.bearer_token.expose().to_owned(),
+            h.bearer_token_file.clone(),
+        ),
     };
     let cred = if cred_file.is_empty() {
         cred
     } else {
-        read(&cred_file, "authorization credentials_file")?.trim().to_owned()
+        read(&cred_file, "authorization credentials_file")?
+            .trim()
+            .to_owned()
     };
     if !cred.is_empty() {
-        headers.insert(AUTHORIZATION, HeaderValue::from_str(&format!("{kind} {cred}")).map_err(|e| bad(&e))?);
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("{kind} {cred}")).map_err(|e| bad(&e))?,
+        );
     }
     for (name, v) in h.http_headers.iter().flatten() {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
-        for value in v.values.iter().map(String::as_str).chain(v.secrets.iter().map(|s| s.expose())) {
-            headers.append(name.clone(), HeaderValue::from_str(value).map_err(|e| bad(&e))?);
+        for value in v
+            .values
+            .iter()
+            .map(String::as_str)
+            .chain(v.secrets.iter().map(|s| s.expose()))
+        {
+            headers.append(
+                name.clone(),
+                HeaderValue::from_str(value).map_err(|e| bad(&e))?,
+            );
         }
     }
     let tls = &h.tls_config;
@@ -285,14 +332,26 @@ fn http_client(h: &HttpClientConfig) -> Result<reqwest::Client, ConsulError> {
     if !h.follow_redirects() {
         b = b.redirect(reqwest::redirect::Policy::none());
     }
-    let ca = if tls.ca_file.is_empty() { tls.ca.clone() } else { read(&tls.ca_file, "tls_config ca_file")? };
+    let ca = if tls.ca_file.is_empty() {
+        tls.ca.clone()
+    } else {
+        read(&tls.ca_file, "tls_config ca_file")?
+    };
     if !ca.is_empty() {
         for cert in reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|e| bad(&e))? {
             b = b.add_root_certificate(cert);
         }
     }
-    let cert = if tls.cert_file.is_empty() { tls.cert.clone() } else { read(&tls.cert_file, "tls_config cert_file")? };
-    let key = if tls.key_file.is_empty() { tls.key.expose().to_owned() } else { read(&tls.key_file, "tls_config key_file")? };
+    let cert = if tls.cert_file.is_empty() {
+        tls.cert.clone()
+    } else {
+        read(&tls.cert_file, "tls_config cert_file")?
+    };
+    let key = if tls.key_file.is_empty() {
+        tls.key.expose().to_owned()
+    } else {
+        read(&tls.key_file, "tls_config key_file")?
+    };
     if !cert.is_empty() && !key.is_empty() {
         let pem = format!("{cert}\n{key}");
         b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| bad(&e))?);

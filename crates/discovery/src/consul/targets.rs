@@ -8,7 +8,13 @@ use super::api::{Check, ServiceEntry};
 /// A Consul label name: every character outside `[a-zA-Z0-9_]` becomes `_`.
 fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -54,14 +60,21 @@ pub(crate) fn aggregated_status(checks: &[Check]) -> &'static str {
 pub(crate) fn target(e: &ServiceEntry, tag_separator: &str) -> Labels {
     let svc = &e.service;
     let mut b = LabelsBuilder::new();
-    let host = if svc.address.is_empty() { &e.node.address } else { &svc.address };
+    let host = if svc.address.is_empty() {
+        &e.node.address
+    } else {
+        &svc.address
+    };
     let tags = svc.tags.as_deref().unwrap_or_default().join(tag_separator);
     b.set("__address__", &join_host_port(host, svc.port));
     b.set("__meta_consul_address", &e.node.address);
     b.set("__meta_consul_node", &e.node.node);
     b.set("__meta_consul_namespace", &svc.namespace);
     b.set("__meta_consul_partition", &svc.partition);
-    b.set("__meta_consul_tags", &format!("{tag_separator}{tags}{tag_separator}"));
+    b.set(
+        "__meta_consul_tags",
+        &format!("{tag_separator}{tags}{tag_separator}"),
+    );
     b.set("__meta_consul_service_address", &svc.address);
     b.set("__meta_consul_service_port", &svc.port.to_string());
     b.set("__meta_consul_service_id", &svc.id);
@@ -92,10 +105,19 @@ mod tests {
     #[test]
     fn health_sums_up_checks() {
         assert_eq!(aggregated_status(&[]), "passing");
-        assert_eq!(aggregated_status(&[check("a", "passing"), check("b", "warning")]), "warning");
-        assert_eq!(aggregated_status(&[check("a", "critical"), check("b", "warning")]), "critical");
         assert_eq!(
-            aggregated_status(&[check("_node_maintenance", "critical"), check("b", "passing")]),
+            aggregated_status(&[check("a", "passing"), check("b", "warning")]),
+            "warning"
+        );
+        assert_eq!(
+            aggregated_status(&[check("a", "critical"), check("b", "warning")]),
+            "critical"
+        );
+        assert_eq!(
+            aggregated_status(&[
+                check("_node_maintenance", "critical"),
+                check("b", "passing")
+            ]),
             "maintenance"
         );
         assert_eq!(aggregated_status(&[check("a", "bogus")]), "");

@@ -84,12 +84,14 @@ impl ApiSource {
 }
 
 fn read(path: &str, what: &str) -> Result<String, KubernetesError> {
-    std::fs::read_to_string(path).map_err(|e| KubernetesError::HttpSettings(format!(
-        "cannot read {what} {path}: {e}"
-    )))
+    std::fs::read_to_string(path)
+        .map_err(|e| KubernetesError::HttpSettings(format!("cannot read {what} {path}: {e}")))
 }
 
-fn header(name: http::HeaderName, value: &str) -> Result<(http::HeaderName, http::HeaderValue), KubernetesError> {
+fn header(
+    name: http::HeaderName,
+    value: &str,
+) -> Result<(http::HeaderName, http::HeaderValue), KubernetesError> {
     let v = http::HeaderValue::from_str(value).map_err(|e| {
         KubernetesError::HttpSettings(format!("invalid value for header {name}: {e}"))
     })?;
@@ -99,27 +101,40 @@ fn header(name: http::HeaderName, value: &str) -> Result<(http::HeaderName, http
 /// Carries the `api_server` HTTP client settings over to kube's client:
 /// authentication as request headers (a bearer token file is re-read by
 /// kube, as Prometheus re-reads it), TLS roots and client certificate.
-fn apply_http_settings(cfg: &mut kube::Config, h: &HttpClientConfig) -> Result<(), KubernetesError> {
+fn apply_http_settings(
+    cfg: &mut kube::Config,
+    h: &HttpClientConfig,
+) -> Result<(), KubernetesError> {
     if let Some(b) = &h.basic_auth {
         let user = if b.username_file.is_empty() {
             b.username.clone()
         } else {
-            read(&b.username_file, "basic_auth username_file")?.trim().to_owned()
+            read(&b.username_file, "basic_auth username_file")?
+                .trim()
+                .to_owned()
         };
         let pass = if b.password_file.is_empty() {
             b.password.expose().to_owned()
         } else {
-            read(&b.password_file, "basic_auth password_file")?.trim().to_owned()
+            read(&b.password_file, "basic_auth password_file")?
+                .trim()
+                .to_owned()
         };
         let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        cfg.headers
-            .push(header(http::header::AUTHORIZATION, &format!("Basic {token}"))?);
+        cfg.headers.push(header(
+            http::header::AUTHORIZATION,
+            &format!("Basic {token}"),
+        )?);
     }
     // Validation moved a legacy bearer_token into `authorization`; handle
     // both in case it did not run.
     let (kind, cred, cred_file) = match &h.authorization {
         Some(a) => (
-            if a.kind.is_empty() { "Bearer" } else { a.kind.as_str() },
+            if a.kind.is_empty() {
+                "Bearer"
+            } else {
+                a.kind.as_str()
+            },
             a.credentials.expose().to_owned(),
             a.credentials_file.clone(),
         ),
@@ -135,11 +150,15 @@ fn apply_http_settings(cfg: &mut kube::Config, h: &HttpClientConfig) -> Result<(
         let cred = if cred_file.is_empty() {
             cred
         } else {
-            read(&cred_file, "authorization credentials_file")?.trim().to_owned()
+            read(&cred_file, "authorization credentials_file")?
+                .trim()
+                .to_owned()
         };
         if !cred.is_empty() {
-            cfg.headers
-                .push(header(http::header::AUTHORIZATION, &format!("{kind} {cred}"))?);
+            cfg.headers.push(header(
+                http::header::AUTHORIZATION,
+                &format!("{kind} {cred}"),
+            )?);
         }
     }
     if let Some(hs) = &h.http_headers {
@@ -203,7 +222,9 @@ fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, KubernetesError> {
         let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64)
-            .map_err(|e| KubernetesError::HttpSettings(format!("invalid certificate in tls_config CA: {e}")))?;
+            .map_err(|e| {
+                KubernetesError::HttpSettings(format!("invalid certificate in tls_config CA: {e}"))
+            })?;
         out.push(der);
         rest = &body[end + END.len()..];
     }

@@ -120,7 +120,10 @@ pub(crate) fn build(eps: &Endpoints, cx: &Ctx<'_>) -> TargetGroup {
     let mut add = |addr: &EndpointAddress, port: &EndpointPort, ready: &str| {
         let mut t = LabelsBuilder::new();
         t.set("__address__", &join_host_port(&addr.ip, port.port));
-        t.set(&format!("{PREFIX}endpoint_port_name"), port.name.as_deref().unwrap_or(""));
+        t.set(
+            &format!("{PREFIX}endpoint_port_name"),
+            port.name.as_deref().unwrap_or(""),
+        );
         t.set(
             &format!("{PREFIX}endpoint_port_protocol"),
             port.protocol.as_deref().unwrap_or(""),

@@ -38,7 +38,10 @@ fn secondary_family(svc: Option<&Service>, s: &EndpointSlice) -> bool {
 
 fn flag(t: &mut LabelsBuilder, name: &str, v: Option<bool>) {
     if let Some(v) = v {
-        t.set(&format!("{PREFIX}endpointslice_endpoint_conditions_{name}"), if v { "true" } else { "false" });
+        t.set(
+            &format!("{PREFIX}endpointslice_endpoint_conditions_{name}"),
+            if v { "true" } else { "false" },
+        );
     }
 }
 
@@ -48,7 +51,10 @@ pub(crate) fn build(slice: &EndpointSlice, cx: &Ctx<'_>) -> TargetGroup {
     let ns = meta::namespace(&slice.metadata);
     let mut b = LabelsBuilder::new();
     b.set(NAMESPACE, ns);
-    b.set(&format!("{PREFIX}endpointslice_address_type"), &slice.address_type);
+    b.set(
+        &format!("{PREFIX}endpointslice_address_type"),
+        &slice.address_type,
+    );
     meta::object_labels(&mut b, &slice.metadata, "endpointslice");
     let svc = service_key(slice).and_then(|k| cx.stores.service(&k));
     if let Some(svc) = svc {
@@ -110,7 +116,10 @@ pub(crate) fn build(slice: &EndpointSlice, cx: &Ctx<'_>) -> TargetGroup {
         for (k, v) in ep.deprecated_topology.iter().flatten() {
             let k = sanitize(k);
             t.set(&format!("{PREFIX}endpointslice_endpoint_topology_{k}"), v);
-            t.set(&format!("{PREFIX}endpointslice_endpoint_topology_present_{k}"), "true");
+            t.set(
+                &format!("{PREFIX}endpointslice_endpoint_topology_present_{k}"),
+                "true",
+            );
         }
         if cx.attach.node {
             let node_ref = ep
@@ -144,7 +153,10 @@ pub(crate) fn refers_to(slice: &EndpointSlice, pod_key: Option<&str>, node: Opti
         let name = r.and_then(|r| r.name.as_deref()).unwrap_or("");
         let pod_hit = pod_key.is_some_and(|k| {
             kind == Some("Pod")
-                && format!("{}/{name}", r.and_then(|r| r.namespace.as_deref()).unwrap_or("")) == k
+                && format!(
+                    "{}/{name}",
+                    r.and_then(|r| r.namespace.as_deref()).unwrap_or("")
+                ) == k
         });
         let node_hit = node.is_some_and(|n| {
             ep.node_name.as_deref() == Some(n) || (kind == Some("Node") && name == n)

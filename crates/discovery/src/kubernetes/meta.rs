@@ -13,7 +13,13 @@ pub(crate) const NAMESPACE: &str = "__meta_kubernetes_namespace";
 /// `_`, as Prometheus sanitizes Kubernetes label and annotation keys.
 pub(crate) fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

@@ -42,9 +42,15 @@ pub(crate) fn build(node: &Node) -> Option<TargetGroup> {
             .and_then(|s| s.provider_id.as_deref())
             .unwrap_or(""),
     );
-    for c in status.and_then(|s| s.conditions.as_deref()).unwrap_or_default() {
+    for c in status
+        .and_then(|s| s.conditions.as_deref())
+        .unwrap_or_default()
+    {
         b.set(
-            &format!("{PREFIX}node_condition_{}", sanitize(&c.type_.to_lowercase())),
+            &format!(
+                "{PREFIX}node_condition_{}",
+                sanitize(&c.type_.to_lowercase())
+            ),
             &c.status.to_lowercase(),
         );
     }
@@ -65,7 +71,10 @@ pub(crate) fn build(node: &Node) -> Option<TargetGroup> {
         .iter()
         .rev()
     {
-        t.set(&sanitize(&format!("{PREFIX}node_address_{}", a.type_)), &a.address);
+        t.set(
+            &sanitize(&format!("{PREFIX}node_address_{}", a.type_)),
+            &a.address,
+        );
     }
     Some(TargetGroup {
         source: format!("node/{name}"),

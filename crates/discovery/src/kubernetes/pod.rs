@@ -99,7 +99,12 @@ pub(crate) fn container_labels(b: &mut LabelsBuilder, c: &Container, init: bool)
 }
 
 /// Sets the container port labels of a target.
-pub(crate) fn port_labels(b: &mut LabelsBuilder, name: Option<&str>, number: i32, protocol: Option<&str>) {
+pub(crate) fn port_labels(
+    b: &mut LabelsBuilder,
+    name: Option<&str>,
+    number: i32,
+    protocol: Option<&str>,
+) {
     b.set(PORT_NAME, name.unwrap_or(""));
     b.set(PORT_NUMBER, &number.to_string());
     b.set(PORT_PROTOCOL, protocol.unwrap_or(""));
@@ -134,16 +139,22 @@ pub(crate) fn build(pod: &Pod, cx: &Ctx<'_>) -> TargetGroup {
         };
         let id = container_id(statuses, &c.name);
         let ports = c.ports.as_deref().unwrap_or_default();
-        let target = |address: &str, port: Option<&k8s_openapi::api::core::v1::ContainerPort>| -> Labels {
-            let mut t = LabelsBuilder::new();
-            t.set("__address__", address);
-            container_labels(&mut t, c, init);
-            t.set(CONTAINER_ID, id);
-            if let Some(p) = port {
-                port_labels(&mut t, p.name.as_deref(), p.container_port, p.protocol.as_deref());
-            }
-            t.build()
-        };
+        let target =
+            |address: &str, port: Option<&k8s_openapi::api::core::v1::ContainerPort>| -> Labels {
+                let mut t = LabelsBuilder::new();
+                t.set("__address__", address);
+                container_labels(&mut t, c, init);
+                t.set(CONTAINER_ID, id);
+                if let Some(p) = port {
+                    port_labels(
+                        &mut t,
+                        p.name.as_deref(),
+                        p.container_port,
+                        p.protocol.as_deref(),
+                    );
+                }
+                t.build()
+            };
         if ports.is_empty() {
             tg.targets.push(target(ip, None));
         }

@@ -53,8 +53,14 @@ pub(crate) fn build(svc: &Service, cx: &Ctx<'_>) -> TargetGroup {
             "__address__",
             &join_host_port(&format!("{name}.{ns}.svc"), port.port),
         );
-        t.set(&format!("{PREFIX}service_port_name"), port.name.as_deref().unwrap_or(""));
-        t.set(&format!("{PREFIX}service_port_number"), &port.port.to_string());
+        t.set(
+            &format!("{PREFIX}service_port_name"),
+            port.name.as_deref().unwrap_or(""),
+        );
+        t.set(
+            &format!("{PREFIX}service_port_number"),
+            &port.port.to_string(),
+        );
         t.set(
             &format!("{PREFIX}service_port_protocol"),
             port.protocol.as_deref().unwrap_or(""),
@@ -72,7 +78,10 @@ pub(crate) fn build(svc: &Service, cx: &Ctx<'_>) -> TargetGroup {
             );
         }
         if ty == "LoadBalancer" {
-            t.set(&format!("{PREFIX}service_loadbalancer_ip"), &load_balancer_ips(svc));
+            t.set(
+                &format!("{PREFIX}service_loadbalancer_ip"),
+                &load_balancer_ips(svc),
+            );
         }
         targets.push(t.build());
     }

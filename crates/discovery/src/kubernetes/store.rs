@@ -26,6 +26,9 @@ pub(crate) enum Kind {
 }
 
 /// One event of one watch stream (a kind in one namespace).
+// Updates are applied as they arrive and never stored, so the size of the
+// largest object kind costs nothing worth a box per event.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Update {
     Node(usize, Event<Node>),
     Pod(usize, Event<Pod>),

@@ -114,7 +114,11 @@ impl Plan {
 
     /// Starts the list-and-watch of every kind the role needs; `stores`
     /// gets one empty shard per stream.
-    pub(crate) fn streams(&self, client: &Client, stores: &mut Stores) -> SelectAll<BoxStream<'static, Update>> {
+    pub(crate) fn streams(
+        &self,
+        client: &Client,
+        stores: &mut Stores,
+    ) -> SelectAll<BoxStream<'static, Update>> {
         let mut out = SelectAll::new();
         let ns = self.namespaces.as_slice();
         let with_node = match self.role {
@@ -123,28 +127,87 @@ impl Plan {
             Role::Service | Role::Ingress => false,
         };
         if with_node {
-            out.push(stream(Api::<Node>::all(client.clone()), self.selector(Role::Node), 0, Update::Node));
+            out.push(stream(
+                Api::<Node>::all(client.clone()),
+                self.selector(Role::Node),
+                0,
+                Update::Node,
+            ));
             stores.nodes.push(Shard::default());
         }
         if self.attach.namespace && self.role != Role::Node {
             // Namespaces are watched whole, whatever `namespaces` says, as
             // Prometheus does.
-            out.push(stream(Api::<Namespace>::all(client.clone()), ("", ""), 0, Update::Namespace));
+            out.push(stream(
+                Api::<Namespace>::all(client.clone()),
+                ("", ""),
+                0,
+                Update::Namespace,
+            ));
             stores.namespaces.push(Shard::default());
         }
         match self.role {
             Role::Node => {}
-            Role::Pod => namespaced::<Pod>(client, ns, self.selector(Role::Pod), &mut stores.pods, Update::Pod, &mut out),
-            Role::Service => namespaced::<Service>(client, ns, self.selector(Role::Service), &mut stores.services, Update::Service, &mut out),
-            Role::Ingress => namespaced::<Ingress>(client, ns, self.selector(Role::Ingress), &mut stores.ingresses, Update::Ingress, &mut out),
+            Role::Pod => namespaced::<Pod>(
+                client,
+                ns,
+                self.selector(Role::Pod),
+                &mut stores.pods,
+                Update::Pod,
+                &mut out,
+            ),
+            Role::Service => namespaced::<Service>(
+                client,
+                ns,
+                self.selector(Role::Service),
+                &mut stores.services,
+                Update::Service,
+                &mut out,
+            ),
+            Role::Ingress => namespaced::<Ingress>(
+                client,
+                ns,
+                self.selector(Role::Ingress),
+                &mut stores.ingresses,
+                Update::Ingress,
+                &mut out,
+            ),
             Role::Endpoints | Role::EndpointSlice => {
                 if self.role == Role::Endpoints {
-                    namespaced::<Endpoints>(client, ns, self.selector(Role::Endpoints), &mut stores.endpoints, Update::Endpoints, &mut out);
+                    namespaced::<Endpoints>(
+                        client,
+                        ns,
+                        self.selector(Role::Endpoints),
+                        &mut stores.endpoints,
+                        Update::Endpoints,
+                        &mut out,
+                    );
                 } else {
-                    namespaced::<EndpointSlice>(client, ns, self.selector(Role::EndpointSlice), &mut stores.slices, Update::EndpointSlice, &mut out);
+                    namespaced::<EndpointSlice>(
+                        client,
+                        ns,
+                        self.selector(Role::EndpointSlice),
+                        &mut stores.slices,
+                        Update::EndpointSlice,
+                        &mut out,
+                    );
                 }
-                namespaced::<Service>(client, ns, self.selector(Role::Service), &mut stores.services, Update::Service, &mut out);
-                namespaced::<Pod>(client, ns, self.selector(Role::Pod), &mut stores.pods, Update::Pod, &mut out);
+                namespaced::<Service>(
+                    client,
+                    ns,
+                    self.selector(Role::Service),
+                    &mut stores.services,
+                    Update::Service,
+                    &mut out,
+                );
+                namespaced::<Pod>(
+                    client,
+                    ns,
+                    self.selector(Role::Pod),
+                    &mut stores.pods,
+                    Update::Pod,
+                    &mut out,
+                );
             }
         }
         out
