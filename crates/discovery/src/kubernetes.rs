@@ -209,6 +209,26 @@ impl Plan {
     /// The role's objects whose groups depend on the object `key` of
     /// another kind.
     fn dependents(&self, s: &Stores, kind: Kind, key: &str, out: &mut Vec<String>) {
+        if let Kind::ReplicaSet | Kind::Job = kind {
+            // Through the pods the owner controls.
+            let owner = if kind == Kind::Job {
+                "Job"
+            } else {
+                "ReplicaSet"
+            };
+            let pods: Vec<&String> = store::all(&s.pods)
+                .filter(|(_, p)| pod::owned_by(p, owner, key))
+                .map(|(k, _)| k)
+                .collect();
+            for p in pods {
+                if self.role == Role::Pod {
+                    out.push(p.clone());
+                } else {
+                    self.dependents(s, Kind::Pod, p, out);
+                }
+            }
+            return;
+        }
         fn matching<K>(v: &[store::Shard<K>], out: &mut Vec<String>, f: impl Fn(&K) -> bool) {
             out.extend(store::all(v).filter(|(_, o)| f(o)).map(|(k, _)| k.clone()));
         }

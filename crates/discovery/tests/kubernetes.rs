@@ -279,3 +279,65 @@ async fn nodes_with_kubelet_address_and_pods_with_node_metadata() {
         Some("b")
     );
 }
+
+#[tokio::test]
+async fn pods_with_deployment_job_and_cronjob_names() {
+    let api = FakeApi::start().await;
+    let rs = |deployment: &str| {
+        json!({
+            "kind": "ReplicaSet", "apiVersion": "apps/v1",
+            "metadata": {"name": "web-5d", "namespace": "default", "resourceVersion": "2",
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment",
+                                              "name": deployment, "uid": "d1", "controller": true}]},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}}
+        })
+    };
+    let job = json!({
+        "kind": "Job", "apiVersion": "batch/v1",
+        "metadata": {"name": "backup-123", "namespace": "default", "resourceVersion": "2",
+                     "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob",
+                                          "name": "backup", "uid": "c1", "controller": true}]},
+        "spec": {"template": {"spec": {"containers": []}}}
+    });
+    let mut job_pod = pod("backup-123-x", Some("10.0.0.9"));
+    job_pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "batch/v1", "kind": "Job", "name": "backup-123", "uid": "j1", "controller": true}]);
+    api.set_items("/apis/apps/v1/replicasets", vec![rs("web")]);
+    api.set_items("/apis/batch/v1/jobs", vec![job]);
+    api.set_items(
+        "/api/v1/pods",
+        vec![pod("web-1", Some("10.0.0.1")), job_pod],
+    );
+    let mut c = fake::config(&api, "pod");
+    c.attach_metadata.deployment = true;
+    c.attach_metadata.job = true;
+    c.attach_metadata.cronjob = true;
+    let mut rx = fake::start(&c);
+    let first = next(&mut rx).await;
+    assert_eq!(first[0].source, "pod/default/backup-123-x");
+    assert_eq!(
+        first[0].labels.get("__meta_kubernetes_pod_job_name"),
+        Some("backup-123")
+    );
+    assert_eq!(
+        first[0].labels.get("__meta_kubernetes_pod_cronjob_name"),
+        Some("backup")
+    );
+    assert_eq!(first[1].source, "pod/default/web-1");
+    assert_eq!(
+        first[1].labels.get("__meta_kubernetes_pod_deployment_name"),
+        Some("web")
+    );
+    assert_eq!(first[1].labels.get("__meta_kubernetes_pod_job_name"), None);
+
+    // The replica set changes owner: its pods are rebuilt.
+    api.events(
+        "/apis/apps/v1/replicasets",
+        vec![ev("MODIFIED", &rs("web-v2"))],
+    );
+    let u = next(&mut rx).await;
+    assert_eq!(u.len(), 1);
+    assert_eq!(
+        u[0].labels.get("__meta_kubernetes_pod_deployment_name"),
+        Some("web-v2")
+    );
+}

@@ -38,6 +38,14 @@ pub(crate) fn pod_ip(pod: &Pod) -> &str {
         .unwrap_or("")
 }
 
+/// Whether the pod's controller is the `kind` object `key`
+/// (`namespace/name`).
+pub(crate) fn owned_by(pod: &Pod, kind: &str, key: &str) -> bool {
+    meta::controller(&pod.metadata).is_some_and(|o| {
+        o.kind == kind && format!("{}/{}", meta::namespace(&pod.metadata), o.name) == key
+    })
+}
+
 /// The node a pod is scheduled on ("" when unscheduled).
 pub(crate) fn node_name(pod: &Pod) -> &str {
     pod.spec
@@ -66,8 +74,34 @@ pub(crate) fn pod_labels(b: &mut LabelsBuilder, pod: &Pod, cx: &Ctx<'_>) {
     if let Some(owner) = meta::controller(&pod.metadata) {
         b.set(&format!("{PREFIX}pod_controller_kind"), &owner.kind);
         b.set(&format!("{PREFIX}pod_controller_name"), &owner.name);
-        if owner.kind == "Job" && cx.attach.job {
-            b.set(&format!("{PREFIX}pod_job_name"), &owner.name);
+        let ns = meta::namespace(&pod.metadata);
+        let owner_key = format!("{ns}/{}", owner.name);
+        match owner.kind.as_str() {
+            "ReplicaSet" if cx.attach.deployment => {
+                let deployment = cx
+                    .stores
+                    .replica_set(&owner_key)
+                    .and_then(|rs| meta::controller(&rs.metadata))
+                    .filter(|o| o.kind == "Deployment");
+                if let Some(d) = deployment {
+                    b.set(&format!("{PREFIX}pod_deployment_name"), &d.name);
+                }
+            }
+            "Job" => {
+                if cx.attach.job {
+                    b.set(&format!("{PREFIX}pod_job_name"), &owner.name);
+                }
+                let cron = cx
+                    .stores
+                    .job(&owner_key)
+                    .filter(|_| cx.attach.cronjob)
+                    .and_then(|j| meta::controller(&j.metadata))
+                    .filter(|o| o.kind == "CronJob");
+                if let Some(c) = cron {
+                    b.set(&format!("{PREFIX}pod_cronjob_name"), &c.name);
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -23,6 +25,8 @@ pub(crate) enum Kind {
     EndpointSlice,
     Ingress,
     Namespace,
+    ReplicaSet,
+    Job,
 }
 
 /// One event of one watch stream (a kind in one namespace).
@@ -37,6 +41,8 @@ pub(crate) enum Update {
     EndpointSlice(usize, Event<EndpointSlice>),
     Ingress(usize, Event<Ingress>),
     Namespace(usize, Event<Namespace>),
+    ReplicaSet(usize, Event<ReplicaSet>),
+    Job(usize, Event<Job>),
 }
 
 /// The objects of one watch stream, by [`meta::key`].
@@ -98,6 +104,8 @@ pub(crate) struct Stores {
     pub(crate) slices: Vec<Shard<EndpointSlice>>,
     pub(crate) ingresses: Vec<Shard<Ingress>>,
     pub(crate) namespaces: Vec<Shard<Namespace>>,
+    pub(crate) replica_sets: Vec<Shard<ReplicaSet>>,
+    pub(crate) jobs: Vec<Shard<Job>>,
 }
 
 fn find<'a, K>(shards: &'a [Shard<K>], key: &str) -> Option<&'a K> {
@@ -135,6 +143,10 @@ impl Stores {
             Update::Namespace(i, e) => {
                 shard(&mut self.namespaces, i).apply(e, Kind::Namespace, touched)
             }
+            Update::ReplicaSet(i, e) => {
+                shard(&mut self.replica_sets, i).apply(e, Kind::ReplicaSet, touched)
+            }
+            Update::Job(i, e) => shard(&mut self.jobs, i).apply(e, Kind::Job, touched),
         }
     }
 
@@ -147,6 +159,8 @@ impl Stores {
             && synced(&self.slices)
             && synced(&self.ingresses)
             && synced(&self.namespaces)
+            && synced(&self.replica_sets)
+            && synced(&self.jobs)
     }
 
     /// A node by name.
@@ -177,6 +191,16 @@ impl Stores {
     /// An ingress by `namespace/name`.
     pub(crate) fn ingress(&self, key: &str) -> Option<&Ingress> {
         find(&self.ingresses, key)
+    }
+
+    /// A replica set by `namespace/name`.
+    pub(crate) fn replica_set(&self, key: &str) -> Option<&ReplicaSet> {
+        find(&self.replica_sets, key)
+    }
+
+    /// A job by `namespace/name`.
+    pub(crate) fn job(&self, key: &str) -> Option<&Job> {
+        find(&self.jobs, key)
     }
 
     /// A namespace by name.

@@ -6,6 +6,8 @@ use std::fmt::Debug;
 use std::time::Duration;
 
 use futures::stream::{BoxStream, SelectAll, StreamExt};
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node, Pod, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
@@ -145,6 +147,29 @@ impl Plan {
                 Update::Namespace,
             ));
             stores.namespaces.push(Shard::default());
+        }
+        if matches!(self.role, Role::Pod | Role::Endpoints | Role::EndpointSlice) {
+            // Owners of pods, for the deployment, job and cron job names.
+            if self.attach.deployment {
+                namespaced::<ReplicaSet>(
+                    client,
+                    ns,
+                    ("", ""),
+                    &mut stores.replica_sets,
+                    Update::ReplicaSet,
+                    &mut out,
+                );
+            }
+            if self.attach.job || self.attach.cronjob {
+                namespaced::<Job>(
+                    client,
+                    ns,
+                    ("", ""),
+                    &mut stores.jobs,
+                    Update::Job,
+                    &mut out,
+                );
+            }
         }
         match self.role {
             Role::Node => {}
