@@ -232,30 +232,13 @@ impl Plan {
         fn matching<K>(v: &[store::Shard<K>], out: &mut Vec<String>, f: impl Fn(&K) -> bool) {
             out.extend(store::all(v).filter(|(_, o)| f(o)).map(|(k, _)| k.clone()));
         }
-        let in_ns = |k: &String| k.split('/').next() == Some(key);
         match (self.role, kind) {
-            (_, Kind::Namespace) => match self.role {
-                Role::Node => {}
-                Role::Pod => matching(&s.pods, out, |o| meta::namespace(&o.metadata) == key),
-                Role::Service => {
-                    matching(&s.services, out, |o| meta::namespace(&o.metadata) == key)
-                }
-                Role::Ingress => {
-                    matching(&s.ingresses, out, |o| meta::namespace(&o.metadata) == key)
-                }
-                Role::Endpoints => out.extend(
-                    store::all(&s.endpoints)
-                        .map(|(k, _)| k)
-                        .filter(|k| in_ns(k))
-                        .cloned(),
-                ),
-                Role::EndpointSlice => out.extend(
-                    store::all(&s.slices)
-                        .map(|(k, _)| k)
-                        .filter(|k| in_ns(k))
-                        .cloned(),
-                ),
-            },
+            // Every namespaced object's key starts with its namespace.
+            (_, Kind::Namespace) => out.extend(
+                self.primary_keys(s)
+                    .into_iter()
+                    .filter(|k| k.split_once('/').is_some_and(|(ns, _)| ns == key)),
+            ),
             (Role::Pod, Kind::Node) => matching(&s.pods, out, |p| pod::node_name(p) == key),
             (Role::Endpoints, Kind::Service) => out.push(key.to_owned()),
             (Role::Endpoints, Kind::Pod) => {

@@ -177,6 +177,14 @@ pub(crate) fn build(eps: &Endpoints, cx: &Ctx<'_>) -> TargetGroup {
     }
 }
 
+/// Whether `r` refers to the pod `pod_key` (`namespace/name`).
+pub(crate) fn is_pod_ref(r: &k8s_openapi::api::core::v1::ObjectReference, pod_key: &str) -> bool {
+    let (ns, name) = pod_key.split_once('/').unwrap_or(("", pod_key));
+    r.kind.as_deref() == Some("Pod")
+        && r.namespace.as_deref().unwrap_or("") == ns
+        && r.name.as_deref().unwrap_or("") == name
+}
+
 /// Whether `eps` must be rebuilt when the pod `pod_key` changes.
 pub(crate) fn refers_to_pod(eps: &Endpoints, pod_key: &str) -> bool {
     eps.subsets.iter().flatten().any(|ss| {
@@ -185,14 +193,9 @@ pub(crate) fn refers_to_pod(eps: &Endpoints, pod_key: &str) -> bool {
             .flatten()
             .chain(ss.not_ready_addresses.iter().flatten())
             .any(|a| {
-                a.target_ref.as_ref().is_some_and(|r| {
-                    r.kind.as_deref() == Some("Pod")
-                        && format!(
-                            "{}/{}",
-                            r.namespace.as_deref().unwrap_or(""),
-                            r.name.as_deref().unwrap_or("")
-                        ) == pod_key
-                })
+                a.target_ref
+                    .as_ref()
+                    .is_some_and(|r| is_pod_ref(r, pod_key))
             })
     })
 }

@@ -6,7 +6,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 use model::LabelsBuilder;
 
-use super::endpoints::{resolve_pod, SeenPods};
+use super::endpoints::{is_pod_ref, resolve_pod, SeenPods};
 use super::meta::{self, join_host_port, sanitize, NAMESPACE, PREFIX};
 use super::Ctx;
 use crate::TargetGroup;
@@ -149,17 +149,12 @@ pub(crate) fn build(slice: &EndpointSlice, cx: &Ctx<'_>) -> TargetGroup {
 pub(crate) fn refers_to(slice: &EndpointSlice, pod_key: Option<&str>, node: Option<&str>) -> bool {
     slice.endpoints.iter().any(|ep| {
         let r = ep.target_ref.as_ref();
-        let kind = r.and_then(|r| r.kind.as_deref());
-        let name = r.and_then(|r| r.name.as_deref()).unwrap_or("");
-        let pod_hit = pod_key.is_some_and(|k| {
-            kind == Some("Pod")
-                && format!(
-                    "{}/{name}",
-                    r.and_then(|r| r.namespace.as_deref()).unwrap_or("")
-                ) == k
-        });
+        let pod_hit = pod_key.is_some_and(|k| r.is_some_and(|r| is_pod_ref(r, k)));
         let node_hit = node.is_some_and(|n| {
-            ep.node_name.as_deref() == Some(n) || (kind == Some("Node") && name == n)
+            ep.node_name.as_deref() == Some(n)
+                || r.is_some_and(|r| {
+                    r.kind.as_deref() == Some("Node") && r.name.as_deref() == Some(n)
+                })
         });
         pod_hit || node_hit
     })
