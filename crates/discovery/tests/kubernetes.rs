@@ -161,6 +161,11 @@ async fn pods_list_then_watch_then_relist_after_gone() {
 async fn pods_in_named_namespaces_with_selectors() {
     let api = FakeApi::start().await;
     let mut c = fake::config(&api, "pod");
+    c.http.authorization = Some(config::Authorization {
+        kind: "Bearer".into(),
+        credentials: config::Secret::new("tok"),
+        ..Default::default()
+    });
     c.namespaces.names = vec!["default".into()];
     c.selectors = vec![config::discovery::KubernetesSelector {
         role: "pod".into(),
@@ -339,5 +344,48 @@ async fn pods_with_deployment_job_and_cronjob_names() {
     assert_eq!(
         u[0].labels.get("__meta_kubernetes_pod_deployment_name"),
         Some("web-v2")
+    );
+}
+
+#[tokio::test]
+async fn kubeconfig_file_names_the_server_and_token() {
+    let api = FakeApi::start().await;
+    api.set_items("/api/v1/namespaces/team-a/services", vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    let text = format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+         clusters:\n- name: k\n  cluster:\n    server: {}\n\
+         users:\n- name: u\n  user:\n    token: abc\n\
+         contexts:\n- name: c\n  context:\n    cluster: k\n    user: u\n",
+        api.url
+    );
+    std::fs::write(&path, text).unwrap();
+    let c = config::discovery::KubernetesSdConfig {
+        role: "service".into(),
+        kubeconfig_file: path.to_string_lossy().into_owned(),
+        namespaces: config::discovery::KubernetesNamespaces {
+            names: vec!["team-a".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut rx = fake::start(&c);
+    // An empty first view: discovery ran and found nothing.
+    assert!(next(&mut rx).await.is_empty());
+    assert!(api.requests()[0].starts_with("/api/v1/namespaces/team-a/services?"));
+    assert_eq!(api.authorizations()[0], "Bearer abc");
+
+    let missing = config::discovery::KubernetesSdConfig {
+        role: "service".into(),
+        kubeconfig_file: dir.path().join("nope").to_string_lossy().into_owned(),
+        ..Default::default()
+    };
+    let err = discovery::kubernetes::KubernetesDiscovery::new(&missing)
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().starts_with("cannot use kubeconfig file"),
+        "{err}"
     );
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use config::discovery::KubernetesSdConfig;
 use discovery::kubernetes::KubernetesDiscovery;
@@ -38,6 +38,8 @@ struct Collection {
 struct Inner {
     collections: HashMap<String, Collection>,
     requests: Vec<String>,
+    /// The Authorization header of each request ("" when absent).
+    authorizations: Vec<String>,
 }
 
 /// The fake API server; dropped with the test's runtime.
@@ -101,6 +103,11 @@ impl FakeApi {
         });
     }
 
+    /// The Authorization headers seen so far.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.inner.lock().unwrap().authorizations.clone()
+    }
+
     /// The requests seen so far (`path?query`).
     pub fn requests(&self) -> Vec<String> {
         self.inner.lock().unwrap().requests.clone()
@@ -123,14 +130,17 @@ fn list_kind(path: &str) -> String {
     format!("{singular}List")
 }
 
-async fn handle(State(fake): State<FakeApi>, uri: Uri) -> Response {
+async fn handle(State(fake): State<FakeApi>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
-    fake.inner
-        .lock()
-        .unwrap()
-        .requests
-        .push(format!("{path}?{query}"));
+    {
+        let mut inner = fake.inner.lock().unwrap();
+        inner.requests.push(format!("{path}?{query}"));
+        let auth = headers
+            .get("authorization")
+            .map_or("", |v| v.to_str().unwrap_or(""));
+        inner.authorizations.push(auth.to_owned());
+    }
     let watch = query
         .split('&')
         .any(|kv| kv == "watch=true" || kv == "watch=1");

@@ -18,8 +18,8 @@ const OWN_NAMESPACE_FILE: &str = "/var/run/secrets/kubernetes.io/serviceaccount/
 pub(crate) enum ApiSource {
     /// A ready configuration (explicit `api_server` or in-cluster).
     Ready(Box<kube::Config>),
-    /// A parsed kubeconfig file.
-    Kubeconfig(Box<Kubeconfig>),
+    /// A parsed kubeconfig file, and its path.
+    Kubeconfig(Box<Kubeconfig>, String),
 }
 
 impl ApiSource {
@@ -33,7 +33,10 @@ impl ApiSource {
                     reason: e.to_string(),
                 }
             })?;
-            return Ok((ApiSource::Kubeconfig(Box::new(kc)), String::new()));
+            return Ok((
+                ApiSource::Kubeconfig(Box::new(kc), c.kubeconfig_file.clone()),
+                String::new(),
+            ));
         }
         match &c.api_server {
             Some(url) => {
@@ -71,11 +74,11 @@ impl ApiSource {
     pub(crate) async fn config(self) -> Result<kube::Config, KubernetesError> {
         match self {
             ApiSource::Ready(c) => Ok(*c),
-            ApiSource::Kubeconfig(kc) => {
+            ApiSource::Kubeconfig(kc, path) => {
                 kube::Config::from_custom_kubeconfig(*kc, &KubeConfigOptions::default())
                     .await
                     .map_err(|e| KubernetesError::Kubeconfig {
-                        path: String::new(),
+                        path,
                         reason: e.to_string(),
                     })
             }
