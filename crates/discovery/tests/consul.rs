@@ -227,10 +227,19 @@ fn config(fake: &Fake) -> ConsulSdConfig {
 }
 
 fn start(c: &ConsulSdConfig) -> mpsc::Receiver<Vec<TargetGroup>> {
+    start_task(c).0
+}
+
+fn start_task(
+    c: &ConsulSdConfig,
+) -> (
+    mpsc::Receiver<Vec<TargetGroup>>,
+    tokio::task::JoinHandle<()>,
+) {
     let d = ConsulDiscovery::new(c).unwrap();
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(Box::new(d).run(tx));
-    rx
+    let task = tokio::spawn(Box::new(d).run(tx));
+    (rx, task)
 }
 
 async fn next(rx: &mut mpsc::Receiver<Vec<TargetGroup>>) -> Vec<TargetGroup> {
@@ -453,4 +462,36 @@ async fn node_meta_and_filter_reach_consul() {
     let (q, _) = &fake.requests("/v1/health/service/web")[0];
     assert_eq!(param(q, "node-meta"), Some("rack:r1"));
     assert_eq!(param(q, "filter"), Some("Checks.Status == passing"));
+}
+
+#[tokio::test]
+async fn stops_with_its_watchers_when_the_receiver_is_dropped() {
+    let fake = Fake::start().await;
+    fake.update(1, |s| {
+        s.insert(
+            "web".into(),
+            vec![entry(
+                ("web", "web-1"),
+                ("n1", "10.0.0.1"),
+                "",
+                80,
+                &[],
+                "passing",
+            )],
+        );
+    });
+    let (mut rx, task) = start_task(&config(&fake));
+    assert_eq!(next(&mut rx).await.len(), 1);
+    // Let the service watcher start its blocking query.
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    drop(rx);
+    tokio::time::timeout(Duration::from_secs(1), task)
+        .await
+        .expect("discovery stops within a second")
+        .unwrap();
+    // No watcher left: an index change brings no more queries.
+    let before = fake.requests("/v1/health/service/web").len();
+    fake.update(2, |_| {});
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(fake.requests("/v1/health/service/web").len(), before);
 }

@@ -389,3 +389,16 @@ async fn kubeconfig_file_names_the_server_and_token() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn stops_when_the_receiver_is_dropped() {
+    let api = FakeApi::start().await;
+    api.set_items("/api/v1/nodes", vec![node("node-a", json!({}))]);
+    let (mut rx, task) = fake::start_task(&fake::config(&api, "node"));
+    assert_eq!(next(&mut rx).await.len(), 1);
+    drop(rx);
+    tokio::time::timeout(std::time::Duration::from_secs(1), task)
+        .await
+        .expect("discovery stops within a second")
+        .unwrap();
+}

@@ -181,10 +181,20 @@ async fn handle(State(fake): State<FakeApi>, uri: Uri, headers: HeaderMap) -> Re
 
 /// Starts discovery for `config` (its `api_server` pointing at the fake).
 pub fn start(config: &KubernetesSdConfig) -> mpsc::Receiver<Vec<TargetGroup>> {
+    start_task(config).0
+}
+
+/// [`start`], also returning the discovery's task.
+pub fn start_task(
+    config: &KubernetesSdConfig,
+) -> (
+    mpsc::Receiver<Vec<TargetGroup>>,
+    tokio::task::JoinHandle<()>,
+) {
     let d = KubernetesDiscovery::new(config).expect("discovery starts");
     let (tx, rx) = mpsc::channel(16);
-    tokio::spawn(Box::new(d).run(tx));
-    rx
+    let task = tokio::spawn(Box::new(d).run(tx));
+    (rx, task)
 }
 
 /// A config for `role` against `fake`.
