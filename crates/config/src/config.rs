@@ -157,6 +157,13 @@ impl Config {
         Ok(())
     }
 
+    /// The config as YAML, secrets shown as `<secret>` and passwords in
+    /// URLs as `xxxxx` (what Prometheus's status page shows). Loading the
+    /// text again gives the same config, but for those secrets.
+    pub fn to_yaml(&self) -> Result<String, crate::SerError> {
+        crate::yaml::ser::to_string(self)
+    }
+
     /// The service discoveries this config uses that pharos cannot run
     /// yet, one message per section: the server refuses to start with
     /// them rather than silently discovering nothing. Jobs from

@@ -8,6 +8,7 @@
 mod aws;
 mod cloud;
 mod consul;
+mod hosting;
 mod http_dns;
 mod kubernetes;
 mod platforms;
@@ -21,12 +22,12 @@ pub use aws::{
     AwsFilter, AwsSdConfig, Ec2SdConfig, EcsSdConfig, ElasticacheSdConfig, LightsailSdConfig,
     MskSdConfig, RdsSdConfig,
 };
-pub use cloud::{
-    AzureSdConfig, DigitaloceanSdConfig, GceSdConfig, HetznerSdConfig, IonosSdConfig,
-    LinodeSdConfig, OciSdConfig, OpenstackSdConfig, OutscaleSdConfig, OvhcloudSdConfig,
-    ScalewaySdConfig, StackitSdConfig, VultrSdConfig,
-};
+pub use cloud::{AzureSdConfig, GceSdConfig, OciSdConfig, OpenstackSdConfig};
 pub use consul::ConsulSdConfig;
+pub use hosting::{
+    DigitaloceanSdConfig, HetznerSdConfig, IonosSdConfig, LinodeSdConfig, OutscaleSdConfig,
+    OvhcloudSdConfig, ScalewaySdConfig, StackitSdConfig, VultrSdConfig,
+};
 pub use http_dns::{DnsSdConfig, HttpSdConfig};
 pub use kubernetes::{
     KubernetesAttachMetadata, KubernetesNamespaces, KubernetesSdConfig, KubernetesSelector,
@@ -62,7 +63,7 @@ macro_rules! yaml_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+        #[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct $name {
             $(
@@ -80,6 +81,29 @@ macro_rules! yaml_struct {
     };
 }
 pub(crate) use yaml_struct;
+
+/// Implements [`SdConfig`] for an unsupported kind with an inline HTTP
+/// client: its own checks (`check_own`), then the HTTP client's.
+macro_rules! http_sd_kind {
+    ($name:ident, $key:literal) => {
+        http_sd_kind!($name, $key, files: []);
+    };
+    ($name:ident, $key:literal, files: [$($file:ident),*]) => {
+        impl SdConfig for $name {
+            const KEY: &'static str = $key;
+            const SUPPORTED: bool = false;
+            fn validate(&mut self) -> $crate::validate::Check {
+                self.check_own()?;
+                self.http.validate()
+            }
+            fn set_directory(&mut self, dir: &std::path::Path) {
+                self.http.set_directory(dir);
+                $( crate::load::join_dir(dir, &mut self.$file); )*
+            }
+        }
+    };
+}
+pub(crate) use http_sd_kind;
 
 /// Decodes one `*_sd_configs` list; a null entry is an error, as in
 /// Prometheus (`empty or null section in kubernetes_sd_configs`).
@@ -103,7 +127,7 @@ macro_rules! sd_kinds {
     ($( $field:ident : $ty:ty ),* $(,)?) => {
         /// All service discovery sections of a scrape config or an
         /// Alertmanager entry, one list per kind (inline in the YAML).
-        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct ServiceDiscoveryConfigs {
             $(

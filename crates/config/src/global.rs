@@ -59,7 +59,7 @@ yaml_struct! {
         scrape_failure_log_file: String = String::new(),
         #[serde(deserialize_with = "crate::values::label_set::deserialize")]
         external_labels: BTreeMap<String, String> = BTreeMap::new(),
-        #[serde(deserialize_with = "crate::values::byte_size::deserialize")]
+        #[serde(with = "crate::values::byte_size")]
         body_size_limit: i64 = 0,
         sample_limit: u64 = 0,
         target_limit: u64 = 0,

@@ -11,12 +11,20 @@
 //! refuse them clearly.
 //!
 //! Decoding is as strict as Prometheus's (`yaml.UnmarshalStrict`): unknown
-//! and repeated keys are errors. It runs on our own serde deserializer over
-//! `yaml-rust2`'s positioned events (see the `yaml` module for why not a
-//! serde YAML crate). Validation is a separate pass over the decoded
+//! and repeated keys are errors. It runs on this crate's own serde
+//! deserializer over the positioned events of `yaml-rust2` (a maintained,
+//! pure-Rust YAML 1.2 parser), not on a serde YAML crate: `serde_yaml` is
+//! archived, and its maintained forks (`serde_norway`, `serde_yaml_ng`)
+//! drop the tag of a `!!binary` scalar — which Prometheus's own test
+//! vectors use to put non-UTF-8 bytes in label names — and cannot give a
+//! line for errors found after decoding. Owning the deserializer also gives
+//! Go's habits where Prometheus relies on them: a null is the empty value,
+//! inline structs (`yaml:",inline"`) share their parent's keys, merge keys
+//! (`<<`) work, and errors are worded as Go words them. Validation is a separate pass over the decoded
 //! structs that reports the field path of the problem; the loader looks the
 //! path up in the YAML tree to give its line. Like Prometheus, loading
-//! stops at the first problem.
+//! stops at the first problem. [`Config::to_yaml`] writes a loaded config
+//! back (secrets as `<secret>`), as Prometheus's status page shows it.
 //!
 //! This crate knows nothing about running discovery, scraping or rules; it
 //! owns only the file format. Relabel rules come from the `relabel` crate.
@@ -72,3 +80,4 @@ pub use storage::{
 pub use telemetry::{OtlpConfig, RuntimeConfig, TracingConfig, TRANSLATION_STRATEGIES};
 pub use validate::{FieldPath, Seg};
 pub use values::GoUrl;
+pub use yaml::ser::SerError;

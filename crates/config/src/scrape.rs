@@ -52,7 +52,7 @@ yaml_struct! {
         metrics_path: String = "/metrics".to_owned(),
         scheme: String = "http".to_owned(),
         enable_compression: bool = true,
-        #[serde(deserialize_with = "crate::values::byte_size::deserialize")]
+        #[serde(with = "crate::values::byte_size")]
         body_size_limit: i64 = 0,
         sample_limit: u64 = 0,
         target_limit: u64 = 0,
@@ -144,25 +144,21 @@ impl ScrapeConfig {
         if self.extra_scrape_metrics.is_none() {
             self.extra_scrape_metrics = global.extra_scrape_metrics;
         }
-        if self.scrape_protocols.is_none() {
-            let list: &[&str] = match &global.scrape_protocols {
-                Some(p) => {
-                    self.scrape_protocols = Some(p.clone());
-                    &[]
+        // An explicit global list wins over the choice by native histograms.
+        let protocols = self.scrape_protocols.get_or_insert_with(|| {
+            let owned = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+            match &global.scrape_protocols {
+                Some(p) => p.clone(),
+                None if self.scrape_native_histograms == Some(true) => {
+                    owned(&PROTO_FIRST_SCRAPE_PROTOCOLS)
                 }
-                None if self.scrape_native_histograms_enabled() => &PROTO_FIRST_SCRAPE_PROTOCOLS,
-                None => &DEFAULT_SCRAPE_PROTOCOLS,
-            };
-            if self.scrape_protocols.is_none() {
-                self.scrape_protocols = Some(list.iter().map(|s| s.to_string()).collect());
+                None => owned(&DEFAULT_SCRAPE_PROTOCOLS),
             }
-        }
-        if let Some(p) = &self.scrape_protocols {
-            check_scrape_protocols(p).map_err(|e| {
-                e.context_suffix(format!(" for scrape config with job name {job:?}"))
-                    .at("scrape_protocols")
-            })?;
-        }
+        });
+        check_scrape_protocols(protocols).map_err(|e| {
+            e.context_suffix(format!(" for scrape config with job name {job:?}"))
+                .at("scrape_protocols")
+        })?;
         if !self.fallback_scrape_protocol.is_empty() {
             check_scrape_protocol(&self.fallback_scrape_protocol).map_err(|e| {
                 e.context(format!(

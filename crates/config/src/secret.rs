@@ -43,8 +43,12 @@ impl fmt::Display for Secret {
 }
 
 impl Serialize for Secret {
+    /// `<secret>`, or an empty string when unset (as Prometheus), so that
+    /// an unset secret does not read back as set.
+    ///
+    /// Note the emptiness of a secret is not hidden, as in Prometheus.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(REDACTED)
+        s.serialize_str(if self.0.is_empty() { "" } else { REDACTED })
     }
 }
 

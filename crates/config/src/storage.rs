@@ -38,7 +38,7 @@ yaml_struct! {
     pub struct RetentionConfig {
         #[serde(with = "crate::values::duration")]
         time: Duration = Duration::ZERO,
-        #[serde(deserialize_with = "crate::values::byte_size::deserialize")]
+        #[serde(with = "crate::values::byte_size")]
         size: i64 = 0,
         percentage: f64 = 0.0,
     }

@@ -20,7 +20,11 @@ pub struct FieldPath(pub Vec<Seg>);
 impl fmt::Display for FieldPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, seg) in self.0.iter().enumerate() {
+            let plain = |k: &str| {
+                !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            };
             match seg {
+                Seg::Key(k) if !plain(k) => write!(f, "[{k:?}]")?,
                 Seg::Key(k) if i == 0 => f.write_str(k)?,
                 Seg::Key(k) => write!(f, ".{k}")?,
                 Seg::Index(n) => write!(f, "[{n}]")?,
@@ -95,6 +99,14 @@ mod tests {
             FieldPath(e.path).to_string(),
             "scrape_configs[0].relabel_configs[2].regex"
         );
+    }
+
+    #[test]
+    fn odd_keys_are_quoted() {
+        let e = invalid("x").at("").at("labels").at("http_headers");
+        assert_eq!(FieldPath(e.path).to_string(), r#"http_headers.labels[""]"#);
+        let p = FieldPath(vec![Seg::Key("a".into()), Seg::Key("x-y".into())]);
+        assert_eq!(p.to_string(), r#"a["x-y"]"#);
     }
 
     #[test]

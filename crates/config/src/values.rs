@@ -7,6 +7,7 @@ use std::fmt::{self, Write as _};
 use std::time::Duration;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
+use serde::{Serialize, Serializer};
 
 pub(crate) use model::format_duration;
 
@@ -22,6 +23,10 @@ pub(crate) mod duration {
         }
         model::parse_duration(&s).map_err(de::Error::custom)
     }
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&model::format_duration(*d))
+    }
 }
 
 /// `units.Base2Bytes` fields (`body_size_limit`, retention size): `512MB`,
@@ -33,6 +38,33 @@ pub(crate) mod byte_size {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         let s = String::deserialize(d)?;
         parse(&s).map_err(de::Error::custom)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*v))
+    }
+
+    /// Formats as Go's `Base2Bytes.String` does: the largest power-of-1024
+    /// unit that divides the size exactly (`100MiB`), else bytes.
+    pub(crate) fn format(v: i64) -> String {
+        const UNITS: [(&str, u32); 6] = [
+            ("EiB", 60),
+            ("PiB", 50),
+            ("TiB", 40),
+            ("GiB", 30),
+            ("MiB", 20),
+            ("KiB", 10),
+        ];
+        if v == 0 {
+            return "0B".to_owned();
+        }
+        for (unit, shift) in UNITS {
+            let size = 1i64 << shift;
+            if v % size == 0 {
+                return format!("{}{unit}", v / size);
+            }
+        }
+        format!("{v}B")
     }
 
     /// Parses as Go's `units.ParseBase2Bytes`, with its error wording.
@@ -127,6 +159,36 @@ impl GoUrl {
 impl fmt::Display for GoUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.raw)
+    }
+}
+
+impl Serialize for GoUrl {
+    /// The URL with any password replaced by `xxxxx`, as Prometheus shows it.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+impl GoUrl {
+    /// The URL with any password replaced by `xxxxx`.
+    pub fn redacted(&self) -> String {
+        let Some(start) = self.raw.find("://").map(|i| i + 3) else {
+            return self.raw.clone();
+        };
+        let rest = &self.raw[start..];
+        let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let Some(at) = rest[..authority_end].rfind('@') else {
+            return self.raw.clone();
+        };
+        match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:xxxxx{}",
+                &self.raw[..start],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => self.raw.clone(),
+        }
     }
 }
 
@@ -294,6 +356,23 @@ mod tests {
             .unwrap_err()
             .contains("invalid port"));
         assert_eq!(GoUrl::parse("http://").unwrap().host, "");
+    }
+
+    #[test]
+    fn sizes_print_as_go() {
+        assert_eq!(byte_size::format(100 << 20), "100MiB");
+        assert_eq!(byte_size::format(1500), "1500B");
+        assert_eq!(byte_size::format(0), "0B");
+        assert_eq!(
+            byte_size::parse(&byte_size::format(-(3 << 30))),
+            Ok(-(3 << 30))
+        );
+        let u = GoUrl::parse("http://user:pw@h:1/p").unwrap();
+        assert_eq!(u.redacted(), "http://user:xxxxx@h:1/p");
+        assert_eq!(
+            GoUrl::parse("http://user@h/p").unwrap().redacted(),
+            "http://user@h/p"
+        );
     }
 
     #[test]

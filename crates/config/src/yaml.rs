@@ -12,6 +12,7 @@
 //! and positions on every error.
 
 pub(crate) mod de;
+pub(crate) mod ser;
 
 use std::collections::HashMap;
 

@@ -12,14 +12,23 @@ use std::path::{Path, PathBuf};
 
 use config::{load_file, ConfigError, LoadOptions};
 
-/// The folder of the vectors, if present.
+/// The folder of the vectors, if present; when absent the calling test
+/// skips, unless `PHAROS_REQUIRE_CONFORMANCE` is set.
 fn conformance_dir() -> Option<PathBuf> {
     let base = match std::env::var_os("PHAROS_CONFORMANCE") {
         Some(p) => PathBuf::from(p),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
     };
     let dir = base.join("prometheus-config");
-    dir.is_dir().then_some(dir)
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("PHAROS_REQUIRE_CONFORMANCE").is_none(),
+        "PHAROS_REQUIRE_CONFORMANCE is set but the prometheus-config vectors are missing"
+    );
+    eprintln!("skipping: no prometheus-config conformance vectors");
+    None
 }
 
 /// What a file must do in one mode.
@@ -152,14 +161,7 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn prometheus_config_vectors() {
-    let Some(dir) = conformance_dir() else {
-        assert!(
-            std::env::var_os("PHAROS_REQUIRE_CONFORMANCE").is_none(),
-            "PHAROS_REQUIRE_CONFORMANCE is set but the prometheus-config vectors are missing"
-        );
-        eprintln!("skipping: no prometheus-config conformance vectors");
-        return;
-    };
+    let Some(dir) = conformance_dir() else { return };
     let readme = std::fs::read_to_string(dir.join("README.md")).expect("README.md of the vectors");
     let table = expectations(&readme);
     let testdata = dir.join("config/testdata");
@@ -464,4 +466,61 @@ fn resolved_values_of_prometheus_vectors() {
             .map(String::as_str),
         Some("codelab")
     );
+}
+
+/// Every accepted vector written back as YAML loads again to the same
+/// config (secrets aside, which are written as `<secret>`), and no secret
+/// appears in the text.
+#[test]
+fn accepted_vectors_round_trip_through_yaml() {
+    let Some(dir) = conformance_dir() else { return };
+    let testdata = dir.join("config/testdata");
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for path in yaml_files(&testdata) {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        // Environment expansion applies again on reload, so `$$` does not
+        // survive a round trip (nor does it in Prometheus).
+        if !name.ends_with(".good.yml") || name == "external_labels.good.yml" {
+            continue;
+        }
+        let cfg = load_file(&path, LoadOptions::default()).expect("accepted vector");
+        let text = match cfg.to_yaml() {
+            Ok(t) => t,
+            Err(e) => {
+                wrong.push(format!("{name}: {e}"));
+                continue;
+            }
+        };
+        if text.contains("mysecret") {
+            wrong.push(format!("{name}: a secret is shown"));
+        }
+        // Upstream's count for its most complete vector.
+        let hidden = text.matches("<secret>").count();
+        if name == "conf.good.yml" && hidden != 29 {
+            wrong.push(format!(
+                "{name}: {hidden} secrets shown as <secret>, upstream shows 29"
+            ));
+        }
+        match config::load_str(&text, &name) {
+            Ok(again) if format!("{again:?}") == format!("{cfg:?}") => checked += 1,
+            Ok(again) => {
+                let (a, b) = (format!("{cfg:#?}"), format!("{again:#?}"));
+                let first = a.lines().zip(b.lines()).find(|(x, y)| x != y);
+                wrong.push(format!("{name}: differs after reload at {first:?}"));
+            }
+            Err(e) => wrong.push(format!("{name}: written YAML refused: {e}\n{text}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(checked > 40, "only {checked} round trips");
 }

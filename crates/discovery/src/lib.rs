@@ -11,15 +11,68 @@
 //! gone. The first send after start is the provider's complete view (an
 //! empty `Vec` when it found nothing, so the consumer knows discovery ran).
 //! A provider stops when its receiver is dropped or its task is aborted.
+//!
+//! Providers here: [`static_sd::StaticDiscovery`] (`static_configs`),
+//! [`file::FileDiscovery`] (`file_sd_configs`), [`http::HttpDiscovery`]
+//! (`http_sd_configs`) and [`dns::DnsDiscovery`] (`dns_sd_configs`). The
+//! [`DiscoveryManager`] runs one provider per distinct SD config, shared by
+//! every job that uses the same config, and hands its consumer (the scrape
+//! or notifier side) the merged groups of each job, at most every five
+//! seconds. Counters that Prometheus exports as `prometheus_sd_*` metrics are
+//! plain atomics on [`SdStats`] until the metrics crate exists.
+//!
+//! ```no_run
+//! # async fn demo(cfg: &config::Config) -> Result<(), discovery::DiscoveryError> {
+//! use std::collections::HashMap;
+//! use std::sync::Arc;
+//! use discovery::{DiscoveryManager, ManagerOptions};
+//!
+//! let (manager, mut updates) = DiscoveryManager::new(ManagerOptions::default());
+//! let manager = Arc::new(manager);
+//! let jobs: HashMap<String, config::ServiceDiscoveryConfigs> = cfg
+//!     .scrape_configs
+//!     .iter()
+//!     .map(|s| (s.job_name.clone(), s.service_discovery.clone()))
+//!     .collect();
+//! // Refuses, before anything starts, discoveries pharos cannot run.
+//! manager.apply_config(jobs).await?;
+//! let sender = Arc::clone(&manager);
+//! tokio::spawn(async move { sender.run(std::future::pending::<()>()).await });
+//! // A reload calls `manager.apply_config` again; unchanged providers go on.
+//! while let Some(groups_by_job) = updates.recv().await {
+//!     for (job, groups) in groups_by_job {
+//!         println!("{job}: {} groups", groups.len());
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod consul;
+pub mod dns;
+mod error;
+pub mod file;
+pub mod http;
 pub mod kubernetes;
+mod manager;
+mod refresh;
+mod sd_config;
+pub mod static_sd;
+mod stats;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use model::Labels;
 use tokio::sync::mpsc;
+
+pub use error::DiscoveryError;
+pub use manager::{DiscoveryManager, ManagerOptions, TargetsByJob};
+pub use sd_config::SdConfig;
+pub use stats::{RefreshStats, SdStats};
+
+/// The label that holds a target's address (`host:port`).
+pub(crate) const ADDRESS_LABEL: &str = "__address__";
 
 /// A set of targets sharing labels, from one source of one provider.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

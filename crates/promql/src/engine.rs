@@ -26,47 +26,127 @@
 //! `engine/extended.rs` (`anchored`/`smoothed`), `engine/binary.rs`,
 //! `engine/aggregations.rs`, `engine/functions.rs` (dispatch, math, dates;
 //! `functions/labels.rs`, `functions/histogram.rs` for classic buckets),
-//! `engine/rangefn.rs` (range-vector functions), `engine/info.rs`.
+//! `engine/rangefn.rs` (range-vector functions), `engine/info.rs`,
+//! `engine/annotations.rs` (warnings and infos); limits: `engine/exec.rs`
+//! (running one query), `engine/limits.rs` (sample budget, deadline,
+//! cancel), `engine/gate.rs` (concurrency), `engine/active_log.rs` (the
+//! `queries.active` file).
 //!
 //! Not there yet: native histograms (the storage traits carry floats only),
-//! start timestamps, and the `info`/`warning` annotations that concern
-//! histograms or counter naming. Errors Prometheus words exactly (the
+//! start timestamps, and the annotations that concern them (the list is in
+//! `engine/annotations.rs`). Errors Prometheus words exactly (the
 //! conformance scripts compare them) are [`EngineError::Query`].
 //!
 //! `__name__` removal is delayed, as Prometheus's test engine runs it
 //! (`EnableDelayedNameRemoval`): operators that drop the metric name only
 //! mark the element, and names are removed at the end of the query.
+//!
+//! # Limits
+//!
+//! An [`Engine`] and its clones admit at most
+//! [`EngineOptions::max_concurrency`] queries at once; the others wait in
+//! arrival order (`engine/gate.rs`). Every query has a deadline
+//! ([`EngineOptions::timeout`] from the call, or earlier by
+//! [`QueryOptions`]) that covers the wait, and may carry a [`CancelToken`].
+//! The errors are Prometheus's, with its `env` words: "query timed out in
+//! query queue" while waiting, "… in query execution" if the deadline has
+//! passed when the query is admitted, "… in expression evaluation" while
+//! evaluating; "query was canceled in …" likewise. While evaluating, the
+//! cancel switch is read at every node and selector series and the clock at
+//! every 16th, so a query stops within a few milliseconds of its deadline
+//! (or later by one storage read or one large aggregation, which have no
+//! check inside).
+//!
+//! [`EngineOptions::max_samples`] bounds the samples a query holds in
+//! memory at once, as `--query.max-samples` does; over it the query fails
+//! with "query processing would load too many samples into memory in query
+//! execution". Prometheus evaluates a range query node by node, each node
+//! for all steps, and counts the points of the matrices alive at a time.
+//! This engine walks the tree once per step, so it counts what it holds
+//! (`engine/limits.rs`):
+//!
+//! * every sample decoded from storage into the per-query selector cache,
+//!   until the query ends;
+//! * what each selector hands out at a step (one sample per series for an
+//!   instant selector, the window's points for a range selector), held
+//!   until the node that consumes it returns;
+//! * the value each node returns (one per scalar, per vector element, per
+//!   range-vector point), held by its parent; while a node builds its value
+//!   its inputs count too;
+//! * what a subquery and the range query have gathered so far over their
+//!   steps.
+//!
+//! The per-step values are never more than Prometheus holds for the same
+//! nodes (it holds every step of them at once), so without the cache a range
+//! query would count less than in Prometheus. The decoded cache has no
+//! counterpart there (Prometheus streams samples from compressed chunks); it
+//! is memory this engine really holds, and the limit is there to protect
+//! memory, so it counts. In sum: an instant query counts more than in
+//! Prometheus (every sample of each selector's lookback window or range is
+//! decoded, where Prometheus counts one per series), and a range query
+//! about as much (the decoded ranges stand in for the selector matrices
+//! Prometheus keeps; `tests/stats_prometheus.rs` compares the two).
+//! [`QueryResult::stats`] reports the peak of this count and the total the
+//! selectors handed out over all steps (Prometheus's `peakSamples` and
+//! `totalQueryableSamples`, counted as Prometheus 3.x counts them: the
+//! reference Prometheus gives the same totals outside subqueries, where its
+//! 2.42 differs from 3.x).
+//!
+//! A panic while evaluating (a bug) fails that query with
+//! [`EngineError::Internal`] instead of unwinding into the caller.
 
+mod active_log;
 mod aggregations;
+mod annotations;
 mod binary;
 mod bounds;
 mod eval;
+mod exec;
 mod extended;
 mod functions;
+mod gate;
 mod info;
+mod limits;
 mod rangefn;
 mod selectors;
 mod value;
 
+pub use annotations::{Annotation, AnnotationKind};
+use std::sync::Arc;
+use std::time::Duration;
+
 use model::Labels;
-use storage::{Queryable, StorageError};
+use storage::StorageError;
 
-use crate::ast::Expr;
-use eval::Evaluator;
+use active_log::ActiveQueryLog;
+use gate::QueryGate;
 
-/// Engine settings.
+pub use active_log::ActiveQueryLogError;
+pub use limits::{CancelToken, QueryOptions, QueryStats};
+
+/// Engine settings (Prometheus's `--query.*` flags).
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineOptions {
-    /// How far back an instant selector looks for a sample, ms (5m).
+    /// How far back an instant selector looks for a sample, ms (5m,
+    /// `--query.lookback-delta`).
     pub lookback_delta_ms: i64,
     /// The step of subqueries that give none, ms (Prometheus's evaluation
     /// interval, 1m).
     pub default_subquery_step_ms: i64,
-    /// Bound on the samples one query may touch in total (selector
-    /// results and subquery points), so a query cannot run away with the
-    /// CPU. Prometheus bounds the samples held at once (`--query.max-samples`,
-    /// 50,000,000); counting the total is stricter but simpler.
+    /// The most samples one query may hold in memory at once
+    /// (`--query.max-samples`, 50,000,000); see the module doc for what is
+    /// counted.
     pub max_samples: u64,
+    /// Prometheus's `type-and-unit-labels` feature: `rate`/`increase` judge
+    /// whether a metric is a counter by its `__type__` label instead of its
+    /// name's suffix (off by default, as in Prometheus).
+    pub type_and_unit_labels: bool,
+    /// The time a query may take from the call, queueing included
+    /// (`--query.timeout`, 2m).
+    pub timeout: Duration,
+    /// The most queries evaluated at once by one engine and its clones
+    /// (`--query.max-concurrency`, 20); 0 admits all.
+    pub max_concurrency: usize,
 }
 
 impl Default for EngineOptions {
@@ -74,7 +154,10 @@ impl Default for EngineOptions {
         EngineOptions {
             lookback_delta_ms: 300_000,
             default_subquery_step_ms: 60_000,
-            max_samples: 500_000_000,
+            type_and_unit_labels: false,
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            max_concurrency: 20,
         }
     }
 }
@@ -86,6 +169,29 @@ pub enum EngineError {
     /// and the conformance scripts compare the text).
     #[error("{0}")]
     Query(String),
+    /// The query's deadline passed; `env` says where it was (`query queue`,
+    /// `query execution` or `expression evaluation`, as Prometheus says).
+    #[error("query timed out in {env}")]
+    Timeout {
+        /// Where the query was.
+        env: &'static str,
+    },
+    /// The query's [`CancelToken`] was thrown; `env` as for `Timeout`.
+    #[error("query was canceled in {env}")]
+    Canceled {
+        /// Where the query was.
+        env: &'static str,
+    },
+    /// The query would hold more than `max_samples` samples at once
+    /// (`env` is always `query execution`, as in Prometheus).
+    #[error("query processing would load too many samples into memory in {env}")]
+    TooManySamples {
+        /// Where the query was.
+        env: &'static str,
+    },
+    /// Evaluation hit a bug (a panic); the query fails, the process lives.
+    #[error("unexpected error: {0}")]
+    Internal(String),
     /// Storage failed.
     #[error("cannot read series: {0}")]
     Storage(#[from] StorageError),
@@ -132,84 +238,30 @@ pub enum Value {
     Matrix(Vec<Series>),
 }
 
-/// A warning raised while evaluating, with the part of the query it is
-/// about (Prometheus appends its `line:col` to the text).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Annotation {
-    /// The text, without position.
-    pub message: String,
-    /// Where in the query.
-    pub span: crate::Span,
-}
-
 /// A result with the annotations raised while computing it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryResult {
     /// The value.
     pub value: Value,
-    /// Warnings.
-    pub warnings: Vec<Annotation>,
+    /// Warnings and infos (see [`Annotation`]).
+    pub annotations: Vec<Annotation>,
+    /// Sample statistics (the API's `stats=all`).
+    pub stats: QueryStats,
 }
 
-/// The PromQL engine; cheap to create, holds only settings.
-#[derive(Clone, Debug, Default)]
+/// The PromQL engine: settings and the admission gate. Clones share the
+/// gate, so one engine cloned into every request handler admits at most
+/// `max_concurrency` queries in all.
+#[derive(Clone, Debug)]
 pub struct Engine {
     opts: EngineOptions,
+    gate: Arc<QueryGate>,
+    log: Option<Arc<ActiveQueryLog>>,
 }
 
-impl Engine {
-    /// An engine with these settings.
-    pub fn new(opts: EngineOptions) -> Engine {
-        Engine { opts }
-    }
-
-    /// Evaluates `expr` at `t_ms`.
-    pub fn instant_query(
-        &self,
-        db: &dyn Queryable,
-        expr: &Expr,
-        t_ms: i64,
-    ) -> Result<QueryResult, EngineError> {
-        let mut ev = Evaluator::new(db, &self.opts, t_ms, t_ms, 0);
-        ev.plan(expr)?;
-        let v = ev.eval(expr, t_ms)?;
-        let value = ev.finish_instant(v)?;
-        Ok(QueryResult {
-            value,
-            warnings: ev.warnings,
-        })
-    }
-
-    /// Evaluates `expr` at every step from `start_ms` to `end_ms`; the
-    /// result is a matrix.
-    pub fn range_query(
-        &self,
-        db: &dyn Queryable,
-        expr: &Expr,
-        start_ms: i64,
-        end_ms: i64,
-        step_ms: i64,
-    ) -> Result<QueryResult, EngineError> {
-        if step_ms <= 0 || end_ms < start_ms {
-            return Err(EngineError::BadRange {
-                start_ms,
-                end_ms,
-                step_ms,
-            });
-        }
-        // Prometheus's API limit: a longer range needs a coarser step.
-        if end_ms.saturating_sub(start_ms) / step_ms > 11_000 {
-            return Err(EngineError::Query(
-                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".to_owned(),
-            ));
-        }
-        let mut ev = Evaluator::new(db, &self.opts, start_ms, end_ms, step_ms);
-        ev.plan(expr)?;
-        let value = ev.eval_range(expr)?;
-        Ok(QueryResult {
-            value,
-            warnings: ev.warnings,
-        })
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineOptions::default())
     }
 }
 
@@ -294,7 +346,8 @@ mod tests {
             ..EngineOptions::default()
         });
         let r = engine.instant_query(&db(), &e, 50_000);
-        assert!(matches!(r, Err(EngineError::Query(m)) if m.contains("too many samples")));
+        // The 6 samples of the 1m window are decoded into memory.
+        assert!(matches!(r, Err(EngineError::TooManySamples { .. })));
         let e = crate::parse("count_over_time(foo[1m:1ms])").expect("parse");
         let r = Engine::default().instant_query(&db(), &e, 50_000);
         assert!(

@@ -3,7 +3,7 @@
 //! runner's re-checks use.
 
 use promql::ast::AtModifier;
-use promql::engine::{Engine, EngineOptions, QueryResult, Value};
+use promql::engine::{AnnotationKind, Engine, EngineOptions, QueryResult, Value};
 use promql::Expr;
 use storage::Queryable;
 
@@ -14,8 +14,9 @@ use crate::values::Value as TestValue;
 
 /// pharos's PromQL engine behind the runner's [`Engine`](RunnerEngine) trait:
 /// parses each expression, evaluates it over the script's store, and turns
-/// results and warnings into the runner's types (warnings as Prometheus
-/// prints them, `PromQL warning: <text> (line:col)`).
+/// results and annotations into the runner's types (as Prometheus's API
+/// prints them, `PromQL warning: <text> (line:col)` and
+/// `PromQL info: <text> (line:col)`).
 pub struct PromqlEngine(Engine);
 
 impl PromqlEngine {
@@ -59,33 +60,17 @@ fn convert(v: Value) -> QueryValue {
     }
 }
 
-/// Prometheus's `line:col` of a byte offset (1-based column).
-fn position(expr: &str, at: usize) -> String {
-    let before = expr
-        .as_bytes()
-        .get(..at.min(expr.len()))
-        .unwrap_or_default();
-    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-    let col = match before.iter().rposition(|&b| b == b'\n') {
-        Some(nl) => at - nl,
-        None => at + 1,
-    };
-    format!("{line}:{col}")
-}
-
+/// The result with its annotations rendered as Prometheus's API renders
+/// them for `expr`, warnings and infos apart.
 fn output(expr: &str, r: QueryResult) -> QueryOutput {
     let mut out = QueryOutput::new(convert(r.value));
-    out.warnings = r
-        .warnings
-        .into_iter()
-        .map(|w| {
-            format!(
-                "PromQL warning: {} ({})",
-                w.message,
-                position(expr, w.span.start)
-            )
-        })
-        .collect();
+    for a in r.annotations {
+        let text = a.render(expr);
+        match a.kind {
+            AnnotationKind::Warning => out.warnings.push(text),
+            AnnotationKind::Info => out.infos.push(text),
+        }
+    }
     out
 }
 
@@ -210,5 +195,38 @@ fn pin(e: &mut Expr, ms: i64) {
         Expr::Unary(u) => pin(&mut u.expr, ms),
         Expr::Paren(p) => pin(&mut p.expr, ms),
         Expr::Call(c) => c.args.iter_mut().for_each(|a| pin(a, ms)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::Labels;
+    use storage::{Appendable, MemStorage};
+
+    #[test]
+    fn warnings_and_infos_go_to_their_own_lists() {
+        let db = MemStorage::new();
+        {
+            let mut app = db.appender();
+            let l = Labels::from_pairs(&[("__name__", "foo")]);
+            for i in 0..5 {
+                app.append(None, &l, i * 60_000, i as f64).expect("append");
+            }
+            app.commit().expect("commit");
+        }
+        let engine = PromqlEngine::default();
+        let q = "quantile(2, rate(foo[5m]))";
+        let out = engine.instant(&db, q, 240_000).expect("query");
+        assert_eq!(
+            out.warnings,
+            ["PromQL warning: quantile value should be between 0 and 1, got 2 (1:10)"]
+        );
+        assert_eq!(
+            out.infos,
+            ["PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"foo\" (1:18)"]
+        );
+        let out = engine.instant(&db, "sum(foo)", 240_000).expect("query");
+        assert!(out.warnings.is_empty() && out.infos.is_empty());
     }
 }

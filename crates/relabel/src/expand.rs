@@ -84,9 +84,9 @@ fn group_number(name: &str) -> Option<usize> {
     Some(n)
 }
 
-/// Groups of a `regex` crate match.
+/// Groups of a `regex` crate match, with the groups' Go names.
 pub(crate) struct Locations<'a> {
-    pub(crate) re: &'a regex::Regex,
+    pub(crate) names: &'a [Option<Box<str>>],
     pub(crate) locs: &'a regex::CaptureLocations,
 }
 
@@ -96,20 +96,30 @@ impl Groups for Locations<'_> {
     }
 
     fn named(&self, name: &str) -> Option<usize> {
-        self.re
-            .capture_names()
+        self.names
+            .iter()
             .enumerate()
-            .find(|&(i, n)| n == Some(name) && self.locs.get(i).is_some())
+            .find(|&(i, n)| n.as_deref() == Some(name) && self.locs.get(i).is_some())
             .map(|(i, _)| i)
     }
 }
 
-/// The groups of `(.*)` matched against a whole value: 0 and 1 are the value.
-pub(crate) struct WholeValue(pub(crate) usize);
+/// The groups of a pattern known to match a whole value: group 0 is the
+/// value; group 1, if the pattern has it, is known from the pattern's shape.
+pub(crate) struct WholeValue {
+    /// Length of the value.
+    pub(crate) len: usize,
+    /// Span of group 1, for patterns with one group.
+    pub(crate) group_1: Option<(usize, usize)>,
+}
 
 impl Groups for WholeValue {
     fn group(&self, i: usize) -> Option<(usize, usize)> {
-        (i <= 1).then_some((0, self.0))
+        match i {
+            0 => Some((0, self.len)),
+            1 => self.group_1,
+            _ => None,
+        }
     }
 
     fn named(&self, _: &str) -> Option<usize> {
@@ -122,28 +132,23 @@ mod tests {
     use super::*;
 
     fn check(pattern: &str, value: &str, template: &str, want: &str) {
-        let re = regex::Regex::new(pattern).unwrap();
-        let mut locs = re.capture_locations();
-        assert!(
-            re.captures_read(&mut locs, value).is_some(),
-            "{pattern} !~ {value}"
-        );
+        let re = crate::Regex::new(pattern).unwrap();
+        let compiled = re.compiled();
+        let mut locs = compiled.capture_locations();
+        let found = compiled.captures_read(&mut locs, value);
+        assert!(found.is_some(), "{pattern} !~ {value}");
         let mut got = String::new();
-        expand(
-            &mut got,
-            template,
-            value,
-            &Locations {
-                re: &re,
-                locs: &locs,
-            },
-        );
+        let groups = Locations {
+            names: re.group_names(),
+            locs: &locs,
+        };
+        expand(&mut got, template, value, &groups);
         assert_eq!(got, want, "{pattern:?} {value:?} {template:?}");
     }
 
     #[test]
     fn go_expansion_rules() {
-        let (p, v) = ("^(a)(b)?(?P<n>c)(x)?$", "ac");
+        let (p, v) = ("(a)(b)?(?P<n>c)(x)?", "ac");
         check(p, v, "$1", "a");
         check(p, v, "${1}", "a");
         check(p, v, "$1x", ""); // group "1x" does not exist
@@ -161,12 +166,25 @@ mod tests {
         check(p, v, "$1.$3", "a.c");
         check(p, v, "$1é", ""); // é is a letter, so part of the name
         check(p, v, "$100000000", "");
+        // Go allows a name twice and takes the first group that took part.
+        check("(?P<d>x)?(?P<d>a)(?P<1a>c)", "ac", "$d-${1a}", "a-c");
     }
 
     #[test]
     fn whole_value_groups() {
         let mut got = String::new();
-        expand(&mut got, "x${1}y$0$2", "val", &WholeValue(3));
+        let groups = WholeValue {
+            len: 3,
+            group_1: Some((0, 3)),
+        };
+        expand(&mut got, "x${1}y$0$2", "val", &groups);
         assert_eq!(got, "xvalyval");
+        got.clear();
+        let groups = WholeValue {
+            len: 3,
+            group_1: None,
+        };
+        expand(&mut got, "x${1}y$0", "val", &groups);
+        assert_eq!(got, "xyval");
     }
 }

@@ -5,7 +5,7 @@
 //! relabeling after a scrape (`metric_relabel_configs`), and alert and
 //! remote-write relabeling. This crate owns the rule ([`RelabelConfig`]:
 //! YAML form, defaults, validation with Prometheus's messages) and its
-//! semantics ([`process`], [`Relabeler`]); it knows nothing of discovery,
+//! semantics ([`process()`], [`Relabeler`]); it knows nothing of discovery,
 //! scraping or where the rules sit in `prometheus.yml`.
 //!
 //! Semantics follow Prometheus 3.x's `model/relabel`: regexes are anchored

@@ -6,7 +6,8 @@ use md5::{Digest, Md5};
 use model::{Labels, LabelsBuilder};
 
 use crate::expand::{expand, Locations, WholeValue};
-use crate::{Action, RelabelConfig};
+use crate::regex::Shape;
+use crate::{Action, Regex, RelabelConfig};
 use edits::Edits;
 
 /// Applies `configs` in order to `labels`; `None` when a rule drops the set.
@@ -37,8 +38,9 @@ pub struct Relabeler {
     target: String,
     /// Expanded `replacement`.
     result: String,
-    /// Labels visited by `labelmap`, copied because it edits while visiting.
-    snapshot: Vec<(String, String)>,
+    /// Pairs a `labelmap` rule sets, in visiting order; spare entries are
+    /// kept for reuse.
+    mapped: Vec<(String, String)>,
 }
 
 impl Relabeler {
@@ -49,7 +51,7 @@ impl Relabeler {
 
     /// Applies `configs` in order to `labels`; `None` when a rule drops the set.
     pub fn process(&mut self, labels: &Labels, configs: &[RelabelConfig]) -> Option<Labels> {
-        self.edits.clear();
+        self.edits.reset(labels);
         for cfg in configs {
             if !self.apply(labels, cfg) {
                 return None;
@@ -137,19 +139,22 @@ impl Relabeler {
         }
         self.target.clear();
         self.result.clear();
-        if cfg.regex.is_match_all() {
-            let groups = WholeValue(value.len());
-            expand(&mut self.target, &cfg.target_label, value, &groups);
-            expand(&mut self.result, &cfg.replacement, value, &groups);
-        } else {
-            let re = cfg.regex.compiled();
-            let mut locs = re.capture_locations();
-            if re.captures_read(&mut locs, value).is_none() {
-                return;
+        let Some(found) = find(&cfg.regex, value) else {
+            return;
+        };
+        match &found {
+            Found::Whole(groups) => {
+                expand(&mut self.target, &cfg.target_label, value, groups);
+                expand(&mut self.result, &cfg.replacement, value, groups);
             }
-            let groups = Locations { re, locs: &locs };
-            expand(&mut self.target, &cfg.target_label, value, &groups);
-            expand(&mut self.result, &cfg.replacement, value, &groups);
+            Found::Located(locs) => {
+                let groups = Locations {
+                    names: cfg.regex.group_names(),
+                    locs,
+                };
+                expand(&mut self.target, &cfg.target_label, value, &groups);
+                expand(&mut self.result, &cfg.replacement, value, &groups);
+            }
         }
         if !cfg.scheme().is_valid_label_name(&self.target) {
             return;
@@ -162,31 +167,75 @@ impl Relabeler {
     }
 
     fn label_map(&mut self, base: &Labels, cfg: &RelabelConfig) {
-        let n = self.edits.snapshot(base, &mut self.snapshot);
-        let re = cfg.regex.compiled();
-        for (name, value) in &self.snapshot[..n] {
-            if !cfg.regex.is_match(name) {
-                continue;
+        // Prometheus visits a snapshot of the labels, so names set by this
+        // rule are not visited again: collect the new pairs, then set them.
+        let mut mapped = std::mem::take(&mut self.mapped);
+        let mut n = 0;
+        self.edits.for_each_current(base, |name, value| {
+            let found = find(&cfg.regex, name);
+            if found.is_none() {
+                return;
             }
-            // Prometheus replaces all matches in the name; the anchored regex
-            // matches the whole name once, so one expansion is the same.
-            self.result.clear();
-            if cfg.regex.is_match_all() {
-                expand(
-                    &mut self.result,
-                    &cfg.replacement,
-                    name,
-                    &WholeValue(name.len()),
-                );
-            } else {
-                let mut locs = re.capture_locations();
-                if re.captures_read(&mut locs, name).is_none() {
-                    continue;
+            if mapped.len() == n {
+                mapped.push((String::new(), String::new()));
+            }
+            let (new_name, new_value) = &mut mapped[n];
+            new_name.clear();
+            // Prometheus replaces all matches in the name; the anchored
+            // regex matches the whole name once, so one expansion is the same.
+            match found {
+                None => {}
+                Some(Found::Whole(groups)) => expand(new_name, &cfg.replacement, name, &groups),
+                Some(Found::Located(locs)) => {
+                    replace_all(new_name, &cfg.regex, name, &cfg.replacement, &locs)
                 }
-                replace_all(&mut self.result, re, name, &cfg.replacement, &locs);
             }
-            // Unlike `replace`, Prometheus does not check the mapped name.
-            self.edits.set(&self.result, value);
+            value.clone_into(new_value);
+            n += 1;
+        });
+        // Unlike `replace`, Prometheus does not check the mapped names.
+        for (name, value) in &mapped[..n] {
+            self.edits.set(name, value);
+        }
+        self.mapped = mapped;
+    }
+}
+
+/// The groups of a match.
+enum Found {
+    /// The match is the whole value; known without running the engine.
+    Whole(WholeValue),
+    /// Positions found by the engine.
+    Located(regex::CaptureLocations),
+}
+
+/// Matches `value` against `regex`, taking the shortcut its shape allows.
+fn find(regex: &Regex, value: &str) -> Option<Found> {
+    let whole = |group_1| {
+        Some(Found::Whole(WholeValue {
+            len: value.len(),
+            group_1,
+        }))
+    };
+    match regex.shape() {
+        Shape::Wrapped {
+            prefix,
+            suffix,
+            non_empty,
+        } => Shape::wrapped_group(prefix, suffix, *non_empty, value).map(|group_1| {
+            Found::Whole(WholeValue {
+                len: value.len(),
+                group_1: Some(group_1),
+            })
+        }),
+        Shape::Literals(_) if regex.is_match(value) => whole(None),
+        Shape::Literals(_) => None,
+        Shape::Prefix(p) if !value.starts_with(&**p) => None,
+        Shape::Prefix(_) | Shape::General => {
+            let re = regex.compiled();
+            let mut locs = re.capture_locations();
+            re.captures_read(&mut locs, value)?;
+            Some(Found::Located(locs))
         }
     }
 }
@@ -194,32 +243,44 @@ impl Relabeler {
 /// Go's `ReplaceAllString` for a regex whose first match is `first`: the
 /// text outside matches is kept and each match is replaced by the expanded
 /// template. With a well-formed anchored pattern there is one match, the
-/// whole name; a pattern like `a)|(b` escapes the anchors and can match more.
+/// whole name; a pattern like `a)|(b` escapes the anchors and can match more,
+/// and then Go's rules for empty matches apply.
 fn replace_all(
     dst: &mut String,
-    re: &regex::Regex,
+    regex: &Regex,
     src: &str,
     template: &str,
     first: &regex::CaptureLocations,
 ) {
-    let whole = |l: &regex::CaptureLocations| l.get(0).unwrap_or((0, 0));
-    let (s, e) = whole(first);
-    if (s, e) == (0, src.len()) {
-        expand(dst, template, src, &Locations { re, locs: first });
+    let names = regex.group_names();
+    if first.get(0) == Some((0, src.len())) {
+        expand(dst, template, src, &Locations { names, locs: first });
         return;
     }
-    let mut last = 0;
-    for caps in re.captures_iter(src) {
-        let Some(m) = caps.get(0) else { continue };
-        dst.push_str(&src[last..m.start()]);
-        let mut locs = re.capture_locations();
-        // Re-run at this match's start to get positions in `locs` form.
-        if re.captures_read_at(&mut locs, src, m.start()).is_some() {
-            expand(dst, template, src, &Locations { re, locs: &locs });
+    let re = regex.compiled();
+    let mut locs = re.capture_locations();
+    let (mut search, mut last_end) = (0, 0);
+    while search <= src.len() {
+        let Some((start, end)) = re
+            .captures_read_at(&mut locs, src, search)
+            .map(|m| (m.start(), m.end()))
+        else {
+            break;
+        };
+        dst.push_str(&src[last_end..start]);
+        // No replacement for an empty match right after the previous one.
+        if end > last_end || start == 0 {
+            expand(dst, template, src, &Locations { names, locs: &locs });
         }
-        last = m.end();
+        last_end = end;
+        let width = src[search..].chars().next().map_or(1, char::len_utf8);
+        search = if search + width > end {
+            search + width
+        } else {
+            end
+        };
     }
-    dst.push_str(&src[last..]);
+    dst.push_str(&src[last_end..]);
 }
 
 /// Go's `unicode.ToLower` per character: the simple one-to-one mapping

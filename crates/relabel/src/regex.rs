@@ -2,18 +2,42 @@
 //!
 //! Prometheus compiles a rule's `regex` as `^(?s:<regex>)$` with Go's RE2
 //! engine: the whole value must match and `.` matches newlines. The YAML form
-//! is the text the user wrote, without the anchors. The pattern goes through
-//! [`go_syntax::translate`] first, so that RE2 constructs whose meaning
-//! differs in the `regex` crate (ASCII-only `\d`, `\w`, `\s`, `\b`; `\Q…\E`;
-//! a `{` that is no repetition) mean what they mean in Prometheus.
+//! is the text the user wrote, without the anchors.
+//!
+//! Patterns are written in Go's syntax and run on the `regex` crate, whose
+//! syntax is close but not equal. Each pattern is rewritten first so that it
+//! means what it means in Prometheus, and refused where Go refuses it:
+//!
+//! | construct | Go | `regex` crate | rewrite |
+//! |---|---|---|---|
+//! | `\d \w \s` and negations | ASCII only | Unicode | explicit ASCII classes |
+//! | `\b \B` | ASCII word boundary | Unicode | `(?-u:\b)` |
+//! | `\Q…\E` | literal text | error | escaped literal |
+//! | `{` not starting `{n}`, `{n,}`, `{n,m}` | literal `{` | error (or `{,m}`) | `\{` |
+//! | `{n,m}` above 1000, or `m < n` | error | allowed | error, as Go |
+//! | `[` inside a class | literal | nested class | `\[` |
+//! | `&&`, `~~` inside a class | literal | set operations | escaped |
+//! | `\<`, `\>`, `\_`, other escaped ASCII punctuation | the character | word boundaries, or an error | the character, escaped |
+//! | other escapes (`\u`, `\e`, `\Z`, `\C`, `\1`) | error | some allowed | error, as Go |
+//! | flags other than `imsU` (`(?x)`) | error | allowed | error, as Go |
+//! | `a**`, `a{2}{3}` | error | allowed | error, as Go |
+//! | unknown `[[:name:]]` | error | a plain class | error, as Go |
+//! | group names: `(?P<1a>…)`, a name used twice | allowed | refused | names kept aside, groups left unnamed |
+//!
+//! What stays different: `--` inside a class is a range in Go and a set
+//! difference here; Unicode tables may be of different Unicode versions;
+//! compiled-size limits differ.
 
 mod go_syntax;
+mod shape;
 
 use std::fmt;
 use std::sync::LazyLock;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
+
+pub(crate) use shape::Shape;
 
 /// The pattern Prometheus uses when a rule has no `regex`.
 pub const DEFAULT_REGEX: &str = "(.*)";
@@ -23,16 +47,19 @@ const MAX_REPEAT: u32 = 1000;
 
 /// Compiled once: every rule without a `regex` shares it.
 static DEFAULT_COMPILED: LazyLock<regex::Regex> = LazyLock::new(|| {
-    compile(DEFAULT_REGEX).unwrap_or_else(|e| panic!("BUG: default regex does not compile: {e}"))
+    compile(DEFAULT_REGEX)
+        .unwrap_or_else(|e| panic!("BUG: default regex does not compile: {e}"))
+        .0
 });
 
 /// Why a relabel `regex` does not compile.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("error parsing regexp: {reason}: `{pattern}`")]
+#[error("error parsing regexp: {reason}")]
 pub struct RegexError {
     /// The pattern as written.
     pub pattern: String,
-    /// What is wrong with it.
+    /// What is wrong with it, in Go's words where Go's check is mirrored
+    /// (`invalid escape sequence: `\u``), else the `regex` crate's.
     pub reason: String,
 }
 
@@ -43,6 +70,11 @@ pub struct RegexError {
 pub struct Regex {
     source: String,
     compiled: regex::Regex,
+    /// Go's name of each capture group by number; the compiled regex has
+    /// unnamed groups only (see [`go_syntax`]).
+    group_names: Box<[Option<Box<str>>]>,
+    /// What the pattern is known to match without running the engine.
+    shape: Shape,
     /// Whether this is the default a rule gets when it has no `regex` field.
     /// Prometheus tells that default apart from an explicit `(.*)`: only the
     /// default is left out when the rule is written back, only the default
@@ -54,9 +86,12 @@ pub struct Regex {
 impl Regex {
     /// Compiles `pattern` as Prometheus does (`^(?s:<pattern>)$`, RE2 syntax).
     pub fn new(pattern: &str) -> Result<Regex, RegexError> {
+        let (compiled, group_names) = compile(pattern)?;
         Ok(Regex {
             source: pattern.to_owned(),
-            compiled: compile(pattern)?,
+            compiled,
+            group_names,
+            shape: Shape::of(pattern),
             implicit: false,
         })
     }
@@ -68,8 +103,16 @@ impl Regex {
 
     /// Whether `value` matches as a whole.
     pub fn is_match(&self, value: &str) -> bool {
-        // `(.*)` with `(?s)` matches every string; skip the engine.
-        self.is_match_all() || self.compiled.is_match(value)
+        match &self.shape {
+            Shape::Wrapped {
+                prefix,
+                suffix,
+                non_empty,
+            } => Shape::wrapped_group(prefix, suffix, *non_empty, value).is_some(),
+            Shape::Literals(set) => set.iter().any(|l| **l == *value),
+            Shape::Prefix(p) => value.starts_with(&**p) && self.compiled.is_match(value),
+            Shape::General => self.compiled.is_match(value),
+        }
     }
 
     /// Whether this is the default regex of a rule that names none (as
@@ -78,15 +121,19 @@ impl Regex {
         self.implicit
     }
 
-    /// Whether the pattern is `(.*)`, which matches any value entirely with
-    /// group 1 being the whole value.
-    pub(crate) fn is_match_all(&self) -> bool {
-        self.source == DEFAULT_REGEX
+    /// What the pattern is known to match without running the engine.
+    pub(crate) fn shape(&self) -> &Shape {
+        &self.shape
     }
 
     /// The compiled, anchored regex.
     pub(crate) fn compiled(&self) -> &regex::Regex {
         &self.compiled
+    }
+
+    /// Go's name of each capture group, by group number.
+    pub(crate) fn group_names(&self) -> &[Option<Box<str>>] {
+        &self.group_names
     }
 }
 
@@ -96,6 +143,12 @@ impl Default for Regex {
         Regex {
             source: DEFAULT_REGEX.to_owned(),
             compiled: DEFAULT_COMPILED.clone(),
+            group_names: Box::new([None, None]),
+            shape: Shape::Wrapped {
+                prefix: "".into(),
+                suffix: "".into(),
+                non_empty: false,
+            },
             implicit: true,
         }
     }
@@ -129,7 +182,10 @@ impl std::str::FromStr for Regex {
     }
 }
 
-fn compile(pattern: &str) -> Result<regex::Regex, RegexError> {
+/// A compiled regex with unnamed groups, and Go's names of those groups.
+type Compiled = (regex::Regex, Box<[Option<Box<str>>]>);
+
+fn compile(pattern: &str) -> Result<Compiled, RegexError> {
     let err = |reason: String| RegexError {
         pattern: pattern.to_owned(),
         reason,
@@ -137,11 +193,19 @@ fn compile(pattern: &str) -> Result<regex::Regex, RegexError> {
     let translated = go_syntax::translate(pattern, MAX_REPEAT).map_err(err)?;
     // Concatenated as text, like Prometheus: a pattern with an unbalanced `)`
     // such as `a)|(b` compiles there, with its odd anchoring, and so here.
-    regex::RegexBuilder::new(&format!("^(?s:{translated})$"))
+    let compiled = regex::RegexBuilder::new(&format!("^(?s:{})$", translated.pattern))
         // RE2 reads `\123` as an octal escape.
         .octal(true)
         .build()
-        .map_err(|e| err(one_line(&e.to_string())))
+        .map_err(|e| err(format!("{}: `{pattern}`", one_line(&e.to_string()))))?;
+    if compiled.captures_len() != translated.group_names.len() {
+        panic!(
+            "BUG: {pattern:?} has {} groups, the translation counted {}",
+            compiled.captures_len(),
+            translated.group_names.len()
+        );
+    }
+    Ok((compiled, translated.group_names.into()))
 }
 
 /// The `regex` crate's messages span several lines with a caret diagram; a

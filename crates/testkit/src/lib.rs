@@ -9,6 +9,8 @@
 
 use std::path::PathBuf;
 
+pub mod prometheus;
+
 /// The environment variable that turns a missing reference binary into a
 /// test failure.
 pub const REQUIRE_ENV: &str = "PHAROS_REQUIRE_REFERENCE";

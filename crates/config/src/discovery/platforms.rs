@@ -5,8 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::cloud::http_sd_kind;
-use super::{check_http_url, yaml_struct, SdConfig};
+use super::{check_http_url, http_sd_kind, yaml_struct, SdConfig};
 use crate::http_client::{HttpClientConfig, TlsConfig};
 use crate::load::join_dir;
 use crate::secret::Secret;

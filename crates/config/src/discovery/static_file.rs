@@ -14,7 +14,7 @@ use crate::load::join_dir;
 use crate::validate::{invalid, Check};
 
 /// A target group: `targets` (host:port) sharing `labels`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StaticConfig {
     /// `targets`: `host:port` addresses.

@@ -15,12 +15,16 @@
 //! enclosing struct does not claim itself, and a key that no struct claims
 //! is an unknown field.
 
+mod access;
+
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 use std::rc::Rc;
 
-use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::de::{self, IntoDeserializer, Visitor};
+
+use access::{MapAccess, SeqAccess};
 
 use super::{Mark, Node, Value};
 use crate::validate::Seg;
@@ -102,6 +106,20 @@ impl std::error::Error for DeError {}
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         DeError::new(msg.to_string())
+    }
+
+    // Type and range errors read as Go's ("cannot unmarshal !!int `-1`
+    // into uint"), which tools and people grep for.
+    fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        DeError::new(format!(
+            "unmarshal errors: cannot unmarshal {unexp} into {exp}"
+        ))
+    }
+
+    fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Self {
+        DeError::new(format!(
+            "unmarshal errors: cannot unmarshal {unexp} into {exp}"
+        ))
     }
 
     fn unknown_field(field: &str, _expected: &'static [&'static str]) -> Self {
@@ -481,174 +499,6 @@ impl DeError {
     }
 }
 
-struct SeqAccess<'a> {
-    items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
-}
-
-impl<'a> de::SeqAccess<'a> for SeqAccess<'a> {
-    type Error = DeError;
-
-    fn next_element_seed<T: DeserializeSeed<'a>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
-        match self.items.next() {
-            None => Ok(None),
-            Some((i, node)) => seed
-                .deserialize(NodeDe { node })
-                .map(Some)
-                .map_err(|e| e.at(node.mark).under(Seg::Index(i))),
-        }
-    }
-}
-
-type Rest<'a> = Rc<RefCell<Vec<(&'a Node, &'a Node)>>>;
-
-/// Entries of a mapping, then (for a struct with inline fields) one entry
-/// per inline field whose value is drawn from the unclaimed keys.
-struct MapAccess<'a> {
-    entries: std::vec::IntoIter<(&'a Node, &'a Node)>,
-    inline: std::vec::IntoIter<&'static str>,
-    rest: Option<Rest<'a>>,
-    current: Option<(&'a Node, &'a Node)>,
-    in_inline: bool,
-    mark: Mark,
-}
-
-impl<'a> MapAccess<'a> {
-    fn new(
-        entries: Vec<(&'a Node, &'a Node)>,
-        inline: Vec<&'static str>,
-        rest: Option<Rest<'a>>,
-        mark: Mark,
-    ) -> Self {
-        MapAccess {
-            entries: entries.into_iter(),
-            inline: inline.into_iter(),
-            rest,
-            current: None,
-            in_inline: false,
-            mark,
-        }
-    }
-
-    /// Places an error raised by the visitor itself (a repeated field, a
-    /// failed conversion) at the key being read.
-    fn locate(&self, e: DeError) -> DeError {
-        if e.mark.is_some() {
-            return e;
-        }
-        match self.current {
-            Some((k, _)) => {
-                let e = e.at(k.mark);
-                match &k.value {
-                    Value::Scalar { text, .. } => e.under(Seg::Key(text.clone())),
-                    _ => e,
-                }
-            }
-            None => e.at(self.mark),
-        }
-    }
-}
-
-impl<'a> de::MapAccess<'a> for MapAccess<'a> {
-    type Error = DeError;
-
-    fn next_key_seed<K: DeserializeSeed<'a>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
-        if let Some((k, v)) = self.entries.next() {
-            self.current = Some((k, v));
-            let key_seg = match &k.value {
-                Value::Scalar { text, .. } => Some(Seg::Key(text.clone())),
-                _ => None,
-            };
-            return seed.deserialize(NodeDe { node: k }).map(Some).map_err(|e| {
-                let e = e.at(k.mark);
-                match key_seg {
-                    Some(s) => e.under(s),
-                    None => e,
-                }
-            });
-        }
-        match self.inline.next() {
-            Some(name) => {
-                self.in_inline = true;
-                seed.deserialize(de::value::BorrowedStrDeserializer::new(name))
-                    .map(Some)
-            }
-            None => Ok(None),
-        }
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'a>>(&mut self, seed: V) -> Result<V::Value, DeError> {
-        if self.in_inline {
-            let rest = self.rest.clone().ok_or_else(|| {
-                DeError::new("BUG: inline field without enclosing mapping".into())
-            })?;
-            return seed.deserialize(InlineDe {
-                rest,
-                mark: self.mark,
-            });
-        }
-        let (k, v) = self
-            .current
-            .ok_or_else(|| DeError::new("BUG: value requested before key".into()))?;
-        seed.deserialize(NodeDe { node: v }).map_err(|e| {
-            let e = e.at(v.mark);
-            match &k.value {
-                Value::Scalar { text, .. } => e.under(Seg::Key(text.clone())),
-                _ => e,
-            }
-        })
-    }
-}
-
-/// The value of an inline field: the enclosing mapping's unclaimed keys.
-struct InlineDe<'a> {
-    rest: Rest<'a>,
-    mark: Mark,
-}
-
-impl<'de> de::Deserializer<'de> for InlineDe<'de> {
-    type Error = DeError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, DeError> {
-        Err(DeError::new("BUG: an inline field must be a struct".into()).at(self.mark))
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, DeError> {
-        let inline: Vec<&'static str> = fields
-            .iter()
-            .copied()
-            .filter(|f| f.starts_with(INLINE))
-            .collect();
-        let own: Vec<_> = {
-            let mut rest = self.rest.borrow_mut();
-            let (own, left): (Vec<_>, Vec<_>) = rest.drain(..).partition(|(k, _)| {
-                matches!(&k.value, Value::Scalar { text, .. } if fields.contains(&text.as_str()))
-            });
-            *rest = left;
-            own
-        };
-        let mut access = MapAccess::new(own, inline, Some(self.rest.clone()), self.mark);
-        let r = visitor.visit_map(&mut access);
-        r.map_err(|e| access.locate(e).in_type(name))
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -726,6 +576,15 @@ mod tests {
         assert!(e.message.contains("unmarshal errors"), "{}", e.message);
         assert_eq!(e.path, vec![Seg::Key("list".into()), Seg::Index(1)]);
         assert_eq!(e.mark, Some(Mark { line: 1, col: 11 }), "the opening brace");
+    }
+
+    #[test]
+    fn range_errors_read_as_go() {
+        let e = load::<Inner>("a: -1\n").unwrap_err();
+        assert_eq!(
+            e.message,
+            "unmarshal errors: cannot unmarshal integer `-1` into u32"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use model::Labels;
 
+use super::annotations::ParamCheck;
 use super::eval::{qerr, Evaluator};
 use super::value::{Elem, IVal};
 use super::EngineError;
@@ -129,32 +130,16 @@ impl Evaluator<'_> {
                 }
             }
         }
-        if a.op == AggregateOp::LimitRatio {
-            if let (Some(IVal::Scalar(p)), Some(pe)) = (&param, &a.param) {
-                if !(-1.0..=1.0).contains(p) {
-                    self.warn(
-                        format!(
-                            "ratio value should be between -1 and 1, got {}, capping to {}",
-                            format_float(*p),
-                            format_float(p.clamp(-1.0, 1.0))
-                        ),
-                        pe.span(),
-                    );
-                }
-            }
-        }
-        if a.op == AggregateOp::Quantile {
-            if let (Some(IVal::Scalar(p)), Some(pe)) = (&param, &a.param) {
-                if !(0.0..=1.0).contains(p) {
-                    self.warn(
-                        format!(
-                            "quantile value should be between 0 and 1, got {}",
-                            format_float(*p)
-                        ),
-                        pe.span(),
-                    );
-                }
-            }
+        // Prometheus checks the extremes of the parameter over all steps,
+        // so the values are gathered and judged when the query ends.
+        let check = match a.op {
+            AggregateOp::LimitRatio => Some(ParamCheck::Ratio),
+            AggregateOp::Quantile => Some(ParamCheck::Quantile),
+            _ => None,
+        };
+        if let (Some(check), Some(IVal::Scalar(p)), Some(pe)) = (check, &param, &a.param) {
+            self.annotations
+                .param(check, *p, super::functions::unparen(pe).span());
         }
         let names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
         let key_of = |l: &Labels| -> Labels {

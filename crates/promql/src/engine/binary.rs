@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use model::Labels;
 
+use super::annotations::{self, AnnotationKind};
 use super::eval::{qerr, Evaluator};
 use super::value::{Elem, IVal};
 use super::EngineError;
@@ -63,25 +64,43 @@ impl Evaluator<'_> {
         let l = self.eval(&b.lhs, t)?;
         let r = self.eval(&b.rhs, t)?;
         let cmp = b.op.is_comparison();
-        match (l, r) {
-            (IVal::Scalar(x), IVal::Scalar(y)) => Ok(IVal::Scalar(arith(b.op, x, y))),
-            (IVal::Vector(v), IVal::Scalar(s)) => Ok(IVal::Vector(vector_scalar(b, v, s, false))),
-            (IVal::Scalar(s), IVal::Vector(v)) => Ok(IVal::Vector(vector_scalar(b, v, s, true))),
+        let trim = matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower);
+        let out = match (l, r) {
+            // Prometheus fails such a query (its scalar arithmetic panics).
+            (IVal::Scalar(_), IVal::Scalar(_)) if trim => {
+                return Err(qerr(format!(
+                    "operator {:?} not allowed for Scalar operations",
+                    b.op.as_str()
+                )))
+            }
+            (IVal::Scalar(x), IVal::Scalar(y)) => return Ok(IVal::Scalar(arith(b.op, x, y))),
+            (IVal::Vector(v), IVal::Scalar(s)) => vector_scalar(b, v, s, false),
+            (IVal::Scalar(s), IVal::Vector(v)) => vector_scalar(b, v, s, true),
             (IVal::Vector(lv), IVal::Vector(rv)) => {
                 let m = b.matching.clone().unwrap_or_else(|| default_matching(b.op));
-                let out = match b.op {
+                match b.op {
                     BinaryOp::And => set_and(lv, &rv, &m, true),
                     BinaryOp::Unless => set_and(lv, &rv, &m, false),
                     BinaryOp::Or => set_or(lv, rv, &m),
                     _ => vector_vector(b, lv, rv, &m, cmp)?,
-                };
-                Ok(IVal::Vector(out))
+                }
             }
-            _ => Err(qerr(format!(
-                "binary operator {:?} not defined on these operand types",
-                b.op.as_str()
-            ))),
+            _ => {
+                return Err(qerr(format!(
+                    "binary operator {:?} not defined on these operand types",
+                    b.op.as_str()
+                )))
+            }
+        };
+        // The histogram trims mean nothing between floats: every pair that
+        // met is dropped, and Prometheus says so once.
+        if trim && !out.is_empty() {
+            let op = b.op.as_str();
+            let message = annotations::incompatible_types_in_bin_op("float", op, "float");
+            self.annotate(AnnotationKind::Info, message, b.span);
+            return Ok(IVal::Vector(Vec::new()));
         }
+        Ok(IVal::Vector(out))
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use model::Labels;
 use storage::Queryable;
 
+use super::limits::Budget;
 use super::selectors::RawSeries;
 use super::value::{final_labels, Elem, IVal};
 use super::{EngineError, EngineOptions, Sample, Series, Value};
@@ -21,10 +22,10 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) step: i64,
     /// Selector data read so far, by selector node address.
     pub(crate) cache: HashMap<usize, std::rc::Rc<Vec<RawSeries>>>,
-    /// Annotations.
-    pub(crate) warnings: Vec<super::Annotation>,
-    /// Samples touched so far (see `EngineOptions::max_samples`).
-    pub(crate) samples: u64,
+    /// Warnings and infos raised so far.
+    pub(crate) annotations: super::annotations::Annotations,
+    /// The sample budget, deadline and cancel switch (see `limits.rs`).
+    pub(crate) budget: Budget,
     /// The time range each selector reads (see `bounds.rs`).
     pub(crate) bounds: super::bounds::Bounds,
 }
@@ -48,9 +49,9 @@ impl<'a> Evaluator<'a> {
             end,
             step,
             cache: HashMap::new(),
-            warnings: Vec::new(),
+            annotations: Default::default(),
             bounds: HashMap::new(),
-            samples: 0,
+            budget: Budget::new(opts.max_samples),
         }
     }
 
@@ -59,26 +60,14 @@ impl<'a> Evaluator<'a> {
         let mut b = super::bounds::Bounds::new();
         self.find_bounds(e, self.start, self.end, &mut b)?;
         self.bounds = b;
+        self.annotations.plan(e, self.start != self.end);
         Ok(())
     }
 
-    /// Counts `n` samples against the query's budget.
+    /// A selector produced `n` samples at this step: counts them in the
+    /// query's total and as held until the parent node returns.
     pub(crate) fn charge(&mut self, n: usize) -> Result<(), EngineError> {
-        self.samples = self.samples.saturating_add(n as u64);
-        if self.samples > self.opts.max_samples {
-            return Err(qerr(
-                "query processing would load too many samples into memory in query execution",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Records a warning once.
-    pub(crate) fn warn(&mut self, message: String, span: crate::Span) {
-        let a = super::Annotation { message, span };
-        if !self.warnings.contains(&a) {
-            self.warnings.push(a);
-        }
+        self.budget.produced(n)
     }
 
     /// A duration expression in ms.
@@ -115,7 +104,34 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Evaluates `e` at step time `t`.
+    // Every node is one tick of the interrupt checks and one scope of the
+    // sample budget: what its children returned is released when it
+    // returns, and its own value is held by its parent instead.
     pub(crate) fn eval(&mut self, e: &Expr, t: i64) -> Result<IVal, EngineError> {
+        self.budget.tick()?;
+        let mark = self.budget.mark();
+        let total = self.budget.total();
+        let v = self.eval_node(e, t)?;
+        if let Expr::Subquery(_) = e {
+            self.budget.subquery_total(total, &v);
+        }
+        // Leaves were charged for what they return, and these nodes hand on
+        // a value they did not build beside their input.
+        let built = !matches!(
+            e,
+            Expr::Number(_)
+                | Expr::String(_)
+                | Expr::Paren(_)
+                | Expr::Unary(_)
+                | Expr::VectorSelector(_)
+                | Expr::MatrixSelector(_)
+                | Expr::Subquery(_)
+        );
+        self.budget.settle(mark, &v, built)?;
+        Ok(v)
+    }
+
+    fn eval_node(&mut self, e: &Expr, t: i64) -> Result<IVal, EngineError> {
         match e {
             Expr::Number(n) => Ok(IVal::Scalar(n.value)),
             Expr::String(s) => Ok(IVal::Str(s.value.clone())),

@@ -129,13 +129,14 @@ impl Evaluator<'_> {
                 }
                 let anchor = s.samples[..a]
                     .last()
-                    .filter(|x| !is_stale_nan(x.v) && lo - x.t < lookback);
+                    .filter(|x| !is_stale_nan(x.v) && lo.saturating_sub(x.t) < lookback);
                 if let Some(x) = anchor {
                     points.push((lo, x.v));
                 }
                 points.extend(inner);
             }
             if !points.is_empty() {
+                self.charge(points.len())?;
                 out.push(RangeSeries {
                     labels: s.labels.clone(),
                     points,

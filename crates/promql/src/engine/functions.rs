@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use model::{Labels, MatchType};
 
+use super::annotations::{self, AnnotationKind};
 use super::eval::{qerr, Evaluator};
 use super::extended::{check_modifier, plain_change};
 use super::rangefn::{extrapolated, instant_delta, linear_regression, over_time};
@@ -92,7 +93,7 @@ fn math(name: &str) -> Option<fn(f64) -> f64> {
 
 /// (year, month 1-12, day 1-31, hour, minute, weekday 0=Sunday, day of
 /// year 1-366, days in month) of a Unix time in seconds, UTC.
-fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64, i64, i64) {
+pub(crate) fn civil(secs: i64) -> (i64, i64, i64, i64, i64, i64, i64, i64) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     // Howard Hinnant's days-to-civil algorithm.
@@ -139,10 +140,10 @@ impl Evaluator<'_> {
     pub(crate) fn call(&mut self, c: &Call, t: i64) -> Result<IVal, EngineError> {
         let name = c.func.name;
         let secs = t as f64 / 1000.0;
-        if self.step > 0 && name.starts_with("sort") {
-            self.warn(
-                "sort is ineffective for range queries since results are always ordered by labels"
-                    .to_owned(),
+        if name.starts_with("sort") && self.annotations.sort_is_ineffective(c.span) {
+            self.annotate(
+                AnnotationKind::Warning,
+                annotations::SORT_IN_RANGE_QUERY.to_owned(),
                 c.span,
             );
         }
@@ -269,9 +270,9 @@ impl Evaluator<'_> {
                 }
                 for el in &mut v {
                     el.v = match name {
-                        "clamp" => el.v.max(p1).min(p2),
-                        "clamp_min" => el.v.max(p1),
-                        "clamp_max" => el.v.min(p1),
+                        "clamp" => go_min(go_max(el.v, p1), p2),
+                        "clamp_min" => go_max(el.v, p1),
+                        "clamp_max" => go_min(el.v, p1),
                         _ => {
                             let inv = 1.0 / p1;
                             (el.v * inv + 0.5).floor() / inv
@@ -329,17 +330,6 @@ impl Evaluator<'_> {
             "predict_linear" => (0, Some(self.eval_scalar(arg(c, 1)?, t)?)),
             _ => (0, None),
         };
-        if let (Some(q), true) = (scalar_arg, name == "quantile_over_time") {
-            if !(0.0..=1.0).contains(&q) {
-                self.warn(
-                    format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        super::aggregations::format_float(q)
-                    ),
-                    arg(c, 0)?.span(),
-                );
-            }
-        }
         let marg = arg(c, margs)?;
         if let Expr::MatrixSelector(ms) = unparen(marg) {
             if ms.selector.smoothed || ms.selector.anchored {
@@ -349,6 +339,23 @@ impl Evaluator<'_> {
         }
         let (m, lo, hi) = self.matrix_arg(marg, t)?;
         let keep = keeps_name(name);
+        // A subquery argument has no position in Prometheus (it is replaced
+        // by a selector built without one), so annotations on it say 1:1.
+        let marg_span = match unparen(marg) {
+            Expr::Subquery(_) => crate::Span::new(0, 0),
+            e => e.span(),
+        };
+        if name == "quantile_over_time" && m.iter().any(|s| !s.points.is_empty()) {
+            let q = scalar_arg.unwrap_or(f64::NAN);
+            if !(0.0..=1.0).contains(&q) {
+                let span = unparen(arg(c, 0)?).span();
+                self.annotate(
+                    AnnotationKind::Warning,
+                    annotations::invalid_quantile(q),
+                    span,
+                );
+            }
+        }
         let mut out = Vec::with_capacity(m.len());
         for s in m {
             let p = &s.points;
@@ -358,7 +365,9 @@ impl Evaluator<'_> {
                 "delta" => extrapolated(p, lo, hi, false, false),
                 "irate" => instant_delta(p, true),
                 "idelta" => instant_delta(p, false),
-                "deriv" if p.len() >= 2 => Some(linear_regression(p, t).0),
+                // Prometheus fits the line around the first sample (not the
+                // evaluation time) to keep the x values small.
+                "deriv" if p.len() >= 2 => Some(linear_regression(p, p[0].0).0),
                 "predict_linear" if p.len() >= 2 => {
                     let (slope, icpt) = linear_regression(p, t);
                     Some(icpt + slope * scalar_arg.unwrap_or(0.0))
@@ -379,6 +388,7 @@ impl Evaluator<'_> {
                 },
             };
             if let Some(v) = v {
+                self.check_counter(name, &s.labels, marg_span);
                 out.push(Elem {
                     labels: s.labels,
                     v,
@@ -388,6 +398,35 @@ impl Evaluator<'_> {
             }
         }
         Ok(IVal::Vector(out))
+    }
+
+    /// `rate` and `increase` tell when a series they gave a value for does
+    /// not look like a counter: by name suffix, or by `__type__` with
+    /// type-and-unit labels on. `span` is the range argument's.
+    fn check_counter(&mut self, name: &str, labels: &Labels, span: crate::Span) {
+        if name != "rate" && name != "increase" {
+            return;
+        }
+        let metric = labels.get_or_empty("__name__");
+        if metric.is_empty() {
+            return;
+        }
+        let typ = if self.opts.type_and_unit_labels {
+            let typ = labels.get_or_empty("__type__");
+            if typ == "counter" || typ == "histogram" {
+                return;
+            }
+            Some(typ)
+        } else {
+            if ["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|s| metric.ends_with(s))
+            {
+                return;
+            }
+            None
+        };
+        self.annotations.possible_non_counter(metric, typ, span);
     }
 
     /// `rate`, `increase`, `delta`, `changes`, `resets` over an `anchored`
@@ -411,6 +450,7 @@ impl Evaluator<'_> {
                 _ => over_time(name, &s.points).flatten(),
             };
             if let Some(v) = v {
+                self.check_counter(name, &s.labels, ms.span);
                 out.push(Elem {
                     labels: s.labels,
                     v,
@@ -497,6 +537,25 @@ impl Evaluator<'_> {
             ts: t,
             drop_name: false,
         }]))
+    }
+}
+
+/// `max` as Go's `math.Max` computes it: NaN wins (Rust's `f64::max`
+/// returns the other operand), so `clamp` keeps a NaN sample NaN.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// `min` as Go's `math.Min` computes it (see [`go_max`]).
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Functions over range vectors: `rate` and friends, `*_over_time`,
 //! `changes`, `resets`, `deriv`, `predict_linear`.
 
-use super::aggregations::{kahan_add, kahan_sum, mean, quantile, variance};
+use super::aggregations::{kahan_add, kahan_sum, mean, quantile};
 
 /// `rate`, `increase`, `delta`: the change over `(lo, hi]` extrapolated to
 /// the window's edges as Prometheus does it.
@@ -77,6 +77,11 @@ pub(crate) fn instant_delta(pts: &[(i64, f64)], rate: bool) -> Option<f64> {
 pub(crate) fn linear_regression(pts: &[(i64, f64)], at: i64) -> (f64, f64) {
     let first = pts.first().map_or(0.0, |p| p.1);
     if pts.iter().all(|p| p.1 == first) {
+        // A constant series has slope 0, unless it is constantly
+        // infinite, where no line is defined (Prometheus gives NaN).
+        if first.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
         return (0.0, first);
     }
     let n = pts.len() as f64;
@@ -95,6 +100,21 @@ pub(crate) fn linear_regression(pts: &[(i64, f64)], at: i64) -> (f64, f64) {
     let slope = cov / var;
     let intercept = sy / n - slope * sx / n;
     (slope, intercept)
+}
+
+/// Population variance with Kahan-compensated running mean and sum of
+/// squares, as `stdvar_over_time` computes it in Prometheus (the
+/// `stdvar` aggregation uses plain Welford, see `aggregations::variance`):
+/// on values like Unix timestamps the two differ in the ninth digit.
+fn compensated_variance(vals: &[f64]) -> f64 {
+    let (mut n, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &v in vals {
+        n += 1.0;
+        let delta = v - (mean + c_mean);
+        (mean, c_mean) = kahan_add(delta / n, mean, c_mean);
+        (aux, c_aux) = kahan_add(delta * (v - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / n
 }
 
 /// The simple `<agg>_over_time` functions; `None` for unknown names.
@@ -116,8 +136,8 @@ pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
         "last_over_time" => last,
         "first_over_time" => vals.first().copied(),
         "present_over_time" => Some(1.0),
-        "stdvar_over_time" => Some(variance(&vals)),
-        "stddev_over_time" => Some(variance(&vals).sqrt()),
+        "stdvar_over_time" => Some(compensated_variance(&vals)),
+        "stddev_over_time" => Some(compensated_variance(&vals).sqrt()),
         "mad_over_time" if vals.iter().any(|v| v.is_nan()) => Some(f64::NAN),
         "mad_over_time" => {
             let mut v = vals.clone();

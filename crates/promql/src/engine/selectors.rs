@@ -73,6 +73,7 @@ impl Evaluator<'_> {
             let mut samples = s.collect_samples()?;
             // Storage may hand out whole chunks that reach past the range.
             samples.retain(|x| x.t >= mint && x.t <= maxt);
+            self.budget.loaded(samples.len())?;
             out.push(RawSeries {
                 labels: s.labels,
                 samples,
@@ -188,14 +189,13 @@ impl Evaluator<'_> {
                 hi.saturating_sub(lo)
             )));
         }
-        let mut first = lo - lo.rem_euclid(step);
+        let mut first = lo.saturating_sub(lo.rem_euclid(step));
         if first <= lo {
             first = first.saturating_add(step);
         }
         let mut series: BTreeMap<Labels, RangeSeries> = BTreeMap::new();
         let mut ts = first;
         while ts <= hi {
-            self.charge(1)?;
             match self.eval(&sq.expr, ts)? {
                 IVal::Scalar(x) => series
                     .entry(Labels::empty())

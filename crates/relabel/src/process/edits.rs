@@ -6,12 +6,27 @@
 //! labels in the order they were first set) decides which value wins when
 //! `labelmap` maps two labels to one name, so this keeps the same shape.
 //! Buffers are kept between runs: after warm-up a run allocates only for
-//! the result.
+//! the result. The base is indexed once per run (where each pair starts),
+//! so that looking a label up is a binary search rather than a walk over
+//! the packed bytes; rule chains look up source labels many times.
+
+use std::cmp::Ordering;
 
 use model::{Label, Labels};
 
+/// Where one pair of the packed base lies: name at `start..sep`, value at
+/// `sep + 1..end`.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    start: usize,
+    sep: usize,
+    end: usize,
+}
+
 #[derive(Default, Debug)]
 pub(crate) struct Edits {
+    /// The pairs of the base label set, in name order.
+    index: Vec<Span>,
     /// Added or changed labels, in first-set order; entries past `add_len`
     /// are spare buffers.
     add: Vec<(String, String)>,
@@ -22,9 +37,38 @@ pub(crate) struct Edits {
 }
 
 impl Edits {
-    pub(crate) fn clear(&mut self) {
+    /// Starts a run over `base`, forgetting the previous run's edits.
+    pub(crate) fn reset(&mut self, base: &Labels) {
         self.add_len = 0;
         self.del_len = 0;
+        self.index.clear();
+        let bytes = base.as_bytes();
+        let mut pos = 0;
+        for l in base.iter() {
+            let sep = pos + l.name.len();
+            let end = sep + 1 + l.value.len();
+            self.index.push(Span {
+                start: pos,
+                sep,
+                end,
+            });
+            pos = end + 1;
+        }
+        debug_assert_eq!(pos, bytes.len(), "BUG: packed label layout changed");
+    }
+
+    /// The base value of `name`, `""` when absent.
+    fn base_get<'a>(&self, base: &'a Labels, name: &str) -> &'a str {
+        let bytes = base.as_bytes();
+        // Byte order is `str` order, and comparing bytes skips UTF-8 checks.
+        let found = self
+            .index
+            .binary_search_by(|s| bytes[s.start..s.sep].cmp(name.as_bytes()));
+        let Ok(i) = found else { return "" };
+        let s = self.index[i];
+        // The span was cut at the boundaries of a `&str` value in `reset`.
+        std::str::from_utf8(&bytes[s.sep + 1..s.end])
+            .unwrap_or_else(|e| panic!("BUG: label value span is not UTF-8: {e}"))
     }
 
     fn added(&self) -> &[(String, String)] {
@@ -43,7 +87,7 @@ impl Edits {
         if self.deleted().iter().any(|n| n == name) {
             return "";
         }
-        base.get_or_empty(name)
+        self.base_get(base, name)
     }
 
     /// Sets `name` to `value`; an empty value deletes.
@@ -87,25 +131,17 @@ impl Edits {
         !self.deleted().iter().any(|n| n == name) && !self.added().iter().any(|(n, _)| n == name)
     }
 
-    /// Copies the current labels, in Prometheus's visiting order, into
-    /// `out[..returned len]`, reusing `out`'s strings.
-    pub(crate) fn snapshot(&self, base: &Labels, out: &mut Vec<(String, String)>) -> usize {
-        let mut len = 0;
-        let current = base.iter().filter(|l| self.base_unchanged(l.name)).chain(
-            self.added()
-                .iter()
-                .map(|(n, v)| Label { name: n, value: v }),
-        );
-        for l in current {
-            if let Some((n, v)) = out.get_mut(len) {
-                l.name.clone_into(n);
-                l.value.clone_into(v);
-            } else {
-                out.push((l.name.to_owned(), l.value.to_owned()));
+    /// Visits the current labels in Prometheus's order: unchanged base
+    /// labels by name, then added or changed ones in first-set order.
+    pub(crate) fn for_each_current(&self, base: &Labels, mut f: impl FnMut(&str, &str)) {
+        for l in base.iter() {
+            if self.base_unchanged(l.name) {
+                f(l.name, l.value);
             }
-            len += 1;
         }
-        len
+        for (n, v) in self.added() {
+            f(n, v);
+        }
     }
 
     /// Deletes every current label whose name `drop` selects.
@@ -132,7 +168,13 @@ impl Edits {
             return base.clone();
         }
         self.add[..self.add_len].sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let kept = base.iter().filter(|l| self.base_unchanged(l.name));
+        self.del[..self.del_len].sort_unstable();
+        let deleted = &self.del[..self.del_len];
+        let kept = base.iter().filter(|l| {
+            deleted
+                .binary_search_by(|d| d.as_str().cmp(l.name))
+                .is_err()
+        });
         let added = self
             .added()
             .iter()
@@ -144,7 +186,8 @@ impl Edits {
     }
 }
 
-/// Merges two label iterators sorted by name with disjoint names.
+/// Merges two label iterators sorted by name; on equal names the second
+/// wins (an added label replaces the base one).
 struct MergeByName<A: Iterator, B: Iterator> {
     a: std::iter::Peekable<A>,
     b: std::iter::Peekable<B>,
@@ -158,10 +201,18 @@ where
     type Item = Label<'x>;
 
     fn next(&mut self) -> Option<Label<'x>> {
-        match (self.a.peek(), self.b.peek()) {
-            (Some(x), Some(y)) if x.name <= y.name => self.a.next(),
-            (Some(_), Some(_)) | (None, _) => self.b.next(),
-            (Some(_), None) => self.a.next(),
+        let order = match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) => x.name.cmp(y.name),
+            (Some(_), None) => Ordering::Less,
+            (None, _) => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => self.a.next(),
+            Ordering::Greater => self.b.next(),
+            Ordering::Equal => {
+                self.a.next();
+                self.b.next()
+            }
         }
     }
 }
@@ -174,6 +225,7 @@ mod tests {
     fn edits_over_base() {
         let base = Labels::from_pairs(&[("a", "1"), ("b", "2"), ("c", "3")]);
         let mut e = Edits::default();
+        e.reset(&base);
         e.set("b", "20");
         e.set("d", "4");
         e.del("c");
@@ -182,12 +234,11 @@ mod tests {
         assert_eq!(e.get(&base, "a"), "1");
         assert_eq!(e.get(&base, "b"), "20");
         assert_eq!(e.get(&base, "d"), "");
-        let mut snap = Vec::new();
-        let n = e.snapshot(&base, &mut snap);
-        let names: Vec<&str> = snap[..n].iter().map(|p| p.0.as_str()).collect();
+        let mut names = Vec::new();
+        e.for_each_current(&base, |n, _| names.push(n.to_owned()));
         assert_eq!(names, ["a", "b", "c"]); // a unchanged; b, c in set order
         assert_eq!(e.build(&base).to_string(), r#"{a="1", b="20", c="30"}"#);
-        e.clear();
+        e.reset(&base);
         e.delete_where(&base, |n| n != "b");
         assert_eq!(e.build(&base).to_string(), r#"{b="2"}"#);
     }

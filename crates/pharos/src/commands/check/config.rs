@@ -67,8 +67,10 @@ fn check_one(
 ) -> Result<Vec<PathBuf>, String> {
     let cfg = config::load_file(file, LoadOptions { agent_mode }).map_err(|e| e.to_string())?;
     if syntax_only {
+        // promtool checks only what needs no file: the main file's jobs,
+        // their client certificate and key given together.
         for s in &cfg.scrape_configs {
-            check_tls(&s.http.tls_config, true)?;
+            check_scrape_config(s, true, warnings)?;
         }
         return Ok(Vec::new());
     }
@@ -77,7 +79,7 @@ fn check_one(
         .all_scrape_configs()
         .map_err(|e| format!("error loading scrape configs: {e}"))?;
     for s in &scrape_configs {
-        check_scrape_config(s, warnings)?;
+        check_scrape_config(s, false, warnings)?;
     }
     for am in &cfg.alerting.alertmanagers {
         check_sd_files(&am.service_discovery, None, warnings)?;
@@ -101,8 +103,12 @@ fn rule_files(cfg: &Config) -> Result<Vec<PathBuf>, String> {
     Ok(out)
 }
 
-fn check_scrape_config(s: &ScrapeConfig, warnings: &mut Vec<String>) -> Result<(), String> {
-    if let Some(auth) = &s.http.authorization {
+fn check_scrape_config(
+    s: &ScrapeConfig,
+    syntax_only: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    if let Some(auth) = s.http.authorization.as_ref().filter(|_| !syntax_only) {
         exists(&auth.credentials_file).map_err(|e| {
             format!(
                 "error checking authorization credentials or bearer token file {:?}: {e}",
@@ -110,9 +116,12 @@ fn check_scrape_config(s: &ScrapeConfig, warnings: &mut Vec<String>) -> Result<(
             )
         })?;
     }
-    check_tls(&s.http.tls_config, false)?;
+    check_tls(&s.http.tls_config, syntax_only)?;
     for k in &s.service_discovery.kubernetes_sd_configs {
-        check_tls(&k.http.tls_config, false)?;
+        check_tls(&k.http.tls_config, syntax_only)?;
+    }
+    if syntax_only {
+        return Ok(());
     }
     check_sd_files(&s.service_discovery, Some(&s.job_name), warnings)
 }
@@ -219,6 +228,23 @@ mod tests {
                 bad.display()
             )
         );
+    }
+
+    #[test]
+    fn agent_mode_refuses_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("p.yml");
+        std::fs::write(&cfg, "rule_files: [x.rules]\n").unwrap();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let ok = check_files(&mut out, &mut err, std::slice::from_ref(&cfg), true, true).unwrap();
+        assert!(!ok);
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.contains("field rule_files is not allowed in agent mode"),
+            "{err}"
+        );
+        let (ok, _, _) = run(&[cfg], true);
+        assert!(ok, "server mode accepts the same file with --syntax-only");
     }
 
     #[test]

@@ -5,9 +5,12 @@ use std::collections::HashMap;
 
 use model::Labels;
 
-use super::arg;
+use super::{arg, unparen};
 use crate::ast::{Call, Expr};
 use crate::engine::aggregations::format_float;
+use crate::engine::annotations::{
+    bad_bucket_label, invalid_quantile, AnnotationKind, ForcedMonotonicity,
+};
 use crate::engine::eval::{qerr, Evaluator};
 use crate::engine::value::{Elem, IVal};
 use crate::engine::EngineError;
@@ -33,23 +36,26 @@ impl Evaluator<'_> {
         for e in scalars {
             let q = self.eval_scalar(e, t)?;
             if name != "histogram_fraction" && !(0.0..=1.0).contains(&q) {
-                self.warn(
-                    format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        format_float(q)
-                    ),
-                    e.span(),
-                );
+                let span = unparen(e).span();
+                self.annotate(AnnotationKind::Warning, invalid_quantile(q), span);
             }
             params.push(q);
         }
         let v = self.eval_vector(vec_arg, t)?;
+        let vec_span = unparen(vec_arg).span();
         // Grouped with the name still in: two metrics' buckets never mix,
         // and their results collide once the names go, as in Prometheus.
         let mut order: Vec<Labels> = Vec::new();
         let mut groups: HashMap<Labels, Vec<(f64, f64)>> = HashMap::new();
         for el in v {
-            let Some(le) = el.labels.get("le").and_then(|s| s.parse::<f64>().ok()) else {
+            let le = el.labels.get_or_empty("le");
+            let Ok(le) = le.parse::<f64>() else {
+                let name = el.labels.get_or_empty("__name__");
+                self.annotate(
+                    AnnotationKind::Warning,
+                    bad_bucket_label(name, le),
+                    vec_span,
+                );
                 continue;
             };
             let k = el.labels.without(&["le"]);
@@ -69,6 +75,7 @@ impl Evaluator<'_> {
                     drop_name: true,
                 })
             };
+            let metric = k.get_or_empty("__name__");
             match (name, &label) {
                 ("histogram_fraction", _) => {
                     let at = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
@@ -79,12 +86,20 @@ impl Evaluator<'_> {
                     for &q in &params {
                         let mut lb = k.to_builder();
                         lb.set(label, &quantile_label(q));
-                        push(lb.build(), bucket_quantile(q, b.clone()));
+                        let (v, forced) = bucket_quantile(q, b.clone());
+                        if let Some(f) = forced {
+                            self.annotations.forced_monotonicity(metric, t, f, vec_span);
+                        }
+                        push(lb.build(), v);
                     }
                 }
                 _ => {
                     let q = params.first().copied().unwrap_or(f64::NAN);
-                    push(k, bucket_quantile(q, b));
+                    let (v, forced) = bucket_quantile(q, b);
+                    if let Some(f) = forced {
+                        self.annotations.forced_monotonicity(metric, t, f, vec_span);
+                    }
+                    push(k, v);
                 }
             }
         }
@@ -105,11 +120,12 @@ fn quantile_label(q: f64) -> String {
 
 /// Classic buckets sorted, merged by bound and made monotonic; `None`
 /// when they cannot describe a distribution (no `+Inf` bucket, fewer than
-/// two buckets, no observations).
-fn normalise(mut b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
+/// two buckets, no observations). Also says where monotonicity had to be
+/// forced, which is reported even when there is no distribution.
+fn normalise(mut b: Vec<(f64, f64)>) -> (Option<Vec<(f64, f64)>>, Option<ForcedMonotonicity>) {
     b.sort_by(|x, y| x.0.total_cmp(&y.0));
     if b.last().map(|x| x.0) != Some(f64::INFINITY) {
-        return None;
+        return (None, None);
     }
     let mut m: Vec<(f64, f64)> = Vec::with_capacity(b.len());
     for (u, c) in b {
@@ -118,19 +134,64 @@ fn normalise(mut b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
             _ => m.push((u, c)),
         }
     }
-    let mut max = f64::NEG_INFINITY;
-    for x in &mut m {
-        if x.1 > max {
-            max = x.1;
-        } else {
-            x.1 = max;
-        }
-    }
-    let total = m.last()?.1;
+    let forced = make_monotonic(&mut m);
+    let total = m.last().map_or(0.0, |x| x.1);
     if m.len() < 2 || total == 0.0 || total.is_nan() {
-        return None;
+        return (None, forced);
     }
-    Some(m)
+    (Some(m), forced)
+}
+
+/// Relative difference below which two successive bucket counts are taken
+/// as equal (floating-point noise, not a decrease), as in Prometheus.
+const SMALL_DELTA_TOLERANCE: f64 = 1e-12;
+
+/// Prometheus's `almost.Equal`: relative difference below `epsilon`.
+fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let abs_sum = a.abs() + b.abs();
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || abs_sum < f64::MIN_POSITIVE {
+        return diff < epsilon * f64::MIN_POSITIVE;
+    }
+    diff / abs_sum.min(f64::MAX) < epsilon
+}
+
+/// Removes decreases between successive counts (each is raised to the
+/// last count kept) and evens out differences that are only floating-point
+/// noise; reports where a real decrease was removed.
+fn make_monotonic(m: &mut [(f64, f64)]) -> Option<ForcedMonotonicity> {
+    let mut forced: Option<ForcedMonotonicity> = None;
+    let &(_, mut prev) = m.first()?;
+    for (upper, count) in m.iter_mut().skip(1) {
+        let curr = *count;
+        if curr == prev {
+            continue;
+        }
+        if almost_equal(prev, curr, SMALL_DELTA_TOLERANCE) {
+            *count = prev;
+            continue;
+        }
+        if curr < prev {
+            *count = prev;
+            let f = forced.get_or_insert(ForcedMonotonicity {
+                min_bucket: f64::INFINITY,
+                max_bucket: f64::NEG_INFINITY,
+                max_diff: 0.0,
+            });
+            f.min_bucket = f.min_bucket.min(*upper);
+            f.max_bucket = f.max_bucket.max(*upper);
+            f.max_diff = f.max_diff.max(prev - curr);
+            continue;
+        }
+        prev = curr;
+    }
+    forced
 }
 
 /// The share of observations in `[lo, hi]` from classic buckets: each
@@ -180,33 +241,35 @@ fn bucket_fraction(lo: f64, hi: f64, b: Vec<(f64, f64)>) -> f64 {
 fn normalise_loose(b: Vec<(f64, f64)>) -> Option<Vec<(f64, f64)>> {
     match b.as_slice() {
         [(ub, count)] if *ub == f64::INFINITY && *count > 0.0 => Some(b),
-        _ => normalise(b),
+        _ => normalise(b).0,
     }
 }
 
-/// The φ-quantile from classic cumulative buckets (upper bound, count).
-fn bucket_quantile(q: f64, b: Vec<(f64, f64)>) -> f64 {
+/// The φ-quantile from classic cumulative buckets (upper bound, count),
+/// and where the buckets had to be made monotonic for it.
+fn bucket_quantile(q: f64, b: Vec<(f64, f64)>) -> (f64, Option<ForcedMonotonicity>) {
     if q.is_nan() {
-        return f64::NAN;
+        return (f64::NAN, None);
     }
     if q < 0.0 {
-        return f64::NEG_INFINITY;
+        return (f64::NEG_INFINITY, None);
     }
     if q > 1.0 {
-        return f64::INFINITY;
+        return (f64::INFINITY, None);
     }
-    let Some(m) = normalise(b) else {
-        return f64::NAN;
+    let (m, forced) = normalise(b);
+    let Some(m) = m else {
+        return (f64::NAN, forced);
     };
     let n = m.len();
     let total = m[n - 1].1;
     let mut rank = q * total;
     let i = m.partition_point(|x| x.1 < rank);
     if i >= n - 1 {
-        return m[n - 2].0;
+        return (m[n - 2].0, forced);
     }
     if i == 0 && m[0].0 <= 0.0 {
-        return m[0].0;
+        return (m[0].0, forced);
     }
     let (mut start, end, mut count) = (0.0, m[i].0, m[i].1);
     if i > 0 {
@@ -214,7 +277,7 @@ fn bucket_quantile(q: f64, b: Vec<(f64, f64)>) -> f64 {
         count -= m[i - 1].1;
         rank -= m[i - 1].1;
     }
-    start + (end - start) * (rank / count)
+    (start + (end - start) * (rank / count), forced)
 }
 
 #[cfg(test)]
@@ -224,10 +287,10 @@ mod tests {
     #[test]
     fn classic_bucket_quantile() {
         let b = vec![(1.0, 10.0), (2.0, 20.0), (f64::INFINITY, 20.0)];
-        assert_eq!(bucket_quantile(0.5, b.clone()), 1.0);
-        assert_eq!(bucket_quantile(0.75, b.clone()), 1.5);
-        assert_eq!(bucket_quantile(1.0, b.clone()), 2.0);
-        assert!(bucket_quantile(0.5, vec![(1.0, 1.0)]).is_nan());
+        assert_eq!(bucket_quantile(0.5, b.clone()), (1.0, None));
+        assert_eq!(bucket_quantile(0.75, b.clone()), (1.5, None));
+        assert_eq!(bucket_quantile(1.0, b.clone()), (2.0, None));
+        assert!(bucket_quantile(0.5, vec![(1.0, 1.0)]).0.is_nan());
     }
 
     #[test]
