@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use config::discovery::ConsulSdConfig;
-use config::HttpClientConfig;
 use serde::Deserialize;
 
 use super::ConsulError;
@@ -83,7 +82,7 @@ struct AgentConfig {
 
 /// A Consul API client with the settings of one `consul_sd_configs` entry.
 pub(crate) struct Api {
-    http: reqwest::Client,
+    http: crate::http::HttpClient,
     base: String,
     token: String,
     /// Query parameters every request carries (datacenter, namespace,
@@ -95,7 +94,10 @@ pub(crate) struct Api {
 impl Api {
     /// A client for `c`.
     pub(crate) fn new(c: &ConsulSdConfig) -> Result<Api, ConsulError> {
-        let http = http_client(&c.http)?;
+        let base = format!("{}://{}{}", c.scheme, c.server, c.path_prefix);
+        // Past the longest wait, so a blocking query is not cut short.
+        let http = crate::http::HttpClient::new(&base, &c.http, WAIT + Duration::from_secs(15))
+            .map_err(|e| ConsulError::HttpSettings(e.to_string()))?;
         let mut common = Vec::new();
         for (k, v) in [
             ("dc", &c.datacenter),
@@ -108,7 +110,7 @@ impl Api {
         }
         Ok(Api {
             http,
-            base: format!("{}://{}{}", c.scheme, c.server, c.path_prefix),
+            base,
             token: c.token.expose().to_owned(),
             common,
             node_meta: c
@@ -125,14 +127,20 @@ impl Api {
         query: &[(String, String)],
     ) -> Result<(bytes_body::Body, u64), ConsulError> {
         let url = format!("{}{path}", self.base);
-        let mut req = self.http.get(&url).query(&self.common).query(query);
-        if !self.token.is_empty() {
-            req = req.header("X-Consul-Token", &self.token);
-        }
         let fail = |reason: String| ConsulError::Request {
             url: url.clone(),
             reason,
         };
+        let mut req = self
+            .http
+            .get(&url)
+            .await
+            .map_err(|e| fail(e.to_string()))?
+            .query(&self.common)
+            .query(query);
+        if !self.token.is_empty() {
+            req = req.header("X-Consul-Token", &self.token);
+        }
         let resp = req.send().await.map_err(|e| fail(e.to_string()))?;
         let status = resp.status();
         let index = resp
@@ -246,122 +254,6 @@ mod bytes_body {
             })
         }
     }
-}
-
-fn read(path: &str, what: &str) -> Result<String, ConsulError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConsulError::HttpSettings(format!("cannot read {what} {path}: {e}")))
-}
-
-/// A reqwest client with the authentication, TLS, proxy and header
-/// settings of `h`, and a timeout past the blocking-query wait.
-fn http_client(h: &HttpClientConfig) -> Result<reqwest::Client, ConsulError> {
-    use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
-    let bad = |e: &dyn std::fmt::Display| ConsulError::HttpSettings(e.to_string());
-    let mut headers = HeaderMap::new();
-    if let Some(b) = &h.basic_auth {
-        let user = if b.username_file.is_empty() {
-            b.username.clone()
-        } else {
-            read(&b.username_file, "basic_auth username_file")?
-                .trim()
-                .to_owned()
-        };
-        let pass = if b.password_file.is_empty() {
-            b.password.expose().to_owned()
-        } else {
-            read(&b.password_file, "basic_auth password_file")?
-                .trim()
-                .to_owned()
-        };
-        use base64::Engine;
-        let v = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("Basic {v}")).map_err(|e| bad(&e))?,
-        );
-    }
-    let (kind, cred, cred_file) = match &h.authorization {
-        Some(a) => (
-            if a.kind.is_empty() {
-                "Bearer"
-            } else {
-                a.kind.as_str()
-            },
-            a.credentials.expose().to_owned(),
-            a.credentials_file.clone(),
-        ),
-        None => (
-            "Bearer",
-            h.bearer_token.expose().to_owned(),
-            h.bearer_token_file.clone(),
-        ),
-    };
-    let cred = if cred_file.is_empty() {
-        cred
-    } else {
-        read(&cred_file, "authorization credentials_file")?
-            .trim()
-            .to_owned()
-    };
-    if !cred.is_empty() {
-        headers.insert(
-            AUTHORIZATION,
-            HeaderValue::from_str(&format!("{kind} {cred}")).map_err(|e| bad(&e))?,
-        );
-    }
-    for (name, v) in h.http_headers.iter().flatten() {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
-        for value in v
-            .values
-            .iter()
-            .map(String::as_str)
-            .chain(v.secrets.iter().map(|s| s.expose()))
-        {
-            headers.append(
-                name.clone(),
-                HeaderValue::from_str(value).map_err(|e| bad(&e))?,
-            );
-        }
-    }
-    let tls = &h.tls_config;
-    let mut b = reqwest::Client::builder()
-        .default_headers(headers)
-        .timeout(WAIT + Duration::from_secs(15))
-        .danger_accept_invalid_certs(tls.insecure_skip_verify);
-    if !h.follow_redirects() {
-        b = b.redirect(reqwest::redirect::Policy::none());
-    }
-    let ca = if tls.ca_file.is_empty() {
-        tls.ca.clone()
-    } else {
-        read(&tls.ca_file, "tls_config ca_file")?
-    };
-    if !ca.is_empty() {
-        for cert in reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_err(|e| bad(&e))? {
-            b = b.add_root_certificate(cert);
-        }
-    }
-    let cert = if tls.cert_file.is_empty() {
-        tls.cert.clone()
-    } else {
-        read(&tls.cert_file, "tls_config cert_file")?
-    };
-    let key = if tls.key_file.is_empty() {
-        tls.key.expose().to_owned()
-    } else {
-        read(&tls.key_file, "tls_config key_file")?
-    };
-    if !cert.is_empty() && !key.is_empty() {
-        let pem = format!("{cert}\n{key}");
-        b = b.identity(reqwest::Identity::from_pem(pem.as_bytes()).map_err(|e| bad(&e))?);
-    }
-    if let Some(p) = &h.proxy.proxy_url {
-        b = b.proxy(reqwest::Proxy::all(&p.raw).map_err(|e| bad(&e))?);
-    } else if !h.proxy.proxy_from_environment {
-        b = b.no_proxy();
-    }
-    b.build().map_err(|e| bad(&e))
 }
 
 #[cfg(test)]
