@@ -214,6 +214,17 @@ async fn endpoints_with_service_and_pod_labels() {
         u[0].targets[0].get("__meta_kubernetes_pod_phase"),
         Some("Failed")
     );
+
+    // 410 Gone on the services' watch, and the relist finds the service
+    // deleted meanwhile: the endpoints lose its labels.
+    api.set_items("/api/v1/services", vec![]);
+    api.gone("/api/v1/services");
+    let u = next(&mut rx).await;
+    assert_eq!(u.len(), 1);
+    assert_eq!(u[0].source, "endpoints/shop/web");
+    assert_eq!(u[0].labels.get("__meta_kubernetes_service_name"), None);
+    assert_eq!(u[0].labels.get("__meta_kubernetes_endpoints_name"), Some("web"));
+    assert_eq!(u[0].targets.len(), 3);
 }
 
 #[tokio::test]
