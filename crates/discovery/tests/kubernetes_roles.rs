@@ -223,7 +223,10 @@ async fn endpoints_with_service_and_pod_labels() {
     assert_eq!(u.len(), 1);
     assert_eq!(u[0].source, "endpoints/shop/web");
     assert_eq!(u[0].labels.get("__meta_kubernetes_service_name"), None);
-    assert_eq!(u[0].labels.get("__meta_kubernetes_endpoints_name"), Some("web"));
+    assert_eq!(
+        u[0].labels.get("__meta_kubernetes_endpoints_name"),
+        Some("web")
+    );
     assert_eq!(u[0].targets.len(), 3);
 }
 
