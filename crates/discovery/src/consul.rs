@@ -11,6 +11,21 @@
 //! query waits for the next `refresh_interval` tick before repeating, and
 //! an `X-Consul-Index` lower than the last one resets the index to 0, as
 //! Consul's documentation advises. Group sources are service names.
+//!
+//! ```no_run
+//! use discovery::consul::ConsulDiscovery;
+//! use discovery::Discoverer;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut sd = config::discovery::ConsulSdConfig::default();
+//! sd.server = "consul.example:8500".into();
+//! sd.tags = vec!["prod".into()];
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+//! tokio::spawn(Box::new(ConsulDiscovery::new(&sd)?).run(tx));
+//! let first = rx.recv().await; // every matching service's group
+//! # Ok(())
+//! # }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -10,6 +10,25 @@
 //! object they draw labels from, and sends them; a deleted object's group
 //! is sent empty. Sources are `<kind>/<namespace>/<name>` (`node/<name>`,
 //! `svc/…` for services) as in Prometheus.
+//!
+//! ```no_run
+//! use discovery::kubernetes::KubernetesDiscovery;
+//! use discovery::Discoverer;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut sd = config::discovery::KubernetesSdConfig::default();
+//! sd.role = "pod".into();
+//! sd.api_server = Some(config::GoUrl::parse("https://k8s.example:6443")?);
+//! let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+//! tokio::spawn(Box::new(KubernetesDiscovery::new(&sd)?).run(tx));
+//! while let Some(groups) = rx.recv().await {
+//!     for g in groups {
+//!         println!("{}: {} targets", g.source, g.targets.len());
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 use config::discovery::{KubernetesAttachMetadata, KubernetesSdConfig, KubernetesSelector};
 use futures::{FutureExt, StreamExt};
