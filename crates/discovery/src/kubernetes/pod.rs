@@ -58,14 +58,13 @@ pub(crate) fn node_name(pod: &Pod) -> &str {
 /// endpointslice.
 pub(crate) fn pod_labels(b: &mut LabelsBuilder, pod: &Pod, cx: &Ctx<'_>) {
     let status = pod.status.as_ref();
-    let s = |f: fn(&k8s_openapi::api::core::v1::PodStatus) -> Option<&String>| {
-        status.and_then(f).map(String::as_str).unwrap_or("")
-    };
-    b.set(&format!("{PREFIX}pod_ip"), s(|s| s.pod_ip.as_ref()));
+    let phase = status.and_then(|s| s.phase.as_deref()).unwrap_or("");
+    let host_ip = status.and_then(|s| s.host_ip.as_deref()).unwrap_or("");
+    b.set(&format!("{PREFIX}pod_ip"), pod_ip(pod));
     b.set(&format!("{PREFIX}pod_ready"), &ready(pod));
-    b.set(&format!("{PREFIX}pod_phase"), s(|s| s.phase.as_ref()));
+    b.set(&format!("{PREFIX}pod_phase"), phase);
     b.set(&format!("{PREFIX}pod_node_name"), node_name(pod));
-    b.set(&format!("{PREFIX}pod_host_ip"), s(|s| s.host_ip.as_ref()));
+    b.set(&format!("{PREFIX}pod_host_ip"), host_ip);
     b.set(
         &format!("{PREFIX}pod_uid"),
         pod.metadata.uid.as_deref().unwrap_or(""),
