@@ -137,6 +137,23 @@ impl Visitor<'_> for ActionVisitor {
         Action::parse(v).map_err(E::custom)
     }
 
+    // Prometheus reads any scalar as text, so `action: 1` is an unknown action.
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Action, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Action, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Action, E> {
+        self.visit_str(&v.to_string())
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Action, E> {
+        self.visit_str(if v { "true" } else { "false" })
+    }
+
     // `action:` with no value leaves Prometheus with an empty action, which
     // its validation refuses; refuse it here with the same words.
     fn visit_unit<E: de::Error>(self) -> Result<Action, E> {
@@ -357,6 +374,8 @@ mod tests {
         );
         let e = parse("action: Nope").unwrap_err();
         assert!(e.contains(r#"unknown relabel action "Nope""#), "{e}");
+        let e = parse("action: 1").unwrap_err();
+        assert!(e.contains(r#"unknown relabel action "1""#), "{e}");
         let e = parse("action:").unwrap_err();
         assert!(e.contains("relabel action cannot be empty"), "{e}");
     }

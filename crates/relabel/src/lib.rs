@@ -11,7 +11,25 @@
 //! Semantics follow Prometheus 3.x's `model/relabel`: regexes are anchored
 //! (`^(?s:…)$`) RE2 patterns, templates expand as Go's `ExpandString`, an
 //! empty result deletes a label, and `hashmod` uses the last 8 bytes of the
-//! MD5 of the joined values.
+//! MD5 of the joined values. Details that are easy to get wrong, each pinned
+//! by a test:
+//! - `$1x` names group `1x`, not group 1 then `x` (write `${1}x`);
+//! - Go's `\d`, `\w`, `\s`, `\b` are ASCII-only (see [`regex`] for the
+//!   other syntax differences);
+//! - a `replace` whose expanded `target_label` is no valid name under the
+//!   rule's [`NameValidationScheme`] does nothing;
+//! - `labelmap` visits unchanged labels in name order, then labels changed
+//!   by earlier rules in the order they were first changed (this decides
+//!   which of two labels mapped to one name wins); labels it writes are not
+//!   visited again, and the names it writes are not checked;
+//! - `lowercase`/`uppercase` map one character to one character, as Go
+//!   does (`ß` stays `ß` in upper case);
+//! - an explicit `regex: (.*)` is not the default: `keepequal`/`dropequal`
+//!   refuse it, and it is written back when the rule is serialized.
+//!
+//! Known difference: [`process_builder`] treats every label in the builder
+//! as unchanged for `labelmap`'s visiting order, since a `LabelsBuilder`
+//! does not record which labels were set after it was seeded.
 //!
 //! ```
 //! use relabel::{process, RelabelConfig, NameValidationScheme};

@@ -198,12 +198,14 @@ fn compile(pattern: &str) -> Result<Compiled, RegexError> {
         .octal(true)
         .build()
         .map_err(|e| err(format!("{}: `{pattern}`", one_line(&e.to_string()))))?;
+    // The translation counts groups to keep their Go names; a miscount is a
+    // bug, reported as an error so that a config reload cannot crash.
     if compiled.captures_len() != translated.group_names.len() {
-        panic!(
-            "BUG: {pattern:?} has {} groups, the translation counted {}",
+        return Err(err(format!(
+            "BUG: the regex has {} groups, the translation counted {}",
             compiled.captures_len(),
             translated.group_names.len()
-        );
+        )));
     }
     Ok((compiled, translated.group_names.into()))
 }

@@ -1,7 +1,9 @@
-//! The reference Prometheus judges `metric_relabel_configs`: it scrapes one
-//! exposition (served on loopback) once per rule chain, each chain in its
-//! own job, and the series it stores must be exactly the series
-//! `relabel::process` predicts for each job's scraped labels.
+//! The reference Prometheus judges relabeling. For `metric_relabel_configs`
+//! it scrapes one exposition (served on loopback) once per rule chain, each
+//! chain in its own job, and the series it stores must be exactly the series
+//! `relabel::process` predicts for each job's scraped labels. For
+//! `relabel_configs` it discovers Kubernetes-like pods from a file, and the
+//! targets it shows (and the number it drops) must be those predicted.
 //!
 //! The reference is Prometheus 2.x, so the cases stay where 2.x and 3.x
 //! agree: no newlines in values (2.x compiled `^(?:…)$`, so `.` stopped at
@@ -288,4 +290,241 @@ fn expfmt_series(exposition: &str) -> Vec<Vec<(String, String)>> {
             pairs
         })
         .collect()
+}
+
+/// The target relabeling of a Kubernetes-style pod job (the benchmark's
+/// chain, with two shards kept instead of one).
+const POD_RULES: &str = r#"
+- source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scrape]
+  regex: "true"
+  action: keep
+- source_labels: [__meta_kubernetes_pod_phase]
+  regex: Pending|Succeeded|Failed|Completed
+  action: drop
+- source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_scheme]
+  regex: (https?)
+  target_label: __scheme__
+- source_labels: [__meta_kubernetes_pod_annotation_prometheus_io_path]
+  regex: (.+)
+  target_label: __metrics_path__
+- source_labels: [__address__, __meta_kubernetes_pod_annotation_prometheus_io_port]
+  regex: ([^:]+)(?::\d+)?;(\d+)
+  replacement: $1:$2
+  target_label: __address__
+- action: labelmap
+  regex: __meta_kubernetes_pod_label_(.+)
+- source_labels: [__meta_kubernetes_namespace]
+  target_label: namespace
+- source_labels: [__meta_kubernetes_pod_name]
+  target_label: pod
+- source_labels: [__meta_kubernetes_pod_container_name, __meta_kubernetes_pod_container_port_name]
+  separator: "-"
+  target_label: container
+- source_labels: [__address__]
+  modulus: 4
+  target_label: __tmp_shard
+  action: hashmod
+- source_labels: [__tmp_shard]
+  regex: "[12]"
+  action: keep
+"#;
+
+/// Discovered labels of pod number `i`, varied so that every rule above
+/// keeps some pods and changes or drops others.
+fn pod(i: u16) -> Vec<(String, String)> {
+    let mut l = vec![
+        (
+            "__address__".to_owned(),
+            format!("127.0.0.{}:{}", 1 + i % 3, 20_000 + i),
+        ),
+        (
+            "__meta_kubernetes_namespace".to_owned(),
+            ["shop", "infra", "batch"][usize::from(i % 3)].to_owned(),
+        ),
+        ("__meta_kubernetes_pod_name".to_owned(), format!("web-{i}")),
+        (
+            "__meta_kubernetes_pod_phase".to_owned(),
+            if i % 7 == 6 { "Failed" } else { "Running" }.to_owned(),
+        ),
+        (
+            "__meta_kubernetes_pod_container_name".to_owned(),
+            format!("c{}", i % 2),
+        ),
+        (
+            "__meta_kubernetes_pod_label_app".to_owned(),
+            format!("app{}", i % 4),
+        ),
+        (
+            "__meta_kubernetes_pod_label_pod_template_hash".to_owned(),
+            format!("{:x}", 0xbeef + u32::from(i)),
+        ),
+        (
+            "__meta_kubernetes_pod_annotation_prometheus_io_scrape".to_owned(),
+            (i % 5 != 4).to_string(),
+        ),
+    ];
+    if i % 2 == 0 {
+        l.push((
+            "__meta_kubernetes_pod_container_port_name".to_owned(),
+            "metrics".to_owned(),
+        ));
+    }
+    if i % 3 != 2 {
+        l.push((
+            "__meta_kubernetes_pod_annotation_prometheus_io_port".to_owned(),
+            format!("{}", 30_000 + i),
+        ));
+    }
+    if i % 4 == 1 {
+        l.push((
+            "__meta_kubernetes_pod_annotation_prometheus_io_path".to_owned(),
+            format!("/m{i}"),
+        ));
+    }
+    if i % 6 == 3 {
+        l.push((
+            "__meta_kubernetes_pod_annotation_prometheus_io_scheme".to_owned(),
+            "https".to_owned(),
+        ));
+    }
+    l
+}
+
+/// Target relabeling as the reference Prometheus does it for file-SD
+/// targets: defaults added before the rules, `__` labels dropped and
+/// `instance` filled in after them; `/api/v1/targets` shows the result.
+#[test]
+fn target_relabeling_matches_prometheus() {
+    let Some(prometheus) = testkit::reference("prometheus") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pods: Vec<_> = (0..40).map(pod).collect();
+    let groups: Vec<serde_json::Value> = pods
+        .iter()
+        .map(|p| {
+            let labels: serde_json::Map<String, serde_json::Value> = p
+                .iter()
+                .filter(|(k, _)| k != "__address__")
+                .map(|(k, v)| (k.clone(), serde_json::Value::from(v.clone())))
+                .collect();
+            let address = p
+                .iter()
+                .find(|(k, _)| k == "__address__")
+                .map(|(_, v)| v.clone());
+            serde_json::json!({"targets": [address], "labels": labels})
+        })
+        .collect();
+    let sd_file = dir.path().join("pods.json");
+    std::fs::write(&sd_file, serde_json::to_string(&groups).expect("json")).expect("write targets");
+    let rules_yaml: String = POD_RULES.lines().map(|l| format!("      {l}\n")).collect();
+    let config = format!(
+        "scrape_configs:\n  - job_name: pods\n    scrape_interval: 1m\n    scrape_timeout: 10s\n    \
+         file_sd_configs: [{{files: ['{}']}}]\n    relabel_configs:\n{rules_yaml}",
+        sd_file.display()
+    );
+    let config_path = dir.path().join("prometheus.yml");
+    std::fs::write(&config_path, &config).expect("write config");
+
+    let mut rules: Vec<RelabelConfig> = serde_yaml_ng::from_str(POD_RULES).expect("rules parse");
+    for r in &mut rules {
+        r.validate(NameValidationScheme::Legacy)
+            .expect("rules validate");
+    }
+    let mut expected = BTreeSet::new();
+    let mut dropped = 0;
+    for p in &pods {
+        let mut input = p.clone();
+        for (k, v) in [
+            ("job", "pods"),
+            ("__scheme__", "http"),
+            ("__metrics_path__", "/metrics"),
+            ("__scrape_interval__", "1m"),
+            ("__scrape_timeout__", "10s"),
+        ] {
+            input.push((k.to_owned(), v.to_owned()));
+        }
+        let Some(out) = relabel::process(&Labels::from_pairs(&input), &rules) else {
+            dropped += 1;
+            continue;
+        };
+        let mut shown: Vec<(String, String)> = out
+            .iter()
+            .filter(|l| !l.name.starts_with("__"))
+            .map(|l| (l.name.to_owned(), l.value.to_owned()))
+            .collect();
+        if !out.has("instance") {
+            shown.push((
+                "instance".to_owned(),
+                out.get_or_empty("__address__").to_owned(),
+            ));
+        }
+        expected.insert(Labels::from_pairs(&shown).to_string());
+    }
+    assert!(
+        !expected.is_empty() && dropped > 0,
+        "the pods should exercise both outcomes"
+    );
+
+    let port = testkit::free_port();
+    let child = Command::new(prometheus)
+        .arg(format!("--config.file={}", config_path.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start prometheus");
+    let _guard = Killed(child);
+
+    let start = Instant::now();
+    let (got, got_dropped) = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "targets did not appear in 60s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let Some(body) = http_get(port, "/api/v1/targets") else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) else {
+            continue;
+        };
+        let active = json["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let dropped_now = json["data"]["droppedTargets"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if active.len() + dropped_now < pods.len() {
+            continue;
+        }
+        let shown: BTreeSet<String> = active
+            .iter()
+            .map(|t| {
+                let pairs: Vec<(String, String)> = t["labels"]
+                    .as_object()
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Labels::from_pairs(&pairs).to_string()
+            })
+            .collect();
+        break (shown, dropped_now);
+    };
+    let missing: Vec<_> = expected.difference(&got).collect();
+    let extra: Vec<_> = got.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "predicted but not shown: {missing:#?}\nshown but not predicted: {extra:#?}"
+    );
+    assert_eq!(got_dropped, dropped, "dropped targets");
 }

@@ -130,8 +130,13 @@ impl Translator<'_> {
                 let text = &self.src[self.last_op..end];
                 return Err(format!("invalid nested repetition operator: `{text}`"));
             }
-            // Left to the `regex` crate, which refuses it too.
-            Prev::Nothing | Prev::Atom => {
+            // Checked here rather than left to the `regex` crate: after a
+            // named group, whose name this strips, `(?P<n>?i)` would read as
+            // a flag group there.
+            Prev::Nothing => {
+                return Err(format!("missing argument to repetition operator: `{op}`"));
+            }
+            Prev::Atom => {
                 self.prev = Prev::Repeat;
                 self.last_op = start;
             }
@@ -431,6 +436,10 @@ mod tests {
             ("(?P<é>x)", "invalid named capture: `(?P<é>`"),
             ("(?P<>x)", "invalid named capture: `(?P<>`"),
             ("[[:foo:]]", "invalid character class range: `[:foo:]`"),
+            ("(?P<n>?i)", "missing argument to repetition operator: `?`"),
+            ("(?i)*", "missing argument to repetition operator: `*`"),
+            ("a|+", "missing argument to repetition operator: `+`"),
+            ("{2}", "missing argument to repetition operator: `{2}`"),
             ("a[b", "missing closing ]: `[b)$`"),
             (r"\Qab", r"missing closing ): `^(?s:\Qab)$`"),
         ] {
