@@ -495,3 +495,56 @@ async fn stops_with_its_watchers_when_the_receiver_is_dropped() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(fake.requests("/v1/health/service/web").len(), before);
 }
+
+#[tokio::test]
+async fn the_manager_runs_consul_sd_configs_from_prometheus_yml() {
+    use discovery::{DiscoveryManager, ManagerOptions};
+
+    let fake = Fake::start().await;
+    fake.update(4, |s| {
+        s.insert(
+            "web".into(),
+            vec![entry(
+                ("web", "web-1"),
+                ("n1", "10.0.0.1"),
+                "",
+                80,
+                &[],
+                "passing",
+            )],
+        );
+    });
+    let yaml = format!(
+        "scrape_configs:\n- job_name: web\n  consul_sd_configs:\n  - server: '{}'\n    services: [web]\n",
+        fake.url
+    );
+    let jobs = config::load_str(&yaml, "prometheus.yml")
+        .unwrap()
+        .scrape_configs
+        .into_iter()
+        .map(|s| (s.job_name, s.service_discovery))
+        .collect();
+    let (m, mut rx) = DiscoveryManager::new(ManagerOptions {
+        update_interval: Duration::from_millis(50),
+        ..ManagerOptions::default()
+    });
+    let m = Arc::new(m);
+    m.apply_config(jobs).await.unwrap();
+    tokio::spawn({
+        let m = Arc::clone(&m);
+        async move { m.run(std::future::pending()).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let got = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("the service's group within two seconds")
+            .unwrap();
+        let groups = got.get("web").cloned().unwrap_or_default();
+        if let Some(g) = groups.iter().find(|g| g.source == "web") {
+            assert_eq!(g.targets[0].get("__address__"), Some("10.0.0.1:80"));
+            assert_eq!(g.labels.get("__meta_consul_dc"), Some("dc1"));
+            break;
+        }
+    }
+}

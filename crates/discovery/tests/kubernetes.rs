@@ -402,3 +402,45 @@ async fn stops_when_the_receiver_is_dropped() {
         .expect("discovery stops within a second")
         .unwrap();
 }
+
+#[tokio::test]
+async fn the_manager_runs_kubernetes_sd_configs_from_prometheus_yml() {
+    use discovery::{DiscoveryManager, ManagerOptions};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let api = FakeApi::start().await;
+    api.set_items("/api/v1/nodes", vec![node("node-a", json!({}))]);
+    let yaml = format!(
+        "scrape_configs:\n- job_name: kubelet\n  kubernetes_sd_configs:\n  - role: node\n    api_server: '{}'\n",
+        api.url
+    );
+    let jobs = config::load_str(&yaml, "prometheus.yml")
+        .unwrap()
+        .scrape_configs
+        .into_iter()
+        .map(|s| (s.job_name, s.service_discovery))
+        .collect();
+    let (m, mut rx) = DiscoveryManager::new(ManagerOptions {
+        update_interval: Duration::from_millis(50),
+        ..ManagerOptions::default()
+    });
+    let m = Arc::new(m);
+    m.apply_config(jobs).await.unwrap();
+    tokio::spawn({
+        let m = Arc::clone(&m);
+        async move { m.run(std::future::pending()).await }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let got = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .expect("the node's group within two seconds")
+            .unwrap();
+        let groups = got.get("kubelet").cloned().unwrap_or_default();
+        if let Some(g) = groups.iter().find(|g| g.source == "node/node-a") {
+            assert_eq!(g.targets[0].get("__address__"), Some("10.1.0.5:10250"));
+            break;
+        }
+    }
+}
