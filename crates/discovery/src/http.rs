@@ -25,6 +25,8 @@ use crate::stats::{RefreshStats, SdStats};
 use crate::{Discoverer, DiscoveryError, DiscoveryFuture, TargetGroup};
 
 pub(crate) use client::unsupported as unsupported_http_setting;
+// Consul SD talks HTTP with the same settings.
+pub(crate) use client::Client as HttpClient;
 
 /// The label naming the URL a group came from.
 const URL_LABEL: &str = "__meta_url";

@@ -48,10 +48,12 @@
 //! # }
 //! ```
 
+pub mod consul;
 pub mod dns;
 mod error;
 pub mod file;
 pub mod http;
+pub mod kubernetes;
 mod manager;
 mod refresh;
 mod sd_config;

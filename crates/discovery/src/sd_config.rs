@@ -8,9 +8,11 @@ use config::discovery::{
 };
 use config::ServiceDiscoveryConfigs;
 
+use crate::consul::ConsulDiscovery;
 use crate::dns::DnsDiscovery;
 use crate::file::FileDiscovery;
 use crate::http::{unsupported_http_setting, HttpDiscovery};
+use crate::kubernetes::KubernetesDiscovery;
 use crate::static_sd::StaticDiscovery;
 use crate::stats::SdStats;
 use crate::{Discoverer, DiscoveryError};
@@ -44,16 +46,23 @@ impl SdConfig {
         if let Some(kind) = sd.unsupported().first() {
             return Err(unsupported(kind));
         }
-        // Until the Kubernetes and Consul providers land.
-        if !sd.kubernetes_sd_configs.is_empty() {
-            return Err(unsupported("kubernetes_sd_configs"));
-        }
-        if !sd.consul_sd_configs.is_empty() {
-            return Err(unsupported("consul_sd_configs"));
-        }
-        for h in &sd.http_sd_configs {
-            if let Some(what) = unsupported_http_setting(&h.http) {
-                return Err(unsupported(&format!("{what} in http_sd_configs")));
+        let http_settings = sd
+            .http_sd_configs
+            .iter()
+            .map(|h| (&h.http, "http_sd_configs"))
+            .chain(
+                sd.kubernetes_sd_configs
+                    .iter()
+                    .map(|k| (&k.http, "kubernetes_sd_configs")),
+            )
+            .chain(
+                sd.consul_sd_configs
+                    .iter()
+                    .map(|c| (&c.http, "consul_sd_configs")),
+            );
+        for (http, key) in http_settings {
+            if let Some(what) = unsupported_http_setting(http) {
+                return Err(unsupported(&format!("{what} in {key}")));
             }
         }
         let mut out = Vec::new();
@@ -96,22 +105,19 @@ impl SdConfig {
             SdConfig::File(c) => Box::new(FileDiscovery::new(c, stats)),
             SdConfig::Http(c) => Box::new(HttpDiscovery::new(c, stats)?),
             SdConfig::Dns(c) => Box::new(DnsDiscovery::new(c, stats)),
-            // Hooks for the Kubernetes and Consul providers; `list` refuses
-            // these kinds until they are built in. Wiring one is
-            // `Box::new(KubernetesDiscovery::new(c).map_err(|e|
-            // DiscoveryError::Build { kind: "kubernetes", reason:
-            // e.to_string() })?)` here and dropping its check in `list`.
-            SdConfig::Kubernetes(_) => {
-                return Err(DiscoveryError::Unsupported {
-                    job: String::new(),
-                    kind: "kubernetes_sd_configs (not built in yet)".to_owned(),
-                })
+            SdConfig::Kubernetes(c) => {
+                Box::new(
+                    KubernetesDiscovery::new(c).map_err(|e| DiscoveryError::Build {
+                        kind: "kubernetes",
+                        reason: e.to_string(),
+                    })?,
+                )
             }
-            SdConfig::Consul(_) => {
-                return Err(DiscoveryError::Unsupported {
-                    job: String::new(),
-                    kind: "consul_sd_configs (not built in yet)".to_owned(),
-                })
+            SdConfig::Consul(c) => {
+                Box::new(ConsulDiscovery::new(c).map_err(|e| DiscoveryError::Build {
+                    kind: "consul",
+                    reason: e.to_string(),
+                })?)
             }
         })
     }

@@ -226,8 +226,8 @@ async fn refuses_discoveries_it_cannot_run_and_changes_nothing() {
             r#"job "cloud": pharos cannot run ec2_sd_configs yet"#,
         ),
         (
-            "scrape_configs:\n- {job_name: k, kubernetes_sd_configs: [{role: pod}]}\n",
-            r#"job "k": pharos cannot run kubernetes_sd_configs yet"#,
+            "scrape_configs:\n- {job_name: k, kubernetes_sd_configs: [{role: pod, api_server: 'http://k/', oauth2: {client_id: a, token_url: 'http://t/'}}]}\n",
+            r#"job "k": pharos cannot run oauth2 in kubernetes_sd_configs yet"#,
         ),
         (
             "scrape_configs:\n- {job_name: h, http_sd_configs: [{url: 'http://h/', oauth2: {client_id: a, token_url: 'http://t/'}}]}\n",
