@@ -12,23 +12,9 @@ use std::path::{Path, PathBuf};
 
 use config::{load_file, ConfigError, LoadOptions};
 
-/// The folder of the vectors, if present; when absent the calling test
-/// skips, unless `PHAROS_REQUIRE_CONFORMANCE` is set.
+/// The folder of the vectors (see `testkit::conformance_dir`).
 fn conformance_dir() -> Option<PathBuf> {
-    let base = match std::env::var_os("PHAROS_CONFORMANCE") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
-    };
-    let dir = base.join("prometheus-config");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("PHAROS_REQUIRE_CONFORMANCE").is_none(),
-        "PHAROS_REQUIRE_CONFORMANCE is set but the prometheus-config vectors are missing"
-    );
-    eprintln!("skipping: no prometheus-config conformance vectors");
-    None
+    testkit::conformance_dir("prometheus-config")
 }
 
 /// What a file must do in one mode.

@@ -18,23 +18,9 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The folder of the config vectors, if present (see the config crate's
-/// conformance test).
+/// The folder of the config vectors (see `testkit::conformance_dir`).
 fn vectors() -> Option<PathBuf> {
-    let base = match std::env::var_os("PHAROS_CONFORMANCE") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
-    };
-    let dir = base.join("prometheus-config/config/testdata");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("PHAROS_REQUIRE_CONFORMANCE").is_none(),
-        "PHAROS_REQUIRE_CONFORMANCE is set but the prometheus-config vectors are missing"
-    );
-    println!("skipped: no prometheus-config conformance vectors");
-    None
+    testkit::conformance_dir("prometheus-config").map(|d| d.join("config/testdata"))
 }
 
 /// Every `*.good.yml` passes `--syntax-only` (the files they name need

@@ -3,9 +3,9 @@
 //! back, on one line and in the multi-line `format_query` form, to text that
 //! parses to the same tree.
 //!
-//! The scripts are read in place from `$PHAROS_CONFORMANCE_DIR/promql`, by
-//! default `../shared/conformance/promql` next to the workspace root; when
-//! the folder is absent the test prints why and passes.
+//! The scripts are read in place (`testkit::conformance_dir("promql")`);
+//! when the folder is absent the test prints why and passes, unless
+//! `PHAROS_REQUIRE_CONFORMANCE` is set.
 
 use std::path::PathBuf;
 
@@ -17,22 +17,12 @@ struct Eval {
     expect_fail: bool,
 }
 
-fn conformance_dir() -> PathBuf {
-    match std::env::var_os("PHAROS_CONFORMANCE_DIR") {
-        Some(d) => PathBuf::from(d).join("promql"),
-        None => {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/promql")
-        }
-    }
-}
-
 /// Extracts the eval commands with the header patterns of the script
 /// language (LANGUAGE.md §6.1) and the failure expectations of §7/§10.
 fn evals() -> Option<Vec<Eval>> {
-    let dir = conformance_dir();
+    let dir = testkit::conformance_dir("promql")?;
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("skipping: no conformance scripts at {}", dir.display());
-        return None;
+        panic!("cannot read {}", dir.display());
     };
     let instant = regex::Regex::new(
         r"^eval(?:_(fail|warn|ordered|info))?\s+instant\s+(?:at\s+(.+?))?\s+(.+)$",

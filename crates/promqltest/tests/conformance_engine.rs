@@ -11,7 +11,7 @@ use storage::MemStorage;
 
 #[test]
 fn conformance_scripts_run_to_the_end() {
-    let Some(dir) = promqltest::conformance_dir() else {
+    let Some(dir) = testkit::conformance_dir("promql") else {
         println!("skipped: no conformance scripts (set PHAROS_CONFORMANCE)");
         return;
     };

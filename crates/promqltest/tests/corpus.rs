@@ -7,7 +7,7 @@ use promqltest::script::{Command, EvalKind, Script};
 
 #[test]
 fn every_corpus_file_parses() {
-    let Some(dir) = promqltest::conformance_dir() else {
+    let Some(dir) = testkit::conformance_dir("promql") else {
         eprintln!("skipping: PromQL conformance corpus not found (set PHAROS_CONFORMANCE)");
         return;
     };
@@ -126,7 +126,7 @@ impl promqltest::runner::Engine for NoEngine {
 
 #[test]
 fn every_corpus_load_is_accepted_by_the_in_memory_store() {
-    let Some(dir) = promqltest::conformance_dir() else {
+    let Some(dir) = testkit::conformance_dir("promql") else {
         eprintln!("skipping: PromQL conformance corpus not found (set PHAROS_CONFORMANCE)");
         return;
     };

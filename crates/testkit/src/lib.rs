@@ -9,7 +9,10 @@
 
 use std::path::PathBuf;
 
+pub mod conformance;
 pub mod prometheus;
+
+pub use conformance::conformance_dir;
 
 /// The environment variable that turns a missing reference binary into a
 /// test failure.
