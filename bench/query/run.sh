@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Range queries side by side: Prometheus 2.42 (HTTP API) and
+# `pharos tsdb query` over the same blocks: 10,000 series, 6 h at 15 s
+# (see gen_openmetrics.py), each query over the whole 6 h at step 15 s
+# (1,441 steps).
+#
+# Per run and query:
+# * pharos: a fresh `pharos tsdb query` process (opens the blocks, runs the
+#   engine, writes the API's JSON to /dev/null): wall seconds, CPU seconds
+#   and max RSS from /usr/bin/time.
+# * Prometheus: one server started before all runs on a copy of the blocks
+#   (empty scrape config, loopback, compaction off so the blocks stay the
+#   same), one warm-up request per query, then `curl` of
+#   /api/v1/query_range timed by /usr/bin/time (wall seconds). Its memory is
+#   the server's peak RSS while answering: the kernel's peak (VmHWM) is reset
+#   before each request (`echo 5 > /proc/PID/clear_refs`) and read after it;
+#   `prom_rss_before_kb` is the RSS just before the request. Its CPU seconds
+#   are the server's utime+stime delta over the request.
+# Both read their data from the page cache (warm), and both write the same
+# JSON (checked once per query: the two answers must be equal as JSON,
+# values compared as numbers with a relative tolerance of 1e-9).
+#
+# usage: run.sh [REPS=5]   (env: PHAROS=path to the pharos binary,
+#                           WORK=scratch dir, default ./work, PORT=19099)
+set -euo pipefail
+reps=${1:-5}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+pharos=${PHAROS:-$root/target/release/pharos}
+work=${WORK:-$here/work}
+port=${PORT:-19099}
+out="$here/results-$(date -u +%Y-%m-%d).txt"
+mkdir -p "$work"
+start=1789999200 # the generator's first scrape
+end=$((start + 6 * 3600))
+step=15
+
+# Data: generated once, turned into blocks by pharos, copied for Prometheus.
+[[ -s $work/input.om ]] || python3 "$here/gen_openmetrics.py" > "$work/input.om"
+if [[ ! -d $work/data ]]; then
+  "$pharos" tsdb create-blocks-from openmetrics "$work/input.om" "$work/data.tmp"
+  mv "$work/data.tmp" "$work/data"
+fi
+rm -rf "$work/prom"
+mkdir -p "$work/prom"
+cp -r "$work/data"/01* "$work/prom/"
+printf 'global:\n  scrape_interval: 1h\nscrape_configs: []\n' > "$work/prometheus.yml"
+
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+  --storage.tsdb.retention.time=100y --storage.tsdb.max-block-duration=2h \
+  --web.listen-address="127.0.0.1:$port" > "$work/prometheus.log" 2>&1 &
+prom=$!
+trap 'kill $prom 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/-/ready" > /dev/null && break
+  sleep 0.2
+done
+
+queries=(
+  'rate(http_requests_total[5m])'
+  'sum by (job, code) (rate(http_requests_total[5m]))'
+  'histogram_quantile(0.99, sum by (le, job) (rate(http_request_duration_seconds_bucket[5m])))'
+  'topk(5, rate(http_requests_total[5m]))'
+  'max_over_time(rate(http_requests_total[5m])[30m:1m])'
+)
+
+touch "$out"
+first=$(wc -l < "$out")
+{
+  echo "# query $(date -u +%FT%TZ) host=$(hostname) nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# data $(du -sb "$work/data" | cut -f1) block bytes, $(find "$work/data" -name meta.json | wc -l) blocks; range $start..$end step ${step}s"
+  echo "# prometheus: $(prometheus --version 2>&1 | head -1)"
+  echo "# pharos: $pharos ($(git -C "$root" rev-parse --short HEAD))"
+} | tee -a "$out"
+
+prom_cpu_ticks() { awk '{print $14 + $15}' "/proc/$prom/stat"; }
+prom_get() { # query output-file
+  curl -sf -o "$2" -G --data-urlencode "query=$1" --data-urlencode "start=$start" \
+    --data-urlencode "end=$end" --data-urlencode "step=$step" \
+    "http://127.0.0.1:$port/api/v1/query_range"
+}
+tick=$(getconf CLK_TCK)
+
+for qi in "${!queries[@]}"; do
+  q=${queries[$qi]}
+  n=$((qi + 1))
+  echo "# q$n: $q" | tee -a "$out"
+  # Warm-up, and the answers compared.
+  prom_get "$q" "$work/prom.json"
+  "$pharos" tsdb query --start "$start" --end "$end" --step "$step" "$work/data" "$q" > "$work/pharos.json"
+  python3 "$here/same_json.py" "$work/prom.json" "$work/pharos.json" | sed 's/^/# answers: /' | tee -a "$out"
+  rm -f "$work/prom.json" "$work/pharos.json"
+  for i in $(seq 1 "$reps"); do
+    /usr/bin/time -o "$work/time" -f "%e %U %S %M" \
+      "$pharos" tsdb query --start "$start" --end "$end" --step "$step" "$work/data" "$q" > /dev/null
+    read -r wall user sys rss < "$work/time"
+    echo "tool=pharos-q$n run=$i wall_s=$wall cpu_s=$(echo "$user + $sys" | bc) max_rss_kb=$rss load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+
+    echo 5 > "/proc/$prom/clear_refs"
+    before=$(awk '/^VmRSS/ {print $2}' "/proc/$prom/status")
+    c0=$(prom_cpu_ticks)
+    /usr/bin/time -o "$work/time" -f "%e" curl -sf -o /dev/null -G --data-urlencode "query=$q" \
+      --data-urlencode "start=$start" --data-urlencode "end=$end" --data-urlencode "step=$step" \
+      "http://127.0.0.1:$port/api/v1/query_range"
+    c1=$(prom_cpu_ticks)
+    hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$prom/status")
+    read -r wall < "$work/time"
+    echo "tool=prometheus-q$n run=$i wall_s=$wall cpu_s=$(echo "scale=2; ($c1 - $c0) / $tick" | bc) max_rss_kb=$hwm prom_rss_before_kb=$before load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+  done
+done
+tail -n +"$((first + 1))" "$out" > "$work/session.txt"
+python3 "$here/../summarize.py" "$work/session.txt" | sed 's/^/# /' | tee -a "$out"
+python3 "$here/table.py" "$work/session.txt" | sed 's/^/# /' | tee -a "$out"
