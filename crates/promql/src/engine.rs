@@ -40,6 +40,7 @@
 mod aggregations;
 mod binary;
 mod bounds;
+mod columns;
 mod eval;
 mod extended;
 mod functions;

@@ -97,29 +97,56 @@ pub(crate) fn linear_regression(pts: &[(i64, f64)], at: i64) -> (f64, f64) {
     (slope, intercept)
 }
 
-/// The simple `<agg>_over_time` functions; `None` for unknown names.
-pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
-    let vals: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let last = vals.last().copied();
+/// The value of range function `name` over the points of one window
+/// `(lo, hi]` evaluated at `t`, with its scalar argument if it has one;
+/// `None` for functions that are not plain functions of the window.
+pub(crate) fn range_fn_value(
+    name: &str,
+    p: &[(i64, f64)],
+    lo: i64,
+    hi: i64,
+    t: i64,
+    scalar_arg: Option<f64>,
+) -> Option<Option<f64>> {
     Some(match name {
-        "avg_over_time" => Some(mean(&vals)),
-        "sum_over_time" => Some(kahan_sum(vals.iter().copied())),
-        "count_over_time" => Some(vals.len() as f64),
-        "min_over_time" => vals
-            .iter()
-            .copied()
-            .reduce(|m, v| if m.is_nan() || v < m { v } else { m }),
-        "max_over_time" => vals
-            .iter()
-            .copied()
-            .reduce(|m, v| if m.is_nan() || v > m { v } else { m }),
-        "last_over_time" => last,
-        "first_over_time" => vals.first().copied(),
+        "rate" => extrapolated(p, lo, hi, true, true),
+        "increase" => extrapolated(p, lo, hi, true, false),
+        "delta" => extrapolated(p, lo, hi, false, false),
+        "irate" => instant_delta(p, true),
+        "idelta" => instant_delta(p, false),
+        "deriv" if p.len() >= 2 => Some(linear_regression(p, t).0),
+        "predict_linear" if p.len() >= 2 => {
+            let (slope, icpt) = linear_regression(p, t);
+            Some(icpt + slope * scalar_arg.unwrap_or(0.0))
+        }
+        "deriv" | "predict_linear" => None,
+        "quantile_over_time" => {
+            let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+            Some(quantile(scalar_arg.unwrap_or(f64::NAN), &mut vals))
+        }
+        _ => return over_time(name, p),
+    })
+}
+
+/// The simple `<agg>_over_time` functions; `None` for unknown names.
+// Only the functions that need the values as a slice copy them: this runs
+// once per series and step.
+pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
+    let vals = || pts.iter().map(|p| p.1);
+    Some(match name {
+        "avg_over_time" => Some(mean(&vals().collect::<Vec<f64>>())),
+        "sum_over_time" => Some(kahan_sum(vals())),
+        "count_over_time" => Some(pts.len() as f64),
+        "min_over_time" => vals().reduce(|m, v| if m.is_nan() || v < m { v } else { m }),
+        "max_over_time" => vals().reduce(|m, v| if m.is_nan() || v > m { v } else { m }),
+        "last_over_time" => pts.last().map(|p| p.1),
+        "first_over_time" => pts.first().map(|p| p.1),
         "present_over_time" => Some(1.0),
-        "stdvar_over_time" => Some(variance(&vals)),
-        "stddev_over_time" => Some(variance(&vals).sqrt()),
-        "mad_over_time" if vals.iter().any(|v| v.is_nan()) => Some(f64::NAN),
+        "stdvar_over_time" => Some(variance(&vals().collect::<Vec<f64>>())),
+        "stddev_over_time" => Some(variance(&vals().collect::<Vec<f64>>()).sqrt()),
+        "mad_over_time" if vals().any(|v| v.is_nan()) => Some(f64::NAN),
         "mad_over_time" => {
+            let vals: Vec<f64> = vals().collect();
             let mut v = vals.clone();
             let med = quantile(0.5, &mut v);
             let mut dev: Vec<f64> = vals.iter().map(|x| (x - med).abs()).collect();

@@ -13,7 +13,7 @@ use crate::ast::{MatrixSelector, SubqueryExpr, VectorSelector};
 
 /// Bound on the steps of one subquery evaluation, so that a query cannot
 /// make the engine loop practically forever.
-const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
+pub(crate) const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
 
 /// A series as read from storage, stale markers included.
 pub(crate) struct RawSeries {
@@ -54,6 +54,45 @@ impl Evaluator<'_> {
         Ok(rc)
     }
 
+    /// Hands every series `vs` selects, with its samples in the planned
+    /// range, to `f`, one at a time and without keeping them: for nodes
+    /// computed column-wise, which need each series once (`columns.rs`).
+    pub(crate) fn stream_series(
+        &mut self,
+        vs: &VectorSelector,
+        mut f: impl FnMut(&Labels, &[Sample]),
+    ) -> Result<(), EngineError> {
+        let key = vs as *const VectorSelector as usize;
+        if let Some(data) = self.cache.get(&key) {
+            for s in data.iter() {
+                f(&s.labels, &s.samples);
+            }
+            return Ok(());
+        }
+        let (mint, maxt) = self
+            .bounds
+            .get(&key)
+            .copied()
+            .unwrap_or((i64::MIN, i64::MAX));
+        let q = self.db.querier(mint, maxt)?;
+        let mut samples = Vec::new();
+        for s in q.select(true, None, &vs.matchers)? {
+            let mut s = s?;
+            samples.clear();
+            while let Some(x) = s.samples.next() {
+                // Storage may hand out whole chunks that reach past the range.
+                if x.t >= mint && x.t <= maxt {
+                    samples.push(x);
+                }
+            }
+            if let Some(e) = s.samples.err() {
+                return Err(e.into());
+            }
+            f(&s.labels, &samples);
+        }
+        Ok(())
+    }
+
     /// Every sample of the series matching `matchers`.
     pub(crate) fn fetch(&self, matchers: &[Matcher]) -> Result<Vec<RawSeries>, EngineError> {
         self.fetch_range(matchers, i64::MIN, i64::MAX)
@@ -73,6 +112,8 @@ impl Evaluator<'_> {
             let mut samples = s.collect_samples()?;
             // Storage may hand out whole chunks that reach past the range.
             samples.retain(|x| x.t >= mint && x.t <= maxt);
+            // Held for the whole query: no room to grow is needed.
+            samples.shrink_to_fit();
             out.push(RawSeries {
                 labels: s.labels,
                 samples,
@@ -187,6 +228,9 @@ impl Evaluator<'_> {
                 "subquery of {}ms at step {step}ms exceeds {MAX_SUBQUERY_STEPS} steps",
                 hi.saturating_sub(lo)
             )));
+        }
+        if let Some(m) = self.subquery_from_columns(sq, lo, hi) {
+            return Ok(m);
         }
         let mut first = lo - lo.rem_euclid(step);
         if first <= lo {

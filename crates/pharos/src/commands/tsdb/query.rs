@@ -145,23 +145,53 @@ fn timestamp(buf: &mut Vec<u8>, t: i64) {
     if t < 0 {
         buf.push(b'-');
     }
-    let _ = write!(buf, "{}", abs / 1000);
+    decimal(buf, abs / 1000);
     let ms = abs % 1000;
     if ms != 0 {
-        let _ = write!(buf, ".{ms:03}");
+        buf.extend_from_slice(&[
+            b'.',
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+        ]);
     }
 }
 
+/// `n` in decimal; `write!` costs more than the digits here, where a
+/// result has millions of timestamps.
+fn decimal(buf: &mut Vec<u8>, mut n: u64) {
+    let mut tmp = [0u8; 20];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&tmp[i..]);
+}
+
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`, with the API's spellings of
-/// the infinities. Rust's `Display` for `f64` is the shortest round-trip
-/// form without exponent, which is what Go's `'f'` with precision -1 gives.
+/// the infinities: the shortest digits that read back as `v`, never an
+/// exponent. ryu finds the same shortest digits, faster than `Display`, but
+/// writes `1.0` and switches to exponents for large and small magnitudes;
+/// those cases are fixed up or left to `Display` (also shortest, no
+/// exponent).
 fn go_float_f(buf: &mut Vec<u8>, v: f64) {
     if v.is_nan() {
         buf.extend_from_slice(b"NaN");
     } else if v.is_infinite() {
         buf.extend_from_slice(if v > 0.0 { b"+Inf" } else { b"-Inf" });
     } else {
-        let _ = write!(buf, "{v}");
+        let mut r = ryu::Buffer::new();
+        let s = r.format_finite(v);
+        if s.contains('e') {
+            let _ = write!(buf, "{v}");
+        } else {
+            buf.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
+        }
     }
 }
 
@@ -264,6 +294,23 @@ mod tests {
             json(Value::Matrix(Vec::new()), 0),
             "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}\n"
         );
+    }
+
+    #[test]
+    fn floats_as_go_formats_them() {
+        let f = |v: f64| {
+            let mut b = Vec::new();
+            go_float_f(&mut b, v);
+            String::from_utf8(b).expect("utf8")
+        };
+        assert_eq!(f(1.0), "1");
+        assert_eq!(f(-0.0), "-0");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(2.4826711993956363), "2.4826711993956363");
+        assert_eq!(f(1e21), "1000000000000000000000");
+        assert_eq!(f(1.5e-7), "0.00000015");
+        assert_eq!(f(123456789.125), "123456789.125");
+        assert_eq!(f(f64::NEG_INFINITY), "-Inf");
     }
 
     #[test]
