@@ -2,9 +2,10 @@
 """Compares two /api/v1/query_range answers: the same series (by labels)
 with the same timestamps and values equal within a relative 1e-9 (the two
 engines may sum in different orders). Prints one line: "equal (N series,
-M points)" or the first difference.
+M points)" or the first difference. Points before FROM (Unix seconds) are
+not compared.
 
-usage: same_json.py a.json b.json
+usage: same_json.py a.json b.json [FROM]
 """
 import json
 import math
@@ -16,7 +17,15 @@ def load(path):
         d = json.load(f)
     if d.get("status") != "success":
         sys.exit(f"{path}: status {d.get('status')}: {d.get('error')}")
-    return {tuple(sorted(s["metric"].items())): s["values"] for s in d["data"]["result"]}
+    out = {}
+    for s in d["data"]["result"]:
+        values = [p for p in s["values"] if p[0] >= since]
+        if values:
+            out[tuple(sorted(s["metric"].items()))] = values
+    return out
+
+
+since = float(sys.argv[3]) if len(sys.argv) > 3 else float("-inf")
 
 
 a, b = load(sys.argv[1]), load(sys.argv[2])

@@ -50,7 +50,9 @@ impl Grid {
             return None;
         }
         let n = end.checked_sub(start)? / step + 1;
-        let len = usize::try_from(n).ok().filter(|&n| n <= u32::MAX as usize)?;
+        let len = usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= u32::MAX as usize)?;
         Some(Grid { start, step, len })
     }
 
@@ -180,7 +182,7 @@ pub(crate) fn node_key(e: &Expr) -> usize {
 
 impl Evaluator<'_> {
     /// The value of a node that has columns, at `t`.
-    pub(crate) fn from_columns(&self, e: &Expr, t: i64) -> Option<IVal> {
+    pub(crate) fn value_from_columns(&self, e: &Expr, t: i64) -> Option<IVal> {
         let cols = self.columns.get(&node_key(e))?;
         cols.vector_at(t).map(IVal::Vector)
     }
@@ -274,8 +276,12 @@ fn assemble(cols: Columns) -> Result<Vec<Series>, EngineError> {
         for &n in members {
             let Some(s) = series[n].take() else { continue };
             o.points.reserve_exact(s.idx.len());
-            o.points
-                .extend(s.idx.iter().zip(&s.vals).map(|(&i, &v)| (g.time(i as usize), v)));
+            o.points.extend(
+                s.idx
+                    .iter()
+                    .zip(&s.vals)
+                    .map(|(&i, &v)| (g.time(i as usize), v)),
+            );
         }
         if members.len() > 1 {
             o.points.sort_by_key(|p| p.0);
@@ -303,7 +309,10 @@ mod tests {
     fn lookups_in_order_and_out_of_order_agree_with_a_search() {
         let s = series(&[1, 2, 5, 9]);
         let want = |i: u32| [1, 2, 5, 9].contains(&i).then_some(f64::from(i));
-        for i in (0..12).chain((0..12).rev()).chain([5, 1, 9, 3, 2, 2, 11, 0]) {
+        for i in (0..12)
+            .chain((0..12).rev())
+            .chain([5, 1, 9, 3, 2, 2, 11, 0])
+        {
             assert_eq!(s.at(i), want(i), "index {i}");
         }
     }

@@ -148,11 +148,11 @@ impl<'a> Evaluator<'a> {
             Expr::MatrixSelector(ms) => self.matrix_selector(ms, t).map(IVal::Matrix),
             Expr::Subquery(sq) => self.subquery(sq, t).map(IVal::Matrix),
             Expr::Binary(b) => self.binary(b, t),
-            Expr::Aggregate(a) => match self.from_columns(e, t) {
+            Expr::Aggregate(a) => match self.value_from_columns(e, t) {
                 Some(v) => Ok(v),
                 None => self.aggregate(a, t).map(IVal::Vector),
             },
-            Expr::Call(c) => match self.from_columns(e, t) {
+            Expr::Call(c) => match self.value_from_columns(e, t) {
                 Some(v) => Ok(v),
                 None => self.call(c, t),
             },

@@ -82,7 +82,9 @@ fn window_values(
 
 /// Whether every window starts and ends no earlier than the one before.
 fn monotonic(windows: &[(i64, i64)]) -> bool {
-    windows.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1)
+    windows
+        .windows(2)
+        .all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1)
 }
 
 impl Evaluator<'_> {
@@ -203,7 +205,11 @@ impl Evaluator<'_> {
     /// input order, as the per-step aggregation gathers them.
     fn aggregate_columns(&self, a: &AggregateExpr, grid: Grid) -> Option<Columns> {
         use AggregateOp::*;
-        if a.param.is_some() || !matches!(a.op, Sum | Avg | Count | Group | Min | Max | Stddev | Stdvar)
+        if a.param.is_some()
+            || !matches!(
+                a.op,
+                Sum | Avg | Count | Group | Min | Max | Stddev | Stdvar
+            )
         {
             return None;
         }
@@ -230,7 +236,10 @@ impl Evaluator<'_> {
         for (k, members) in &groups {
             // A group keeping `__name__` loses it if a member was marked;
             // that can differ from step to step only with mixed members.
-            let marked = members.iter().filter(|&&m| input.series[m].drop_name).count();
+            let marked = members
+                .iter()
+                .filter(|&&m| input.series[m].drop_name)
+                .count();
             if k.has("__name__") && marked != 0 && marked != members.len() {
                 return None;
             }
@@ -286,7 +295,8 @@ impl Evaluator<'_> {
         }
         self.precompute(&sq.expr, inner)?;
         if let Some(cols) = self.materialize(&sq.expr, inner)? {
-            self.subqueries.insert(sq as *const SubqueryExpr as usize, cols);
+            self.subqueries
+                .insert(sq as *const SubqueryExpr as usize, cols);
         }
         Ok(())
     }
