@@ -15,7 +15,14 @@
 #   the server's peak RSS while answering: the kernel's peak (VmHWM) is reset
 #   before each request (`echo 5 > /proc/PID/clear_refs`) and read after it;
 #   `prom_rss_before_kb` is the RSS just before the request. Its CPU seconds
-#   are the server's utime+stime delta over the request.
+#   are the server's utime+stime delta over the request. A Go server keeps
+#   the heap of earlier requests (~2-3 GB here), so this peak says more
+#   about the server than about the query; hence also:
+# * Prometheus, fresh (tool `prometheus-fresh-qN`): per query and run, a new
+#   server on the same blocks, ready and idle for 2 s (`idle_rss_kb`), then
+#   the one request; `max_rss_kb` is its whole-process peak RSS (VmHWM) —
+#   like pharos's figure, the peak of a new process answering one query.
+#   The table's memory columns use this figure.
 # Both read their data from the page cache (warm), and both write the same
 # JSON. Compared: once per query, the two answers must be equal as JSON,
 # values as numbers with a relative tolerance of 1e-9, from 36 minutes after
@@ -53,15 +60,24 @@ mkdir -p "$work/prom"
 cp -r "$work/data"/01* "$work/prom/"
 printf 'global:\n  scrape_interval: 1h\nscrape_configs: []\n' > "$work/prometheus.yml"
 
-prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
-  --storage.tsdb.retention.time=100y --storage.tsdb.max-block-duration=2h \
-  --web.listen-address="127.0.0.1:$port" > "$work/prometheus.log" 2>&1 &
-prom=$!
+start_prometheus() { # sets $prom
+  prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prom" \
+    --storage.tsdb.retention.time=100y --storage.tsdb.max-block-duration=2h \
+    --web.listen-address="127.0.0.1:$port" >> "$work/prometheus.log" 2>&1 &
+  prom=$!
+  for _ in $(seq 1 150); do
+    curl -sf "http://127.0.0.1:$port/-/ready" > /dev/null && return
+    sleep 0.2
+  done
+  echo "prometheus did not become ready" >&2
+  exit 1
+}
+stop_prometheus() {
+  kill "$prom" 2>/dev/null || true
+  wait "$prom" 2>/dev/null || true
+}
+start_prometheus
 trap 'kill $prom 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/-/ready" > /dev/null && break
-  sleep 0.2
-done
 
 queries=(
   'rate(http_requests_total[5m])'
@@ -115,6 +131,26 @@ for qi in "${!queries[@]}"; do
     echo "tool=prometheus-q$n run=$i wall_s=$wall cpu_s=$(echo "scale=2; ($c1 - $c0) / $tick" | bc) max_rss_kb=$hwm prom_rss_before_kb=$before load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
   done
 done
+stop_prometheus
+
+# Memory of a fresh Prometheus answering one query.
+for qi in "${!queries[@]}"; do
+  q=${queries[$qi]}
+  n=$((qi + 1))
+  for i in $(seq 1 "$reps"); do
+    start_prometheus
+    sleep 2
+    idle=$(awk '/^VmRSS/ {print $2}' "/proc/$prom/status")
+    /usr/bin/time -o "$work/time" -f "%e" curl -sf -o /dev/null -G --data-urlencode "query=$q" \
+      --data-urlencode "start=$start" --data-urlencode "end=$end" --data-urlencode "step=$step" \
+      "http://127.0.0.1:$port/api/v1/query_range"
+    hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$prom/status")
+    read -r wall < "$work/time"
+    echo "tool=prometheus-fresh-q$n run=$i wall_s=$wall max_rss_kb=$hwm idle_rss_kb=$idle load1=$(cut -d' ' -f1 /proc/loadavg)" | tee -a "$out"
+    stop_prometheus
+  done
+done
+
 tail -n +"$((first + 1))" "$out" > "$work/session.txt"
 python3 "$here/../summarize.py" "$work/session.txt" | sed 's/^/# /' | tee -a "$out"
 python3 "$here/table.py" "$work/session.txt" | sed 's/^/# /' | tee -a "$out"

@@ -297,6 +297,105 @@ fn assemble(cols: Columns) -> Result<Vec<Series>, EngineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Engine, Value};
+    use model::STALE_NAN;
+    use storage::{Appendable, MemStorage};
+
+    /// Counters and gauges with gaps, a reset, a stale marker and two
+    /// metrics that differ only by name.
+    fn db() -> MemStorage {
+        let db = MemStorage::new();
+        let mut app = db.appender();
+        for (name, job, inst, every, skip) in [
+            ("a_total", "x", "1", 10_000, 7),
+            ("a_total", "x", "2", 15_000, 5),
+            ("a_total", "y", "1", 20_000, 3),
+            ("b_total", "x", "1", 30_000, 4),
+        ] {
+            let l = Labels::from_pairs(&[("__name__", name), ("job", job), ("inst", inst)]);
+            let mut v = 0.0;
+            for i in 0..60_i64 {
+                if i % 17 == skip {
+                    continue; // a gap
+                }
+                v = if i == 31 {
+                    1.0
+                } else {
+                    v + (i % every.min(7)) as f64
+                };
+                let t = i * every + i % 3;
+                let v = if i == 40 && job == "y" { STALE_NAN } else { v };
+                app.append(None, &l, t, v).expect("append");
+            }
+        }
+        app.commit().expect("commit");
+        drop(app);
+        db
+    }
+
+    /// A range query equals the instant queries at its steps, each alone.
+    fn same_as_steps(q: &str, start: i64, end: i64, step: i64) {
+        let db = db();
+        let e = crate::parse(q).expect("parse");
+        let engine = Engine::default();
+        let range = engine.range_query(&db, &e, start, end, step);
+        let mut want: Vec<Series> = Vec::new();
+        let mut err = None;
+        let mut t = start;
+        while t <= end && err.is_none() {
+            match engine.instant_query(&db, &e, t).map(|r| r.value) {
+                Ok(Value::Vector(v)) => {
+                    for s in v {
+                        match want.iter_mut().find(|w| w.labels == s.labels) {
+                            Some(w) => w.points.push((t, s.value)),
+                            None => want.push(Series {
+                                labels: s.labels,
+                                points: vec![(t, s.value)],
+                            }),
+                        }
+                    }
+                }
+                Ok(other) => panic!("{q}: not a vector: {other:?}"),
+                Err(e) => err = Some(e.to_string()),
+            }
+            t += step;
+        }
+        want.sort_by(|a, b| a.labels.cmp(&b.labels));
+        match (range, err) {
+            (Ok(r), None) => assert_eq!(r.value, Value::Matrix(want), "{q}"),
+            (Err(a), Some(b)) => assert_eq!(a.to_string(), b, "{q}"),
+            (r, e) => panic!("{q}: range {r:?}, steps {e:?}"),
+        }
+    }
+
+    #[test]
+    fn column_wise_results_equal_step_by_step_results() {
+        for q in [
+            "rate(a_total[1m])",
+            "increase(a_total[45s] offset 20s)",
+            "irate(a_total[1m])",
+            "deriv(a_total[2m])",
+            "max_over_time(a_total[1m])",
+            "last_over_time(a_total[1m])",
+            "resets(a_total[5m])",
+            "rate(a_total[1m] @ 300)",
+            "sum by (job) (rate(a_total[1m]))",
+            "avg without (inst) (rate(a_total[1m]))",
+            "count(rate(a_total[1m]))",
+            "min by (__name__) (last_over_time({__name__=~\"a_total|b_total\"}[1m]))",
+            "stddev(rate(a_total[1m])) + 1",
+            "topk(2, rate(a_total[1m]))",
+            "max_over_time(rate(a_total[1m])[5m:30s])",
+            "avg_over_time(sum by (job) (rate(a_total[1m]))[3m:20s] offset 1m)",
+            "max_over_time(max_over_time(rate(a_total[1m])[2m:20s])[4m:1m])",
+            "sum_over_time(rate(a_total[1m])[10s:5s])",
+            "rate({__name__=~\"a_total|b_total\"}[1m])",
+            "last_over_time({__name__=~\"a_total|b_total\"}[1m])",
+        ] {
+            same_as_steps(q, 0, 700_000, 15_000);
+            same_as_steps(q, 3_000, 600_000, 37_000);
+        }
+    }
 
     fn series(idx: &[u32]) -> ColSeries {
         let mut s = ColSeries::new(Labels::empty(), false);

@@ -7,10 +7,10 @@ use model::{is_stale_nan, Labels};
 
 use super::{node_key, ColSeries, Columns, Grid};
 use crate::ast::{AggregateExpr, AggregateOp, Call, Expr, SubqueryExpr};
-use crate::engine::aggregations::reduce;
+use crate::engine::aggregations::{kahan_add, reduce};
 use crate::engine::eval::Evaluator;
 use crate::engine::functions::{keeps_name, unparen};
-use crate::engine::rangefn::range_fn_value;
+use crate::engine::rangefn::{window_fn, WindowFn};
 use crate::engine::value::IVal;
 use crate::engine::EngineError;
 
@@ -46,7 +46,7 @@ const COLUMN_FNS: &[&str] = &[
 /// (stale markers already left out), one window per grid step; the
 /// windows never move backwards. `used` counts the points the windows held.
 fn window_values(
-    name: &str,
+    f: WindowFn,
     pts: &[(i64, f64)],
     windows: &[(i64, i64)],
     grid: &Grid,
@@ -71,7 +71,7 @@ fn window_values(
             continue;
         }
         *used += window.len();
-        if let Some(Some(v)) = range_fn_value(name, window, lo, hi, grid.time(i), None) {
+        if let Some(v) = f.call(window, lo, hi, grid.time(i)) {
             col.idx.push(i as u32);
             col.vals.push(v);
         }
@@ -85,6 +85,93 @@ fn monotonic(windows: &[(i64, i64)]) -> bool {
     windows
         .windows(2)
         .all(|w| w[1].0 >= w[0].0 && w[1].1 >= w[0].1)
+}
+
+/// Bound on the (group, step) accumulators of a column-wise aggregation
+/// (~40 B each); aggregations with more groups gather per step instead.
+const MAX_CELLS: usize = 4 << 20;
+
+/// One group's aggregation state at one step, fed its values in input
+/// order. Each operator's arithmetic is that of `aggregations::reduce`,
+/// done incrementally: Kahan sum, fold for min and max, Welford's
+/// variance, and the incremental mean `mean` falls back to on overflow.
+#[derive(Clone, Copy)]
+struct Acc {
+    n: u32,
+    /// Input position of the first value (the group's place in the
+    /// step's vector).
+    first: u32,
+    /// Sum, minimum, maximum or Welford's mean.
+    a: f64,
+    /// Kahan compensation or Welford's M2.
+    b: f64,
+    /// The incremental mean (`avg`).
+    m: f64,
+    /// A value was not finite (`avg`).
+    nonfinite: bool,
+}
+
+impl Default for Acc {
+    fn default() -> Acc {
+        Acc {
+            n: 0,
+            first: 0,
+            a: 0.0,
+            b: 0.0,
+            m: 0.0,
+            nonfinite: false,
+        }
+    }
+}
+
+impl Acc {
+    fn add(&mut self, op: AggregateOp, v: f64, pos: u32) {
+        if self.n == 0 {
+            self.first = pos;
+            if matches!(op, AggregateOp::Min | AggregateOp::Max) {
+                self.a = f64::NAN;
+            }
+        }
+        self.n += 1;
+        let n = f64::from(self.n);
+        match op {
+            AggregateOp::Sum => (self.a, self.b) = kahan_add(v, self.a, self.b),
+            AggregateOp::Avg => {
+                (self.a, self.b) = kahan_add(v, self.a, self.b);
+                self.nonfinite |= !v.is_finite();
+                self.m += v / n - self.m / n;
+            }
+            AggregateOp::Min if self.a.is_nan() || v < self.a => self.a = v,
+            AggregateOp::Max if self.a.is_nan() || v > self.a => self.a = v,
+            AggregateOp::Stdvar | AggregateOp::Stddev => {
+                let d = v - self.a;
+                self.a += d / n;
+                self.b += d * (v - self.a);
+            }
+            _ => {}
+        }
+    }
+
+    fn value(&self, op: AggregateOp) -> Option<f64> {
+        let n = f64::from(self.n);
+        Some(match op {
+            AggregateOp::Sum => self.a + self.b,
+            AggregateOp::Avg => {
+                let s = self.a + self.b;
+                if s.is_finite() || self.nonfinite {
+                    s / n
+                } else {
+                    self.m
+                }
+            }
+            AggregateOp::Count => n,
+            AggregateOp::Group => 1.0,
+            AggregateOp::Min | AggregateOp::Max => self.a,
+            AggregateOp::Stdvar => self.b / n,
+            AggregateOp::Stddev => (self.b / n).sqrt(),
+            _ => return None,
+        })
+    }
 }
 
 impl Evaluator<'_> {
@@ -132,6 +219,9 @@ impl Evaluator<'_> {
         let Some(arg) = c.args.first() else {
             return Ok(None);
         };
+        let Some(f) = window_fn(name) else {
+            return Ok(None);
+        };
         let keep = keeps_name(name);
         let mut out = Vec::new();
         let mut pts: Vec<(i64, f64)> = Vec::new();
@@ -156,7 +246,7 @@ impl Evaluator<'_> {
                     );
                     // A selector's series keep their name unless dropped.
                     let mut col = ColSeries::new(labels.clone(), !keep);
-                    window_values(name, &pts, &windows, &grid, &mut col, &mut used);
+                    window_values(f, &pts, &windows, &grid, &mut col, &mut used);
                     if !col.idx.is_empty() {
                         out.push(col);
                     }
@@ -189,7 +279,7 @@ impl Evaluator<'_> {
                             .map(|(&i, &v)| (g.time(i as usize), v)),
                     );
                     let mut col = ColSeries::new(s.labels.clone(), !keep || s.drop_name);
-                    window_values(name, &pts, &windows, &grid, &mut col, &mut used);
+                    window_values(f, &pts, &windows, &grid, &mut col, &mut used);
                     if !col.idx.is_empty() {
                         out.push(col);
                     }
@@ -244,6 +334,33 @@ impl Evaluator<'_> {
                 return None;
             }
             out.push(ColSeries::new(k.clone(), k.has("__name__") && marked != 0));
+        }
+        if groups.len().saturating_mul(grid.len) <= MAX_CELLS {
+            // Series by series: each input's points read in one sweep.
+            // Every (group, step) still receives its values in input order.
+            let mut group_of = vec![0; input.series.len()];
+            for (g, (_, members)) in groups.iter().enumerate() {
+                for &m in members {
+                    group_of[m] = g;
+                }
+            }
+            let mut acc = vec![Acc::default(); groups.len() * grid.len];
+            for (n, s) in input.series.iter().enumerate() {
+                let row = &mut acc[group_of[n] * grid.len..][..grid.len];
+                for (&i, &v) in s.idx.iter().zip(&s.vals) {
+                    row[i as usize].add(a.op, v, n as u32);
+                }
+            }
+            for (g, col) in out.iter_mut().enumerate() {
+                for (i, c) in acc[g * grid.len..][..grid.len].iter().enumerate() {
+                    if c.n > 0 {
+                        col.idx.push(i as u32);
+                        col.vals.push(c.value(a.op)?);
+                        col.rank.push(c.first);
+                    }
+                }
+            }
+            return Some(Columns { grid, series: out });
         }
         let mut vals = Vec::new();
         for i in 0..grid.len as u32 {
