@@ -122,14 +122,17 @@ pub(crate) fn range_fn_value(
     })
 }
 
+/// One window's points, `(ms, value)` in time order.
+type Points<'a> = &'a [(i64, f64)];
+
 /// A range function whose value depends on nothing but its window, found
 /// by name once and then called per series and step.
 #[derive(Clone, Copy)]
 pub(crate) enum WindowFn {
     /// Uses the window's bounds `(lo, hi]` and the evaluation time.
-    Full(fn(&[(i64, f64)], i64, i64, i64) -> Option<f64>),
+    Full(fn(Points<'_>, i64, i64, i64) -> Option<f64>),
     /// Uses the points alone.
-    Points(fn(&[(i64, f64)]) -> Option<f64>),
+    Points(fn(Points<'_>) -> Option<f64>),
 }
 
 impl WindowFn {
@@ -162,7 +165,7 @@ pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
 /// The simple `<agg>_over_time` functions by name.
 // Only the functions that need the values as a slice copy them: these run
 // once per series and step.
-fn over_time_fn(name: &str) -> Option<fn(&[(i64, f64)]) -> Option<f64>> {
+fn over_time_fn(name: &str) -> Option<fn(Points<'_>) -> Option<f64>> {
     fn vals(pts: &[(i64, f64)]) -> impl Iterator<Item = f64> + '_ {
         pts.iter().map(|p| p.1)
     }
