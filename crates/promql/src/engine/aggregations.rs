@@ -297,6 +297,17 @@ fn ratio_offset(l: &Labels) -> f64 {
     xxhash_rust::xxh64::xxh64(&buf, 0) as f64 / u64::MAX as f64
 }
 
+/// Which of two values `topk` (or else `bottomk`) puts first: the larger
+/// (smaller), NaN last.
+pub(crate) fn rank_order(op: AggregateOp, a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ if op == AggregateOp::Topk => b.total_cmp(&a),
+        _ => a.total_cmp(&b),
+    }
+}
+
 /// `topk`, `bottomk`, `limitk` on one group: the original elements.
 fn select_k(op: AggregateOp, k: f64, mut g: Vec<Elem>) -> Result<Vec<Elem>, EngineError> {
     if k.is_nan() {
@@ -310,12 +321,7 @@ fn select_k(op: AggregateOp, k: f64, mut g: Vec<Elem>) -> Result<Vec<Elem>, Engi
     } else {
         k as usize
     };
-    let order = |a: &Elem, b: &Elem| match (a.v.is_nan(), b.v.is_nan()) {
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ if op == AggregateOp::Topk => b.v.total_cmp(&a.v),
-        _ => a.v.total_cmp(&b.v),
-    };
+    let order = |a: &Elem, b: &Elem| rank_order(op, a.v, b.v);
     let ranked = matches!(op, AggregateOp::Topk | AggregateOp::Bottomk);
     if !ranked || k == g.len() {
         if ranked {

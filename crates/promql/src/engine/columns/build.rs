@@ -7,7 +7,7 @@ use model::{is_stale_nan, Labels};
 
 use super::{node_key, ColSeries, Columns, Grid};
 use crate::ast::{AggregateExpr, AggregateOp, Call, Expr, SubqueryExpr};
-use crate::engine::aggregations::{kahan_add, reduce};
+use crate::engine::aggregations::{kahan_add, rank_order, reduce};
 use crate::engine::eval::Evaluator;
 use crate::engine::functions::{keeps_name, unparen};
 use crate::engine::rangefn::{window_fn, WindowFn};
@@ -192,7 +192,11 @@ impl Evaluator<'_> {
                 if let Some(p) = &a.param {
                     self.precompute(p, grid)?;
                 }
-                if let Some(cols) = self.aggregate_columns(a, grid) {
+                let cols = match a.op {
+                    AggregateOp::Topk | AggregateOp::Bottomk => self.select_columns(a, grid),
+                    _ => self.aggregate_columns(a, grid),
+                };
+                if let Some(cols) = cols {
                     self.columns.insert(node_key(e), cols);
                 }
             }
@@ -290,20 +294,9 @@ impl Evaluator<'_> {
         Ok(Some(Columns { grid, series: out }))
     }
 
-    /// A parameterless aggregation of a node with columns: each input
-    /// series' group found once, the groups' values gathered per step in
-    /// input order, as the per-step aggregation gathers them.
-    fn aggregate_columns(&self, a: &AggregateExpr, grid: Grid) -> Option<Columns> {
-        use AggregateOp::*;
-        if a.param.is_some()
-            || !matches!(
-                a.op,
-                Sum | Avg | Count | Group | Min | Max | Stddev | Stdvar
-            )
-        {
-            return None;
-        }
-        let input = self.columns.get(&node_key(&a.expr))?;
+    /// The group of each input series of an aggregation, and each group's
+    /// key and members, groups in order of first member.
+    fn groups_of(a: &AggregateExpr, input: &Columns) -> Vec<(Labels, Vec<usize>)> {
         let mut names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
         if a.without {
             names.push("__name__");
@@ -322,6 +315,98 @@ impl Evaluator<'_> {
             });
             groups[g].1.push(n);
         }
+        groups
+    }
+
+    /// `topk`/`bottomk` with a literal `k` over a node with columns: per
+    /// group and step the best `k` values, ties to the earlier series —
+    /// what the per-step stable sort keeps.
+    fn select_columns(&self, a: &AggregateExpr, grid: Grid) -> Option<Columns> {
+        let Expr::Number(k) = unparen(a.param.as_deref()?) else {
+            return None;
+        };
+        // NaN and k < 1 (an error, an empty result) stay with the per-step
+        // walk; so do k beyond what the bounded buffers are for.
+        if !(k.value >= 1.0 && k.value <= 10_000.0) {
+            return None;
+        }
+        let k = k.value as usize;
+        let input = self.columns.get(&node_key(&a.expr))?;
+        let groups = Self::groups_of(a, input);
+        let cells = groups.len().checked_mul(grid.len)?;
+        if cells.checked_mul(k)? > MAX_CELLS
+            || input.series.len().checked_mul(k)? > u32::MAX as usize
+        {
+            return None;
+        }
+        let mut group_of = vec![0; input.series.len()];
+        for (g, (_, members)) in groups.iter().enumerate() {
+            for &m in members {
+                group_of[m] = g;
+            }
+        }
+        // Per (group, step): how many are kept, the group's first input
+        // position, and up to k (position, value), best first.
+        let mut kept = vec![0usize; cells];
+        let mut first = vec![0u32; cells];
+        let mut best: Vec<(u32, f64)> = vec![(0, 0.0); cells * k];
+        for (n, s) in input.series.iter().enumerate() {
+            let g = group_of[n];
+            for (&i, &v) in s.idx.iter().zip(&s.vals) {
+                let c = g * grid.len + i as usize;
+                let list = &mut best[c * k..][..k];
+                let len = kept[c];
+                if len == 0 {
+                    first[c] = n as u32;
+                }
+                // Later series lose ties, so only a strictly better value
+                // gets in.
+                let better = |x: &(u32, f64)| rank_order(a.op, v, x.1).is_lt();
+                let at = list[..len].iter().position(better).unwrap_or(len);
+                if at == k {
+                    continue;
+                }
+                let end = (len + 1).min(k);
+                list.copy_within(at..end - 1, at + 1);
+                list[at] = (n as u32, v);
+                kept[c] = end;
+            }
+        }
+        let mut out: Vec<Option<ColSeries>> = (0..input.series.len()).map(|_| None).collect();
+        for i in 0..grid.len {
+            for g in 0..groups.len() {
+                let c = g * grid.len + i;
+                for (j, &(n, v)) in best[c * k..][..kept[c]].iter().enumerate() {
+                    let s = &input.series[n as usize];
+                    let col = out[n as usize]
+                        .get_or_insert_with(|| ColSeries::new(s.labels.clone(), s.drop_name));
+                    col.idx.push(i as u32);
+                    col.vals.push(v);
+                    col.rank.push(first[c] * k as u32 + j as u32);
+                }
+            }
+        }
+        Some(Columns {
+            grid,
+            series: out.into_iter().flatten().collect(),
+        })
+    }
+
+    /// A parameterless aggregation of a node with columns: each input
+    /// series' group found once, the groups' values gathered per step in
+    /// input order, as the per-step aggregation gathers them.
+    fn aggregate_columns(&self, a: &AggregateExpr, grid: Grid) -> Option<Columns> {
+        use AggregateOp::*;
+        if a.param.is_some()
+            || !matches!(
+                a.op,
+                Sum | Avg | Count | Group | Min | Max | Stddev | Stdvar
+            )
+        {
+            return None;
+        }
+        let input = self.columns.get(&node_key(&a.expr))?;
+        let groups = Self::groups_of(a, input);
         let mut out = Vec::with_capacity(groups.len());
         for (k, members) in &groups {
             // A group keeping `__name__` loses it if a member was marked;
