@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use model::{is_stale_nan, Labels, Matcher, Sample};
+use storage::StorageError;
 
 use super::eval::{qerr, Evaluator};
 use super::value::{Elem, IVal, RangeSeries};
@@ -57,6 +58,8 @@ impl Evaluator<'_> {
     /// Hands every series `vs` selects, with its samples in the planned
     /// range, to `f`, one at a time and without keeping them: for nodes
     /// computed column-wise, which need each series once (`columns.rs`).
+    // Reading and decoding run on a second thread, overlapping with `f`;
+    // what `f` builds is allocated here, where the query goes on using it.
     pub(crate) fn stream_series(
         &mut self,
         vs: &VectorSelector,
@@ -75,22 +78,40 @@ impl Evaluator<'_> {
             .copied()
             .unwrap_or((i64::MIN, i64::MAX));
         let q = self.db.querier(mint, maxt)?;
-        let mut samples = Vec::new();
-        for s in q.select(true, None, &vs.matchers)? {
-            let mut s = s?;
-            samples.clear();
-            while let Some(x) = s.samples.next() {
-                // Storage may hand out whole chunks that reach past the range.
-                if x.t >= mint && x.t <= maxt {
-                    samples.push(x);
+        let set = q.select(true, None, &vs.matchers)?;
+        type Item = Result<(Labels, Vec<Sample>), StorageError>;
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(256);
+            scope.spawn(move || {
+                let _querier = q;
+                for s in set {
+                    let read = s.and_then(|mut s| {
+                        let mut samples = Vec::new();
+                        while let Some(x) = s.samples.next() {
+                            // Storage may hand out whole chunks that reach
+                            // past the range.
+                            if x.t >= mint && x.t <= maxt {
+                                samples.push(x);
+                            }
+                        }
+                        match s.samples.err() {
+                            Some(e) => Err(e),
+                            None => Ok((s.labels, samples)),
+                        }
+                    });
+                    let failed = read.is_err();
+                    // A closed channel means the reader stopped early.
+                    if tx.send(read).is_err() || failed {
+                        return;
+                    }
                 }
+            });
+            for item in rx {
+                let (labels, samples) = item?;
+                f(&labels, &samples);
             }
-            if let Some(e) = s.samples.err() {
-                return Err(e.into());
-            }
-            f(&s.labels, &samples);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Every sample of the series matching `matchers`.
