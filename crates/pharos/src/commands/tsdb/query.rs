@@ -8,7 +8,7 @@
 //! seconds with the milliseconds after a point only when there are any
 //! (`1700000000`, `1700000000.015`).
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -36,7 +36,8 @@ pub(super) fn run(db_path: &Path, expr: &str, when: When) -> anyhow::Result<()> 
         When::Range { start, end, step } => engine.range_query(&db, &parsed, start, end, step),
     }
     .with_context(|| format!("cannot evaluate {expr:?}"))?;
-    let mut out = BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    // `write_result` hands over large pieces: no second buffer.
+    let mut out = std::io::stdout().lock();
     let t = match when {
         When::Instant(t) => t,
         When::Range { .. } => 0,
@@ -187,7 +188,11 @@ fn go_float_f(buf: &mut Vec<u8>, v: f64) {
     } else {
         let mut r = ryu::Buffer::new();
         let s = r.format_finite(v);
-        if s.contains('e') {
+        // ryu writes plain decimals for magnitudes in [1e-5, 1e16); only
+        // near and beyond those bounds is there an exponent to look for.
+        let a = v.abs();
+        let plain = a == 0.0 || (1e-4..1e15).contains(&a);
+        if !plain && s.as_bytes().contains(&b'e') {
             let _ = write!(buf, "{v}");
         } else {
             buf.extend_from_slice(s.strip_suffix(".0").unwrap_or(s).as_bytes());
@@ -311,6 +316,20 @@ mod tests {
         assert_eq!(f(1.5e-7), "0.00000015");
         assert_eq!(f(123456789.125), "123456789.125");
         assert_eq!(f(f64::NEG_INFINITY), "-Inf");
+        // `Display` is the slow reference: shortest digits, no exponent.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        for e in -330..310 {
+            for _ in 0..20 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let m = 1.0 + (x % 1_000_000) as f64 / 1e6;
+                let v = m * 10f64.powi(e) * if x % 3 == 0 { -1.0 } else { 1.0 };
+                if v.is_finite() {
+                    assert_eq!(f(v), format!("{v}"), "{v:e}");
+                }
+            }
+        }
     }
 
     #[test]
