@@ -1,8 +1,9 @@
 //! Vector selectors (lookback, staleness), matrix selectors (left-open
 //! ranges) and subqueries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::mpsc;
 
 use model::{is_stale_nan, Labels, Matcher, Sample};
 use storage::StorageError;
@@ -55,20 +56,23 @@ impl Evaluator<'_> {
         Ok(rc)
     }
 
-    /// Hands every series `vs` selects, with its samples in the planned
-    /// range, to `f`, one at a time and without keeping them: for nodes
-    /// computed column-wise, which need each series once (`columns.rs`).
-    // Reading and decoding run on a second thread, overlapping with `f`;
-    // what `f` builds is allocated here, where the query goes on using it.
-    pub(crate) fn stream_series(
+    /// Applies `work` to every series `vs` selects, with its samples in the
+    /// planned range, and hands the results to `keep` in series order, on
+    /// this thread; nothing is kept in between. For nodes computed
+    /// column-wise, which need each series once (`columns.rs`).
+    // The series are read and decoded, and `work` runs, on worker threads
+    // (one per core, up to 4); a third thread walks the series set. What
+    // `keep` builds is allocated here, where the query goes on using it.
+    pub(crate) fn map_series<R: Send>(
         &mut self,
         vs: &VectorSelector,
-        mut f: impl FnMut(&Labels, &[Sample]),
+        work: impl Fn(&Labels, &[Sample]) -> R + Sync,
+        mut keep: impl FnMut(R),
     ) -> Result<(), EngineError> {
         let key = vs as *const VectorSelector as usize;
         if let Some(data) = self.cache.get(&key) {
             for s in data.iter() {
-                f(&s.labels, &s.samples);
+                keep(work(&s.labels, &s.samples));
             }
             return Ok(());
         }
@@ -79,14 +83,19 @@ impl Evaluator<'_> {
             .unwrap_or((i64::MIN, i64::MAX));
         let q = self.db.querier(mint, maxt)?;
         let set = q.select(true, None, &vs.matchers)?;
-        type Item = Result<(Labels, Vec<Sample>), StorageError>;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        type Done<R> = (usize, Result<R, StorageError>);
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Item>(256);
-            scope.spawn(move || {
-                let _querier = q;
-                for s in set {
-                    let read = s.and_then(|mut s| {
-                        let mut samples = Vec::new();
+            let (done_tx, done_rx) = mpsc::sync_channel::<Done<R>>(256);
+            let mut jobs = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (job_tx, job_rx) = mpsc::sync_channel::<(usize, storage::Series)>(64);
+                jobs.push(job_tx);
+                let (done_tx, work) = (done_tx.clone(), &work);
+                scope.spawn(move || {
+                    let mut samples = Vec::new();
+                    for (n, mut s) in job_rx {
+                        samples.clear();
                         while let Some(x) = s.samples.next() {
                             // Storage may hand out whole chunks that reach
                             // past the range.
@@ -94,23 +103,40 @@ impl Evaluator<'_> {
                                 samples.push(x);
                             }
                         }
-                        match s.samples.err() {
+                        let r = match s.samples.err() {
                             Some(e) => Err(e),
-                            None => Ok((s.labels, samples)),
+                            None => Ok(work(&s.labels, &samples)),
+                        };
+                        // A closed channel means the query stopped early.
+                        if done_tx.send((n, r)).is_err() {
+                            return;
                         }
-                    });
-                    let failed = read.is_err();
-                    // A closed channel means the reader stopped early.
-                    if tx.send(read).is_err() || failed {
-                        return;
+                    }
+                });
+            }
+            drop(done_tx);
+            let walker = scope.spawn(move || -> Result<(), StorageError> {
+                for (n, s) in set.enumerate() {
+                    if jobs[n % jobs.len()].send((n, s?)).is_err() {
+                        break;
                     }
                 }
+                Ok(())
             });
-            for item in rx {
-                let (labels, samples) = item?;
-                f(&labels, &samples);
+            // Results come back in any order; they are kept in order.
+            let mut waiting: HashMap<usize, R> = HashMap::new();
+            let mut next = 0;
+            for (n, r) in done_rx {
+                waiting.insert(n, r?);
+                while let Some(r) = waiting.remove(&next) {
+                    keep(r);
+                    next += 1;
+                }
             }
-            Ok(())
+            match walker.join() {
+                Ok(r) => r.map_err(EngineError::from),
+                Err(_) => Err(qerr("BUG: the series walker panicked")),
+            }
         })
     }
 

@@ -238,21 +238,28 @@ impl Evaluator<'_> {
                     return Ok(None);
                 }
                 let mut used = 0;
-                self.stream_series(&ms.selector, |labels, samples| {
+                let work = |labels: &Labels, samples: &[model::Sample]| {
                     // Leaving stale markers out first gives every window
                     // what leaving them out of each window would.
-                    pts.clear();
-                    pts.extend(
-                        samples
-                            .iter()
-                            .filter(|x| !is_stale_nan(x.v))
-                            .map(|x| (x.t, x.v)),
-                    );
+                    let pts: Vec<(i64, f64)> = samples
+                        .iter()
+                        .filter(|x| !is_stale_nan(x.v))
+                        .map(|x| (x.t, x.v))
+                        .collect();
                     // A selector's series keep their name unless dropped.
                     let mut col = ColSeries::new(labels.clone(), !keep);
-                    window_values(f, &pts, &windows, &grid, &mut col, &mut used);
+                    let mut n = 0;
+                    window_values(f, &pts, &windows, &grid, &mut col, &mut n);
+                    (col, n)
+                };
+                self.map_series(&ms.selector, work, |(col, n)| {
+                    used += n;
                     if !col.idx.is_empty() {
-                        out.push(col);
+                        // Copied so the columns live in this thread's heap.
+                        let mut here = ColSeries::new(col.labels, col.drop_name);
+                        here.idx = col.idx.to_vec();
+                        here.vals = col.vals.to_vec();
+                        out.push(here);
                     }
                 })?;
                 self.charge(used)?;
