@@ -20,8 +20,9 @@
 //! inner columns (`selectors.rs`), and a query whose root has columns is
 //! assembled from them directly. Anything else still runs per step, so the
 //! semantics stay those of the per-step walk; the builders are in
-//! `columns/build.rs`.
+//! `columns/build.rs` and `columns/aggregate.rs`.
 
+mod aggregate;
 mod build;
 
 use std::cell::Cell;
