@@ -396,6 +396,15 @@ mod tests {
             "sum_over_time(rate(a_total[1m])[10s:5s])",
             "rate({__name__=~\"a_total|b_total\"}[1m])",
             "last_over_time({__name__=~\"a_total|b_total\"}[1m])",
+            "rate(a_total[1m] offset -30s)",
+            "max_over_time(rate(a_total[1m])[2m:20s] @ 400)",
+            "sum(sum by (job) (rate(a_total[1m])))",
+            "sum by (job) (rate(a_total[1m])) > bool 0.5",
+            "count_values(\"v\", count_over_time(a_total[1m]))",
+            "quantile(0.5, rate(a_total[1m]))",
+            "absent_over_time(nothing[1m])",
+            "stdvar_over_time(a_total[2m]) - stddev(rate(a_total[1m]))",
+            "group without (inst) (resets(a_total[2m]))",
         ] {
             same_as_steps(q, 0, 700_000, 15_000);
             same_as_steps(q, 3_000, 600_000, 37_000);
