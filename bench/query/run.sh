@@ -93,7 +93,7 @@ first=$(wc -l < "$out")
   echo "# query $(date -u +%FT%TZ) host=$(hostname) nproc=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# data $(du -sb "$work/data" | cut -f1) block bytes, $(find "$work/data" -name meta.json | wc -l) blocks; range $start..$end step ${step}s"
   echo "# prometheus: $(prometheus --version 2>&1 | head -1)"
-  echo "# pharos: $pharos ($(git -C "$root" rev-parse --short HEAD))"
+  echo "# pharos: ${pharos#"$root/"} ($(git -C "$root" rev-parse --short HEAD))"
 } | tee -a "$out"
 
 prom_cpu_ticks() { awk '{print $14 + $15}' "/proc/$prom/stat"; }
