@@ -93,6 +93,26 @@ pub(crate) enum TsdbCommand {
     },
     /// Import samples from input and produce TSDB blocks.
     CreateBlocksFrom(CreateBlocksFrom),
+    /// Evaluate a PromQL expression over a data directory, read-only, and
+    /// print the result as the HTTP API's JSON.
+    Query {
+        /// Evaluation time of an instant query, Unix seconds (default: now).
+        #[arg(long, conflicts_with_all = ["start", "end", "step"], allow_negative_numbers = true)]
+        time: Option<String>,
+        /// Start of a range query, Unix seconds.
+        #[arg(long, requires_all = ["end", "step"], allow_negative_numbers = true)]
+        start: Option<String>,
+        /// End of a range query, Unix seconds.
+        #[arg(long, requires_all = ["start", "step"], allow_negative_numbers = true)]
+        end: Option<String>,
+        /// Step of a range query: a duration (`15s`) or seconds.
+        #[arg(long, requires_all = ["start", "end"])]
+        step: Option<String>,
+        /// Database path.
+        db_path: PathBuf,
+        /// The PromQL expression.
+        expr: String,
+    },
 }
 
 /// `pharos tsdb create-blocks-from …`.

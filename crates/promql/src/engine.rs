@@ -3,12 +3,15 @@
 //!
 //! A range query is evaluated as Prometheus defines it: the expression is
 //! evaluated as an instant query at every step `start, start+step, … ≤ end`,
-//! and the step results are joined into one matrix by label set. This first
-//! slice does exactly that (one tree walk per step). Before evaluating, a
-//! planning walk (`engine/bounds.rs`) finds the time range each selector
-//! needs (steps, `@`, `offset`, ranges, lookback, subqueries); each
-//! selector's data is read from storage once, for that range, and sliced
-//! per step.
+//! and the step results are joined into one matrix by label set. Before
+//! evaluating, a planning walk (`engine/bounds.rs`) finds the time range
+//! each selector needs (steps, `@`, `offset`, ranges, lookback,
+//! subqueries); each selector's data is read from storage once, for that
+//! range. The nodes whose values allow it — range functions over selectors
+//! or subqueries, parameterless aggregations and `topk`/`bottomk` of such
+//! nodes, subqueries' inner expressions — are then computed for all steps
+//! at once, series by series (`engine/columns.rs`); everything else is one
+//! tree walk per step, which finds those nodes' values ready.
 //!
 //! ```
 //! use promql::engine::{Engine, EngineOptions, Value};
@@ -22,6 +25,7 @@
 //!
 //! Layout: `engine/value.rs` (intermediate values), `engine/eval.rs` (the
 //! tree walk, range-query assembly), `engine/bounds.rs` (the read plan),
+//! `engine/columns.rs` (column-wise evaluation; `columns/build.rs`),
 //! `engine/selectors.rs` (vector and matrix selectors, subqueries),
 //! `engine/extended.rs` (`anchored`/`smoothed`), `engine/binary.rs`,
 //! `engine/aggregations.rs`, `engine/functions.rs` (dispatch, math, dates;
@@ -100,6 +104,7 @@ mod aggregations;
 mod annotations;
 mod binary;
 mod bounds;
+mod columns;
 mod eval;
 mod exec;
 mod extended;

@@ -49,9 +49,10 @@ fn the_budget_is_the_peak_held_not_the_total_touched() {
     let s = r.stats;
     // Every step sees a window of up to 6 samples of each of 10 series.
     assert!(s.total_samples > 5_000, "{s:?}");
-    // What is held at once: the 1,000 decoded samples, the result so far,
-    // and one step's windows.
-    assert!(s.peak_samples < 2_200 && s.peak_samples > 1_000, "{s:?}");
+    // What is held at once: the result, ~1,000 points (the windows are
+    // walked series by series and not kept, as Prometheus, whose peak is
+    // its output matrix too).
+    assert!(s.peak_samples < 2_200 && s.peak_samples > 900, "{s:?}");
     // The limit is exactly the peak: at it the query runs, below it fails.
     let at_peak = range(&engine(s.peak_samples), q, &QueryOptions::default());
     assert_eq!(at_peak.expect("at the peak").value, r.value);

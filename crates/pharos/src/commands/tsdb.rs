@@ -5,6 +5,7 @@ mod analyze;
 mod backfill;
 mod dump;
 mod list;
+mod query;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -31,6 +32,14 @@ pub(crate) fn run(cmd: TsdbCommand) -> anyhow::Result<ExitCode> {
             db_path,
             block_id,
         } => analyze::run(&db_path, block_id.as_deref(), limit, extended),
+        TsdbCommand::Query {
+            time,
+            start,
+            end,
+            step,
+            db_path,
+            expr,
+        } => query::run(&db_path, &expr, query_when(time, start, end, step)?),
         TsdbCommand::CreateBlocksFrom(args) => match &args.source {
             ImportSource::Openmetrics {
                 input_file,
@@ -40,6 +49,31 @@ pub(crate) fn run(cmd: TsdbCommand) -> anyhow::Result<ExitCode> {
     }?;
     std::io::stdout().flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The instant or range of `pharos tsdb query`; an instant query without
+/// `--time` runs now.
+fn query_when(
+    time: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    step: Option<String>,
+) -> anyhow::Result<query::When> {
+    let secs = |s: &str| query::parse_time_secs(s).map_err(anyhow::Error::msg);
+    Ok(match (time, start, end, step) {
+        (_, Some(start), Some(end), Some(step)) => query::When::Range {
+            start: secs(&start)?,
+            end: secs(&end)?,
+            step: query::parse_step(&step).map_err(anyhow::Error::msg)?,
+        },
+        (Some(t), ..) => query::When::Instant(secs(&t)?),
+        _ => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis().min(i64::MAX as u128) as i64);
+            query::When::Instant(now)
+        }
+    })
 }
 
 /// promtool's block table: a header (when asked) and a row per block.

@@ -103,6 +103,24 @@ pub(crate) fn format_float(v: f64) -> String {
     }
 }
 
+/// The value of a parameterless aggregation over one group's values (in
+/// input order); `None` for the operators that select or need a parameter.
+pub(crate) fn reduce(op: AggregateOp, vals: &[f64]) -> Option<f64> {
+    let min = |m: f64, v: f64| if m.is_nan() || v < m { v } else { m };
+    let max = |m: f64, v: f64| if m.is_nan() || v > m { v } else { m };
+    Some(match op {
+        AggregateOp::Sum => kahan_sum(vals.iter().copied()),
+        AggregateOp::Avg => mean(vals),
+        AggregateOp::Count => vals.len() as f64,
+        AggregateOp::Group => 1.0,
+        AggregateOp::Min => vals.iter().copied().fold(f64::NAN, min),
+        AggregateOp::Max => vals.iter().copied().fold(f64::NAN, max),
+        AggregateOp::Stdvar => variance(vals),
+        AggregateOp::Stddev => variance(vals).sqrt(),
+        _ => return None,
+    })
+}
+
 impl Evaluator<'_> {
     pub(crate) fn aggregate(
         &mut self,
@@ -142,6 +160,8 @@ impl Evaluator<'_> {
                 .param(check, *p, super::functions::unparen(pe).span());
         }
         let names: Vec<&str> = a.grouping.iter().map(String::as_str).collect();
+        // `by ()` (or no grouping): one group, its key built once.
+        let single = (!a.without && names.is_empty()).then(Labels::empty);
         let key_of = |l: &Labels| -> Labels {
             if a.without {
                 let mut n = names.clone();
@@ -184,12 +204,21 @@ impl Evaluator<'_> {
                 })
                 .collect());
         }
-        for el in input {
-            let k = key_of(&el.labels);
-            if !groups.contains_key(&k) {
+        match &single {
+            Some(k) if !input.is_empty() => {
                 order.push(k.clone());
+                groups.insert(k.clone(), input);
             }
-            groups.entry(k).or_default().push(el);
+            Some(_) => {}
+            None => {
+                for el in input {
+                    let k = key_of(&el.labels);
+                    if !groups.contains_key(&k) {
+                        order.push(k.clone());
+                    }
+                    groups.entry(k).or_default().push(el);
+                }
+            }
         }
         let scalar_param = match param {
             Some(IVal::Scalar(x)) => x,
@@ -204,36 +233,6 @@ impl Evaluator<'_> {
             let drop_name = k.has("__name__") && g.iter().any(|e| e.drop_name);
             let vals: Vec<f64> = g.iter().map(|e| e.v).collect();
             let v = match a.op {
-                AggregateOp::Sum => kahan_sum(vals.iter().copied()),
-                AggregateOp::Avg => mean(&vals),
-                AggregateOp::Count => vals.len() as f64,
-                AggregateOp::Group => 1.0,
-                AggregateOp::Min => {
-                    vals.iter().copied().fold(
-                        f64::NAN,
-                        |m, v| {
-                            if m.is_nan() || v < m {
-                                v
-                            } else {
-                                m
-                            }
-                        },
-                    )
-                }
-                AggregateOp::Max => {
-                    vals.iter().copied().fold(
-                        f64::NAN,
-                        |m, v| {
-                            if m.is_nan() || v > m {
-                                v
-                            } else {
-                                m
-                            }
-                        },
-                    )
-                }
-                AggregateOp::Stdvar => variance(&vals),
-                AggregateOp::Stddev => variance(&vals).sqrt(),
                 AggregateOp::Quantile => {
                     let mut vals = vals;
                     quantile(scalar_param, &mut vals)
@@ -253,6 +252,10 @@ impl Evaluator<'_> {
                 AggregateOp::CountValues => {
                     return Err(qerr("BUG: count_values reached the generic aggregation"))
                 }
+                op => match reduce(op, &vals) {
+                    Some(v) => v,
+                    None => return Err(qerr(format!("BUG: no reduction for {op:?}"))),
+                },
             };
             out.push(Elem {
                 labels: k,
@@ -279,6 +282,17 @@ fn ratio_offset(l: &Labels) -> f64 {
     xxhash_rust::xxh64::xxh64(&buf, 0) as f64 / u64::MAX as f64
 }
 
+/// Which of two values `topk` (or else `bottomk`) puts first: the larger
+/// (smaller), NaN last.
+pub(crate) fn rank_order(op: AggregateOp, a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ if op == AggregateOp::Topk => b.total_cmp(&a),
+        _ => a.total_cmp(&b),
+    }
+}
+
 /// `topk`, `bottomk`, `limitk` on one group: the original elements.
 fn select_k(op: AggregateOp, k: f64, mut g: Vec<Elem>) -> Result<Vec<Elem>, EngineError> {
     if k.is_nan() {
@@ -292,21 +306,23 @@ fn select_k(op: AggregateOp, k: f64, mut g: Vec<Elem>) -> Result<Vec<Elem>, Engi
     } else {
         k as usize
     };
-    match op {
-        AggregateOp::Topk => g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ => b.v.total_cmp(&a.v),
-        }),
-        AggregateOp::Bottomk => g.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
-            (true, false) => std::cmp::Ordering::Greater,
-            (false, true) => std::cmp::Ordering::Less,
-            _ => a.v.total_cmp(&b.v),
-        }),
-        _ => {}
+    let order = |a: &Elem, b: &Elem| rank_order(op, a.v, b.v);
+    let ranked = matches!(op, AggregateOp::Topk | AggregateOp::Bottomk);
+    if !ranked || k == g.len() {
+        if ranked {
+            g.sort_by(order);
+        }
+        g.truncate(k);
+        return Ok(g);
     }
-    g.truncate(k);
-    Ok(g)
+    // The first k of a stable sort, without sorting the rest: selected by
+    // value, ties by input position.
+    let mut pos: Vec<usize> = (0..g.len()).collect();
+    let by = |x: &usize, y: &usize| order(&g[*x], &g[*y]).then(x.cmp(y));
+    pos.select_nth_unstable_by(k - 1, by);
+    pos.truncate(k);
+    pos.sort_by(by);
+    Ok(pos.into_iter().map(|i| g[i].clone()).collect())
 }
 
 #[cfg(test)]

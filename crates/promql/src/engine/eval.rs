@@ -1,6 +1,6 @@
 //! The tree walk: one node at one step.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use model::Labels;
 use storage::Queryable;
@@ -28,6 +28,11 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) budget: Budget,
     /// The time range each selector reads (see `bounds.rs`).
     pub(crate) bounds: super::bounds::Bounds,
+    /// Values of nodes computed for all steps at once, by node address,
+    /// and of subqueries' inner expressions, by subquery address (see
+    /// `columns.rs`).
+    pub(crate) columns: HashMap<usize, super::columns::Columns>,
+    pub(crate) subqueries: HashMap<usize, super::columns::Columns>,
 }
 
 pub(crate) fn qerr(msg: impl Into<String>) -> EngineError {
@@ -52,6 +57,8 @@ impl<'a> Evaluator<'a> {
             annotations: Default::default(),
             bounds: HashMap::new(),
             budget: Budget::new(opts.max_samples),
+            columns: HashMap::new(),
+            subqueries: HashMap::new(),
         }
     }
 
@@ -157,8 +164,14 @@ impl<'a> Evaluator<'a> {
             Expr::MatrixSelector(ms) => self.matrix_selector(ms, t).map(IVal::Matrix),
             Expr::Subquery(sq) => self.subquery(sq, t).map(IVal::Matrix),
             Expr::Binary(b) => self.binary(b, t),
-            Expr::Aggregate(a) => self.aggregate(a, t).map(IVal::Vector),
-            Expr::Call(c) => self.call(c, t),
+            Expr::Aggregate(a) => match self.value_from_columns(e, t) {
+                Some(v) => Ok(v),
+                None => self.aggregate(a, t).map(IVal::Vector),
+            },
+            Expr::Call(c) => match self.value_from_columns(e, t) {
+                Some(v) => Ok(v),
+                None => self.call(c, t),
+            },
         }
     }
 
@@ -204,15 +217,34 @@ impl<'a> Evaluator<'a> {
     }
 
     /// Runs a range query: the expression at every step, joined by labels.
+    // Nodes that can are first computed for all steps at once
+    // (`columns.rs`); a root computed so is the result without a step loop.
     pub(crate) fn eval_range(&mut self, e: &Expr) -> Result<Value, EngineError> {
-        let mut series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        if let Some(grid) = super::columns::Grid::spanning(self.start, self.end, self.step) {
+            self.precompute(e, grid)?;
+            if let Some(m) = self.matrix_from_columns(e) {
+                return Ok(Value::Matrix(m?));
+            }
+        }
+        let mut series: Vec<Series> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut push = |labels: Labels, t: i64, v: f64| match index.get(&labels) {
+            Some(&n) => series[n].points.push((t, v)),
+            None => {
+                index.insert(labels.clone(), series.len());
+                series.push(Series {
+                    labels,
+                    points: vec![(t, v)],
+                });
+            }
+        };
         let mut t = self.start;
         while t <= self.end {
             match self.eval(e, t)? {
-                IVal::Scalar(x) => series.entry(Labels::empty()).or_default().push((t, x)),
+                IVal::Scalar(x) => push(Labels::empty(), t, x),
                 IVal::Vector(v) => {
                     for s in finish_vector(v)? {
-                        series.entry(s.labels).or_default().push((t, s.value));
+                        push(s.labels, t, s.value);
                     }
                 }
                 _ => {
@@ -227,12 +259,8 @@ impl<'a> Evaluator<'a> {
                 None => break,
             }
         }
-        Ok(Value::Matrix(
-            series
-                .into_iter()
-                .map(|(labels, points)| Series { labels, points })
-                .collect(),
-        ))
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Value::Matrix(series))
     }
 }
 

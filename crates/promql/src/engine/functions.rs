@@ -8,7 +8,7 @@ use model::{Labels, MatchType};
 use super::annotations::{self, AnnotationKind};
 use super::eval::{qerr, Evaluator};
 use super::extended::{check_modifier, plain_change};
-use super::rangefn::{extrapolated, instant_delta, linear_regression, over_time};
+use super::rangefn::{over_time, range_fn_value};
 use super::value::{Elem, IVal, RangeSeries};
 use super::EngineError;
 use crate::ast::{Call, Expr};
@@ -40,7 +40,7 @@ pub(crate) fn arg(c: &Call, i: usize) -> Result<&Expr, EngineError> {
 }
 
 /// Functions that keep `__name__`.
-fn keeps_name(name: &str) -> bool {
+pub(crate) fn keeps_name(name: &str) -> bool {
     matches!(
         name,
         "last_over_time"
@@ -358,34 +358,9 @@ impl Evaluator<'_> {
         }
         let mut out = Vec::with_capacity(m.len());
         for s in m {
-            let p = &s.points;
-            let v = match name {
-                "rate" => extrapolated(p, lo, hi, true, true),
-                "increase" => extrapolated(p, lo, hi, true, false),
-                "delta" => extrapolated(p, lo, hi, false, false),
-                "irate" => instant_delta(p, true),
-                "idelta" => instant_delta(p, false),
-                // Prometheus fits the line around the first sample (not the
-                // evaluation time) to keep the x values small.
-                "deriv" if p.len() >= 2 => Some(linear_regression(p, p[0].0).0),
-                "predict_linear" if p.len() >= 2 => {
-                    let (slope, icpt) = linear_regression(p, t);
-                    Some(icpt + slope * scalar_arg.unwrap_or(0.0))
-                }
-                "deriv" | "predict_linear" => None,
-                "quantile_over_time" => {
-                    let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
-                    Some(super::aggregations::quantile(
-                        scalar_arg.unwrap_or(f64::NAN),
-                        &mut vals,
-                    ))
-                }
-                _ => match over_time(name, p) {
-                    Some(v) => v,
-                    None => {
-                        return Err(qerr(format!("function {name:?} is not supported yet")));
-                    }
-                },
+            let v = match range_fn_value(name, &s.points, lo, hi, t, scalar_arg) {
+                Some(v) => v,
+                None => return Err(qerr(format!("function {name:?} is not supported yet"))),
             };
             if let Some(v) = v {
                 self.check_counter(name, &s.labels, marg_span);
@@ -403,7 +378,7 @@ impl Evaluator<'_> {
     /// `rate` and `increase` tell when a series they gave a value for does
     /// not look like a counter: by name suffix, or by `__type__` with
     /// type-and-unit labels on. `span` is the range argument's.
-    fn check_counter(&mut self, name: &str, labels: &Labels, span: crate::Span) {
+    pub(crate) fn check_counter(&mut self, name: &str, labels: &Labels, span: crate::Span) {
         if name != "rate" && name != "increase" {
             return;
         }

@@ -172,8 +172,16 @@ impl Budget {
         self.over_limit(0)
     }
 
-    /// `n` samples were decoded from storage into the selector cache, held
-    /// until the query ends.
+    /// `n` samples were walked without being kept (windows of a range
+    /// function computed for all steps at once): they count in the total
+    /// only.
+    pub(crate) fn touched(&self, n: usize) -> Result<(), EngineError> {
+        self.total.set(self.total.get().saturating_add(n as u64));
+        self.tick()
+    }
+
+    /// `n` samples were decoded from storage into the selector cache, or
+    /// computed for all steps of a node, held until the query ends.
     pub(crate) fn loaded(&self, n: usize) -> Result<(), EngineError> {
         self.resident
             .set(self.resident.get().saturating_add(n as u64));

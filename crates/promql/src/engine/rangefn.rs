@@ -117,52 +117,123 @@ fn compensated_variance(vals: &[f64]) -> f64 {
     (aux + c_aux) / n
 }
 
+/// The value of range function `name` over the points of one window
+/// `(lo, hi]` evaluated at `t`, with its scalar argument if it has one;
+/// `None` for functions that are not plain functions of the window.
+pub(crate) fn range_fn_value(
+    name: &str,
+    p: &[(i64, f64)],
+    lo: i64,
+    hi: i64,
+    t: i64,
+    scalar_arg: Option<f64>,
+) -> Option<Option<f64>> {
+    Some(match name {
+        "predict_linear" if p.len() >= 2 => {
+            let (slope, icpt) = linear_regression(p, t);
+            Some(icpt + slope * scalar_arg.unwrap_or(0.0))
+        }
+        "predict_linear" => None,
+        "quantile_over_time" => {
+            let mut vals: Vec<f64> = p.iter().map(|x| x.1).collect();
+            Some(quantile(scalar_arg.unwrap_or(f64::NAN), &mut vals))
+        }
+        _ => window_fn(name)?.call(p, lo, hi, t),
+    })
+}
+
+/// One window's points, `(ms, value)` in time order.
+type Points<'a> = &'a [(i64, f64)];
+
+/// A range function whose value depends on nothing but its window, found
+/// by name once and then called per series and step.
+#[derive(Clone, Copy)]
+pub(crate) enum WindowFn {
+    /// Uses the window's bounds `(lo, hi]` and the evaluation time.
+    Full(fn(Points<'_>, i64, i64, i64) -> Option<f64>),
+    /// Uses the points alone.
+    Points(fn(Points<'_>) -> Option<f64>),
+}
+
+impl WindowFn {
+    pub(crate) fn call(self, p: &[(i64, f64)], lo: i64, hi: i64, t: i64) -> Option<f64> {
+        match self {
+            WindowFn::Full(f) => f(p, lo, hi, t),
+            WindowFn::Points(f) => f(p),
+        }
+    }
+}
+
+/// The range functions without a scalar argument; `None` for the others.
+pub(crate) fn window_fn(name: &str) -> Option<WindowFn> {
+    Some(WindowFn::Full(match name {
+        "rate" => |p, lo, hi, _| extrapolated(p, lo, hi, true, true),
+        "increase" => |p, lo, hi, _| extrapolated(p, lo, hi, true, false),
+        "delta" => |p, lo, hi, _| extrapolated(p, lo, hi, false, false),
+        "irate" => |p, _, _, _| instant_delta(p, true),
+        "idelta" => |p, _, _, _| instant_delta(p, false),
+        // Prometheus fits the line around the first sample (not the
+        // evaluation time) to keep the x values small.
+        "deriv" => |p, _, _, _| (p.len() >= 2).then(|| linear_regression(p, p[0].0).0),
+        _ => return over_time_fn(name).map(WindowFn::Points),
+    }))
+}
+
 /// The simple `<agg>_over_time` functions; `None` for unknown names.
 pub(crate) fn over_time(name: &str, pts: &[(i64, f64)]) -> Option<Option<f64>> {
-    let vals: Vec<f64> = pts.iter().map(|p| p.1).collect();
-    let last = vals.last().copied();
+    over_time_fn(name).map(|f| f(pts))
+}
+
+/// The simple `<agg>_over_time` functions by name.
+// Only the functions that need the values as a slice copy them: these run
+// once per series and step.
+fn over_time_fn(name: &str) -> Option<fn(Points<'_>) -> Option<f64>> {
+    fn vals(pts: &[(i64, f64)]) -> impl Iterator<Item = f64> + '_ {
+        pts.iter().map(|p| p.1)
+    }
     Some(match name {
-        "avg_over_time" => Some(mean(&vals)),
-        "sum_over_time" => Some(kahan_sum(vals.iter().copied())),
-        "count_over_time" => Some(vals.len() as f64),
-        "min_over_time" => vals
-            .iter()
-            .copied()
-            .reduce(|m, v| if m.is_nan() || v < m { v } else { m }),
-        "max_over_time" => vals
-            .iter()
-            .copied()
-            .reduce(|m, v| if m.is_nan() || v > m { v } else { m }),
-        "last_over_time" => last,
-        "first_over_time" => vals.first().copied(),
-        "present_over_time" => Some(1.0),
-        "stdvar_over_time" => Some(compensated_variance(&vals)),
-        "stddev_over_time" => Some(compensated_variance(&vals).sqrt()),
-        "mad_over_time" if vals.iter().any(|v| v.is_nan()) => Some(f64::NAN),
-        "mad_over_time" => {
+        "avg_over_time" => |p| Some(mean(&vals(p).collect::<Vec<f64>>())),
+        "sum_over_time" => |p| Some(kahan_sum(vals(p))),
+        "count_over_time" => |p| Some(p.len() as f64),
+        "min_over_time" => |p| vals(p).reduce(|m, v| if m.is_nan() || v < m { v } else { m }),
+        "max_over_time" => |p| vals(p).reduce(|m, v| if m.is_nan() || v > m { v } else { m }),
+        "last_over_time" => |p| p.last().map(|x| x.1),
+        "first_over_time" => |p| p.first().map(|x| x.1),
+        "present_over_time" => |_| Some(1.0),
+        "stdvar_over_time" => |p| Some(compensated_variance(&vals(p).collect::<Vec<f64>>())),
+        "stddev_over_time" => |p| Some(compensated_variance(&vals(p).collect::<Vec<f64>>()).sqrt()),
+        "mad_over_time" => |p| {
+            if vals(p).any(|v| v.is_nan()) {
+                return Some(f64::NAN);
+            }
+            let vals: Vec<f64> = vals(p).collect();
             let mut v = vals.clone();
             let med = quantile(0.5, &mut v);
             let mut dev: Vec<f64> = vals.iter().map(|x| (x - med).abs()).collect();
             Some(quantile(0.5, &mut dev))
-        }
-        "ts_of_last_over_time" => pts.last().map(|p| p.0 as f64 / 1000.0),
-        "ts_of_first_over_time" => pts.first().map(|p| p.0 as f64 / 1000.0),
-        "ts_of_max_over_time" => pts
-            .iter()
-            .copied()
-            .reduce(|m, p| if m.1.is_nan() || p.1 >= m.1 { p } else { m })
-            .map(|p| p.0 as f64 / 1000.0),
-        "ts_of_min_over_time" => pts
-            .iter()
-            .copied()
-            .reduce(|m, p| if m.1.is_nan() || p.1 <= m.1 { p } else { m })
-            .map(|p| p.0 as f64 / 1000.0),
-        "changes" => Some(
-            pts.windows(2)
-                .filter(|w| w[0].1 != w[1].1 && !(w[0].1.is_nan() && w[1].1.is_nan()))
-                .count() as f64,
-        ),
-        "resets" => Some(pts.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
+        },
+        "ts_of_last_over_time" => |p| p.last().map(|x| x.0 as f64 / 1000.0),
+        "ts_of_first_over_time" => |p| p.first().map(|x| x.0 as f64 / 1000.0),
+        "ts_of_max_over_time" => |p| {
+            p.iter()
+                .copied()
+                .reduce(|m, x| if m.1.is_nan() || x.1 >= m.1 { x } else { m })
+                .map(|x| x.0 as f64 / 1000.0)
+        },
+        "ts_of_min_over_time" => |p| {
+            p.iter()
+                .copied()
+                .reduce(|m, x| if m.1.is_nan() || x.1 <= m.1 { x } else { m })
+                .map(|x| x.0 as f64 / 1000.0)
+        },
+        "changes" => |p| {
+            Some(
+                p.windows(2)
+                    .filter(|w| w[0].1 != w[1].1 && !(w[0].1.is_nan() && w[1].1.is_nan()))
+                    .count() as f64,
+            )
+        },
+        "resets" => |p| Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64),
         _ => return None,
     })
 }

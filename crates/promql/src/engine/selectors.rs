@@ -1,10 +1,12 @@
 //! Vector selectors (lookback, staleness), matrix selectors (left-open
 //! ranges) and subqueries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::mpsc;
 
 use model::{is_stale_nan, Labels, Matcher, Sample};
+use storage::StorageError;
 
 use super::eval::{qerr, Evaluator};
 use super::value::{Elem, IVal, RangeSeries};
@@ -13,7 +15,7 @@ use crate::ast::{MatrixSelector, SubqueryExpr, VectorSelector};
 
 /// Bound on the steps of one subquery evaluation, so that a query cannot
 /// make the engine loop practically forever.
-const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
+pub(crate) const MAX_SUBQUERY_STEPS: i64 = 1_000_000;
 
 /// A series as read from storage, stale markers included.
 pub(crate) struct RawSeries {
@@ -54,6 +56,94 @@ impl Evaluator<'_> {
         Ok(rc)
     }
 
+    /// Applies `work` to every series `vs` selects, with its samples in the
+    /// planned range, and hands the results to `keep` in series order, on
+    /// this thread; nothing is kept in between. For nodes computed
+    /// column-wise, which need each series once (`columns.rs`).
+    // The series are read and decoded, and `work` runs, on worker threads
+    // (one per core, up to 4); a third thread walks the series set. What
+    // `keep` builds is allocated here, where the query goes on using it.
+    pub(crate) fn map_series<R: Send>(
+        &mut self,
+        vs: &VectorSelector,
+        work: impl Fn(&Labels, &[Sample]) -> R + Sync,
+        mut keep: impl FnMut(R),
+    ) -> Result<(), EngineError> {
+        let key = vs as *const VectorSelector as usize;
+        if let Some(data) = self.cache.get(&key) {
+            for s in data.iter() {
+                keep(work(&s.labels, &s.samples));
+            }
+            return Ok(());
+        }
+        let (mint, maxt) = self
+            .bounds
+            .get(&key)
+            .copied()
+            .unwrap_or((i64::MIN, i64::MAX));
+        let q = self.db.querier(mint, maxt)?;
+        let set = q.select(true, None, &vs.matchers)?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        type Done<R> = (usize, Result<R, StorageError>);
+        std::thread::scope(|scope| {
+            let (done_tx, done_rx) = mpsc::sync_channel::<Done<R>>(256);
+            let mut jobs = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (job_tx, job_rx) = mpsc::sync_channel::<(usize, storage::Series)>(64);
+                jobs.push(job_tx);
+                let (done_tx, work) = (done_tx.clone(), &work);
+                scope.spawn(move || {
+                    let mut samples = Vec::new();
+                    for (n, mut s) in job_rx {
+                        samples.clear();
+                        while let Some(x) = s.samples.next() {
+                            // Storage may hand out whole chunks that reach
+                            // past the range.
+                            if x.t >= mint && x.t <= maxt {
+                                samples.push(x);
+                            }
+                        }
+                        let r = match s.samples.err() {
+                            Some(e) => Err(e),
+                            None => Ok(work(&s.labels, &samples)),
+                        };
+                        // A closed channel means the query stopped early.
+                        if done_tx.send((n, r)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            let walker = scope.spawn(move || -> Result<(), StorageError> {
+                for (n, s) in set.enumerate() {
+                    if jobs[n % jobs.len()].send((n, s?)).is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            });
+            // Results come back in any order; they are kept in order.
+            let mut waiting: HashMap<usize, R> = HashMap::new();
+            let mut next = 0;
+            for (n, r) in done_rx {
+                // The deadline and cancel switch are read here, on the
+                // query's thread; returning drops the channels, which stops
+                // the workers and the walker at their next hand-off.
+                self.budget.tick()?;
+                waiting.insert(n, r?);
+                while let Some(r) = waiting.remove(&next) {
+                    keep(r);
+                    next += 1;
+                }
+            }
+            match walker.join() {
+                Ok(r) => r.map_err(EngineError::from),
+                Err(_) => Err(qerr("BUG: the series walker panicked")),
+            }
+        })
+    }
+
     /// Every sample of the series matching `matchers`.
     pub(crate) fn fetch(&self, matchers: &[Matcher]) -> Result<Vec<RawSeries>, EngineError> {
         self.fetch_range(matchers, i64::MIN, i64::MAX)
@@ -74,6 +164,8 @@ impl Evaluator<'_> {
             // Storage may hand out whole chunks that reach past the range.
             samples.retain(|x| x.t >= mint && x.t <= maxt);
             self.budget.loaded(samples.len())?;
+            // Held for the whole query: no room to grow is needed.
+            samples.shrink_to_fit();
             out.push(RawSeries {
                 labels: s.labels,
                 samples,
@@ -188,6 +280,9 @@ impl Evaluator<'_> {
                 "subquery of {}ms at step {step}ms exceeds {MAX_SUBQUERY_STEPS} steps",
                 hi.saturating_sub(lo)
             )));
+        }
+        if let Some(m) = self.subquery_from_columns(sq, lo, hi) {
+            return Ok(m);
         }
         let mut first = lo.saturating_sub(lo.rem_euclid(step));
         if first <= lo {

@@ -123,6 +123,19 @@ fn rate_and_increase_of_a_non_counter_name() {
 }
 
 #[test]
+fn range_queries_raise_the_non_counter_info_too() {
+    // Range queries compute `rate` over a selector column-wise, not
+    // through the per-step call: the info must come from there as well.
+    let text =
+        "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: \"foo\"";
+    assert_eq!(
+        range("sum(rate(foo[5m]))", 300_000, 600_000),
+        [info(&format!("{text} (1:10)"))]
+    );
+    assert_eq!(range("rate(foo_total[5m])", 300_000, 600_000), []);
+}
+
+#[test]
 fn type_label_decides_with_type_and_unit_labels() {
     let opts = EngineOptions {
         type_and_unit_labels: true,
