@@ -13,6 +13,7 @@
 //! pointer + length + refcount instead of two `String` headers per pair), and
 //! cloning a set into a query result is a refcount increment.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -54,6 +55,7 @@ impl Labels {
     /// replace earlier ones; empty values are dropped.
     pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(pairs: &[(N, V)]) -> Labels {
         let mut b = LabelsBuilder::new();
+        b.pairs.reserve_exact(pairs.len());
         for (n, v) in pairs {
             b.set(n.as_ref(), v.as_ref());
         }
@@ -64,28 +66,8 @@ impl Labels {
     /// unique and free of empty values. Checked in debug builds only; this is
     /// the fast path for decoders whose format already guarantees it.
     pub fn from_sorted_unchecked<'a>(pairs: impl IntoIterator<Item = Label<'a>>) -> Labels {
-        let mut buf = Vec::new();
-        #[cfg(debug_assertions)]
-        let mut prev: Option<&str> = None;
-        for l in pairs {
-            #[cfg(debug_assertions)]
-            {
-                if let Some(p) = prev {
-                    debug_assert!(
-                        p < l.name,
-                        "BUG: labels not sorted/unique: {p} >= {}",
-                        l.name
-                    );
-                }
-                prev = Some(l.name);
-            }
-            if l.value.is_empty() {
-                continue;
-            }
-            push_pair(&mut buf, l.name, l.value);
-        }
         Labels {
-            data: Arc::from(buf),
+            data: pack_with_scratch(|buf| pack_sorted(buf, pairs)),
         }
     }
 
@@ -150,6 +132,7 @@ impl Labels {
     /// A builder seeded with this set, to add, change or remove labels.
     pub fn to_builder(&self) -> LabelsBuilder {
         let mut b = LabelsBuilder::new();
+        b.pairs.reserve_exact(self.len());
         for l in self.iter() {
             b.pairs.push((l.name.to_owned(), l.value.to_owned()));
         }
@@ -173,6 +156,65 @@ impl Labels {
             return self.clone();
         }
         self.without(&[METRIC_NAME])
+    }
+}
+
+/// Scratch buffers kept above this size are dropped after use, so that one
+/// huge label set does not pin its memory in every thread.
+const MAX_SCRATCH: usize = 64 << 10;
+
+thread_local! {
+    /// Where label sets of unknown packed size are packed before being
+    /// copied into their exact-size shared allocation: growing a fresh `Vec`
+    /// per set cost several reallocations on the relabeling hot path.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Packs with `fill` into the thread's scratch buffer (or a fresh one if
+/// it is in use or gone) and returns the exact-size shared copy.
+fn pack_with_scratch(fill: impl FnOnce(&mut Vec<u8>)) -> Arc<[u8]> {
+    let mut fill = Some(fill);
+    let packed = SCRATCH.try_with(|scratch| {
+        let mut buf = scratch.try_borrow_mut().ok()?;
+        buf.clear();
+        (fill.take()?)(&mut buf);
+        let packed = Arc::from(&buf[..]);
+        if buf.capacity() > MAX_SCRATCH {
+            *buf = Vec::new();
+        }
+        Some(packed)
+    });
+    if let Ok(Some(packed)) = packed {
+        return packed;
+    }
+    let mut buf = Vec::new();
+    match fill.take() {
+        Some(fill) => fill(&mut buf),
+        None => unreachable!("BUG: label packing ran but returned nothing"),
+    }
+    Arc::from(&buf[..])
+}
+
+/// Appends pairs already sorted by name, unique, skipping empty values.
+fn pack_sorted<'a>(buf: &mut Vec<u8>, pairs: impl IntoIterator<Item = Label<'a>>) {
+    #[cfg(debug_assertions)]
+    let mut prev: Option<&str> = None;
+    for l in pairs {
+        #[cfg(debug_assertions)]
+        {
+            if let Some(p) = prev {
+                debug_assert!(
+                    p < l.name,
+                    "BUG: labels not sorted/unique: {p} >= {}",
+                    l.name
+                );
+            }
+            prev = Some(l.name);
+        }
+        if l.value.is_empty() {
+            continue;
+        }
+        push_pair(buf, l.name, l.value);
     }
 }
 
@@ -475,6 +517,28 @@ mod tests {
             base.without_metric_name().to_string(),
             r#"{instance="i", job="j"}"#
         );
+    }
+
+    #[test]
+    fn sorted_builds_share_scratch_safely() {
+        let outer = Labels::from_pairs(&[("a", "1"), ("b", ""), ("c", "3")]);
+        // A nested build while the scratch buffer is in use gets its own.
+        let nested = Labels::from_sorted_unchecked(outer.iter().inspect(|_| {
+            let inner = Labels::from_sorted_unchecked(outer.iter());
+            assert_eq!(inner, outer);
+        }));
+        assert_eq!(nested, outer);
+        assert_eq!(nested.to_string(), r#"{a="1", c="3"}"#);
+        // A set larger than the kept scratch is built whole, twice.
+        let big = "x".repeat(MAX_SCRATCH + 1);
+        for _ in 0..2 {
+            let l = Labels::from_sorted_unchecked([Label {
+                name: "a",
+                value: &big,
+            }]);
+            assert_eq!(l.get("a"), Some(big.as_str()));
+        }
+        assert_eq!(outer.without(&["a"]).to_string(), r#"{c="3"}"#);
     }
 
     #[test]

@@ -1,21 +1,27 @@
 //! Shortcuts for patterns whose matches are known from their text.
 
-/// Patterns common in relabel rules whose matches are known from the text:
-/// label filters and keep/drop rules are mostly literals, alternations of
-/// literals or `prefix_(.+)`, and `replace` rules mostly `(.*)`, `(.+)` or
-/// `prefix_(.*)_suffix`.
+/// What a pattern is known to match from its text alone. Label filters,
+/// keep/drop rules and dashboard selectors are mostly literals, alternations
+/// of literals, `prefix.*` or `.*part.*`; `replace` rules mostly `(.*)`,
+/// `(.+)` or `prefix_(.*)_suffix`. Only the text is looked at, so a pattern
+/// written any other way (`(?:a|b)`, `a{1}`) is simply [`Shape::General`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Shape {
-    /// `prefix(.*)suffix` or `prefix(.+)suffix` with literal ends (`(.*)`
-    /// itself included): group 1 is what lies between the ends.
+pub enum Shape {
+    /// `prefix(.*)suffix`, `prefix(.+)suffix`, or the same without the
+    /// group, with literal ends (`.*` and `(.*)` themselves included).
     Wrapped {
-        /// Literal text before the group.
+        /// Literal text before the `.*`/`.+`.
         prefix: Box<str>,
-        /// Literal text after the group.
+        /// Literal text after the `.*`/`.+`.
         suffix: Box<str>,
-        /// Whether the group is `(.+)`.
+        /// Whether it is `.+`.
         non_empty: bool,
+        /// Whether the `.*`/`.+` is capture group 1 (the pattern has no
+        /// other group).
+        grouped: bool,
     },
+    /// `.*part.*` with a literal part: the values containing it; no groups.
+    Contains(Box<str>),
     /// Literal alternatives (`a`, `Pending|Failed`, ``): exactly these
     /// values; no groups.
     Literals(Box<[Box<str>]>),
@@ -33,13 +39,25 @@ fn is_meta(c: char) -> bool {
     )
 }
 
+/// Whether `t` is literal text in RE2 syntax.
+fn plain(t: &str) -> bool {
+    !t.chars().any(is_meta)
+}
+
 impl Shape {
-    /// What `pattern` (Go syntax, unanchored) is known to match.
+    /// What `pattern` (Go syntax, valid, unanchored) is known to match.
     pub(super) fn of(pattern: &str) -> Shape {
         if let Some(wrapped) = Shape::wrapped(pattern) {
             return wrapped;
         }
-        if pattern.split('|').all(|alt| !alt.chars().any(is_meta)) {
+        if let Some(part) = pattern
+            .strip_prefix(".*")
+            .and_then(|p| p.strip_suffix(".*"))
+            .filter(|p| plain(p))
+        {
+            return Shape::Contains(part.into());
+        }
+        if pattern.split('|').all(plain) {
             return Shape::Literals(pattern.split('|').map(Box::from).collect());
         }
         if pattern.contains('|') {
@@ -60,25 +78,53 @@ impl Shape {
     }
 
     fn wrapped(pattern: &str) -> Option<Shape> {
-        let open = pattern.find('(')?;
+        // The first metacharacter must start the `.*`/`.+` (grouped or not)
+        // and everything after it must be literal.
+        let open = pattern.find(is_meta)?;
         let (prefix, rest) = pattern.split_at(open);
-        let (non_empty, suffix) = match (rest.strip_prefix("(.*)"), rest.strip_prefix("(.+)")) {
-            (Some(s), _) => (false, s),
-            (_, Some(s)) => (true, s),
-            _ => return None,
-        };
-        let plain = |t: &str| !t.chars().any(is_meta);
-        (plain(prefix) && plain(suffix)).then(|| Shape::Wrapped {
+        let (grouped, non_empty, suffix) = [
+            ("(.*)", true, false),
+            ("(.+)", true, true),
+            (".*", false, false),
+            (".+", false, true),
+        ]
+        .into_iter()
+        .find_map(|(wrap, grouped, non_empty)| {
+            rest.strip_prefix(wrap).map(|s| (grouped, non_empty, s))
+        })?;
+        plain(suffix).then(|| Shape::Wrapped {
             prefix: prefix.into(),
             suffix: suffix.into(),
             non_empty,
+            grouped,
         })
     }
 
-    /// The span of group 1 when a `Wrapped` pattern matches `value` whole.
-    /// The ends are literal and `.` matches anything, so the group is
-    /// exactly what lies between them.
-    pub(crate) fn wrapped_group(
+    /// Whether `value` matches as a whole, if the shape tells; `None` when
+    /// the engine must decide.
+    #[inline]
+    pub fn matches(&self, value: &str) -> Option<bool> {
+        match self {
+            Shape::Wrapped {
+                prefix,
+                suffix,
+                non_empty,
+                ..
+            } => Some(Shape::wrapped_group(prefix, suffix, *non_empty, value).is_some()),
+            Shape::Contains(part) => {
+                Some(memchr::memmem::find(value.as_bytes(), part.as_bytes()).is_some())
+            }
+            Shape::Literals(set) => Some(set.iter().any(|l| **l == *value)),
+            Shape::Prefix(p) if !value.starts_with(&**p) => Some(false),
+            Shape::Prefix(_) | Shape::General => None,
+        }
+    }
+
+    /// The span of the `.*`/`.+` when a `Wrapped` pattern matches `value`
+    /// whole. The ends are literal and `.` matches anything, so that part
+    /// is exactly what lies between them.
+    #[inline]
+    pub fn wrapped_group(
         prefix: &str,
         suffix: &str,
         non_empty: bool,
@@ -93,13 +139,23 @@ impl Shape {
 #[cfg(test)]
 mod tests {
     use super::Shape;
-    use crate::Regex;
+    use crate::regex::GoRegex;
 
     fn wrapped(prefix: &str, suffix: &str, non_empty: bool) -> Shape {
         Shape::Wrapped {
             prefix: prefix.into(),
             suffix: suffix.into(),
             non_empty,
+            grouped: true,
+        }
+    }
+
+    fn bare(prefix: &str, suffix: &str, non_empty: bool) -> Shape {
+        Shape::Wrapped {
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            non_empty,
+            grouped: false,
         }
     }
 
@@ -122,7 +178,18 @@ mod tests {
             ("abc?", Shape::Prefix("ab".into())),
             ("é*x", Shape::General),
             ("a(b)|c", Shape::General),
-            (".*x", Shape::General),
+            (".*x", bare("", "x", false)),
+            (".*", bare("", "", false)),
+            (".+", bare("", "", true)),
+            ("ab.*", bare("ab", "", false)),
+            ("a.+b", bare("a", "b", true)),
+            (".*b.*", Shape::Contains("b".into())),
+            ("a.*b.*", Shape::Prefix("a".into())),
+            (".*é.*", Shape::Contains("é".into())),
+            (".*.*", Shape::Contains("".into())),
+            ("a.*.*", Shape::Prefix("a".into())),
+            ("é?x", Shape::General),
+            ("x{2}", Shape::General),
         ];
         let values = [
             "",
@@ -145,7 +212,7 @@ mod tests {
             "abcb",
         ];
         for (pattern, shape) in cases {
-            let r = Regex::new(pattern).unwrap();
+            let r = GoRegex::new(pattern).unwrap();
             assert_eq!(r.shape(), &shape, "{pattern}");
             for v in values {
                 assert_eq!(r.is_match(v), r.compiled().is_match(v), "{pattern} on {v}");
@@ -153,6 +220,7 @@ mod tests {
                     prefix,
                     suffix,
                     non_empty,
+                    grouped: true,
                 } = &shape
                 {
                     let engine = r.compiled().captures(v).and_then(|c| c.get(1));
