@@ -136,6 +136,7 @@ impl Labels {
         for l in self.iter() {
             b.pairs.push((l.name.to_owned(), l.value.to_owned()));
         }
+        b.len = b.pairs.len();
         b.sorted = true;
         b
     }
@@ -356,7 +357,11 @@ impl<'a> IntoIterator for &'a Labels {
 /// to avoid allocating per series on hot paths.
 #[derive(Default, Clone, Debug)]
 pub struct LabelsBuilder {
+    /// The pairs set, in `pairs[..len]`; the rest are spare strings kept
+    /// from earlier builds, so that reuse after [`LabelsBuilder::reset`]
+    /// allocates nothing for names and values that fit.
     pairs: Vec<(String, String)>,
+    len: usize,
     sorted: bool,
     buf: Vec<u8>,
 }
@@ -366,6 +371,7 @@ impl LabelsBuilder {
     pub fn new() -> LabelsBuilder {
         LabelsBuilder {
             pairs: Vec::new(),
+            len: 0,
             sorted: true,
             buf: Vec::new(),
         }
@@ -373,35 +379,46 @@ impl LabelsBuilder {
 
     /// Empties the builder, keeping its allocations.
     pub fn reset(&mut self) {
-        self.pairs.clear();
+        self.len = 0;
         self.sorted = true;
     }
 
     /// Sets `name` to `value`, replacing any earlier value. An empty value
     /// deletes the label.
     pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        if let Some(p) = self.pairs.iter_mut().find(|p| p.0 == name) {
+        if let Some(p) = self.pairs[..self.len].iter_mut().find(|p| p.0 == name) {
             value.clone_into(&mut p.1);
             return self;
         }
-        if let Some(last) = self.pairs.last() {
+        if let Some(last) = self.pairs[..self.len].last() {
             if last.0.as_str() > name {
                 self.sorted = false;
             }
         }
-        self.pairs.push((name.to_owned(), value.to_owned()));
+        match self.pairs.get_mut(self.len) {
+            Some(spare) => {
+                name.clone_into(&mut spare.0);
+                value.clone_into(&mut spare.1);
+            }
+            None => self.pairs.push((name.to_owned(), value.to_owned())),
+        }
+        self.len += 1;
         self
     }
 
     /// Removes `name` if present.
     pub fn del(&mut self, name: &str) -> &mut Self {
-        self.pairs.retain(|p| p.0 != name);
+        if let Some(i) = self.pairs[..self.len].iter().position(|p| p.0 == name) {
+            // Keep the order of the rest; the removed strings become spare.
+            self.pairs[i..self.len].rotate_left(1);
+            self.len -= 1;
+        }
         self
     }
 
     /// The current value of `name`, if set and non-empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
+        self.pairs[..self.len]
             .iter()
             .find(|p| p.0 == name)
             .map(|p| p.1.as_str())
@@ -410,13 +427,21 @@ impl LabelsBuilder {
 
     /// Keeps only the labels for which `keep` returns true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) -> &mut Self {
-        self.pairs.retain(|p| keep(&p.0, &p.1));
+        // Compacts the kept pairs in order; the others become spare.
+        let mut kept = 0;
+        for i in 0..self.len {
+            if keep(&self.pairs[i].0, &self.pairs[i].1) {
+                self.pairs.swap(kept, i);
+                kept += 1;
+            }
+        }
+        self.len = kept;
         self
     }
 
     /// Iterates the current non-empty pairs, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = Label<'_>> {
-        self.pairs
+        self.pairs[..self.len]
             .iter()
             .filter(|p| !p.1.is_empty())
             .map(|p| Label {
@@ -428,11 +453,11 @@ impl LabelsBuilder {
     /// Builds the label set. The builder keeps its contents.
     pub fn build(&mut self) -> Labels {
         if !self.sorted {
-            self.pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            self.pairs[..self.len].sort_unstable_by(|a, b| a.0.cmp(&b.0));
             self.sorted = true;
         }
         self.buf.clear();
-        for (n, v) in &self.pairs {
+        for (n, v) in &self.pairs[..self.len] {
             if !v.is_empty() {
                 push_pair(&mut self.buf, n, v);
             }
@@ -517,6 +542,25 @@ mod tests {
             base.without_metric_name().to_string(),
             r#"{instance="i", job="j"}"#
         );
+    }
+
+    #[test]
+    fn builder_reuse_hides_spare_pairs() {
+        let mut b = LabelsBuilder::new();
+        b.set("z", "1").set("a", "2").set("m", "3").del("a");
+        assert_eq!(b.build().to_string(), r#"{m="3", z="1"}"#);
+        b.retain(|n, _| n != "m");
+        assert_eq!(b.get("m"), None);
+        assert_eq!(b.build().to_string(), r#"{z="1"}"#);
+        b.reset();
+        assert_eq!(b.iter().count(), 0);
+        assert_eq!(b.get("z"), None);
+        b.set("b", "x").set("a", "y");
+        let names: Vec<&str> = b.iter().map(|l| l.name).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(b.build().to_string(), r#"{a="y", b="x"}"#);
+        b.reset();
+        assert_eq!(b.build(), Labels::empty());
     }
 
     #[test]
