@@ -234,4 +234,40 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// Whatever shape a pattern built from shortcut-prone pieces gets,
+        /// the shortcut answers as the engine does, and a grouped wrap
+        /// finds the engine's group 1.
+        #[test]
+        fn shortcuts_agree_with_the_engine_on_random_patterns(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "é", "_", ".*", ".+", "(.*)", "(.+)", "|", "?", r"\d", ".",
+                ]),
+                0..6,
+            ),
+            values in proptest::collection::vec("[abé_1]{0,5}", 1..8),
+        ) {
+            let pattern = pieces.concat();
+            let Ok(r) = GoRegex::new(&pattern) else {
+                return Ok(());
+            };
+            for v in &values {
+                proptest::prop_assert_eq!(
+                    r.is_match(v),
+                    r.compiled().is_match(v),
+                    "{} on {}", pattern, v
+                );
+                if let Shape::Wrapped { prefix, suffix, non_empty, grouped: true } = r.shape() {
+                    let engine = r.compiled().captures(v).and_then(|c| c.get(1));
+                    proptest::prop_assert_eq!(
+                        Shape::wrapped_group(prefix, suffix, *non_empty, v),
+                        engine.map(|m| (m.start(), m.end())),
+                        "{} on {}", pattern, v
+                    );
+                }
+            }
+        }
+    }
 }
