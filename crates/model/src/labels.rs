@@ -13,6 +13,7 @@
 //! pointer + length + refcount instead of two `String` headers per pair), and
 //! cloning a set into a query result is a refcount increment.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -54,6 +55,7 @@ impl Labels {
     /// replace earlier ones; empty values are dropped.
     pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(pairs: &[(N, V)]) -> Labels {
         let mut b = LabelsBuilder::new();
+        b.pairs.reserve_exact(pairs.len());
         for (n, v) in pairs {
             b.set(n.as_ref(), v.as_ref());
         }
@@ -64,28 +66,8 @@ impl Labels {
     /// unique and free of empty values. Checked in debug builds only; this is
     /// the fast path for decoders whose format already guarantees it.
     pub fn from_sorted_unchecked<'a>(pairs: impl IntoIterator<Item = Label<'a>>) -> Labels {
-        let mut buf = Vec::new();
-        #[cfg(debug_assertions)]
-        let mut prev: Option<&str> = None;
-        for l in pairs {
-            #[cfg(debug_assertions)]
-            {
-                if let Some(p) = prev {
-                    debug_assert!(
-                        p < l.name,
-                        "BUG: labels not sorted/unique: {p} >= {}",
-                        l.name
-                    );
-                }
-                prev = Some(l.name);
-            }
-            if l.value.is_empty() {
-                continue;
-            }
-            push_pair(&mut buf, l.name, l.value);
-        }
         Labels {
-            data: Arc::from(buf),
+            data: pack_with_scratch(|buf| pack_sorted(buf, pairs)),
         }
     }
 
@@ -150,9 +132,11 @@ impl Labels {
     /// A builder seeded with this set, to add, change or remove labels.
     pub fn to_builder(&self) -> LabelsBuilder {
         let mut b = LabelsBuilder::new();
+        b.pairs.reserve_exact(self.len());
         for l in self.iter() {
             b.pairs.push((l.name.to_owned(), l.value.to_owned()));
         }
+        b.len = b.pairs.len();
         b.sorted = true;
         b
     }
@@ -173,6 +157,65 @@ impl Labels {
             return self.clone();
         }
         self.without(&[METRIC_NAME])
+    }
+}
+
+/// Scratch buffers kept above this size are dropped after use, so that one
+/// huge label set does not pin its memory in every thread.
+const MAX_SCRATCH: usize = 64 << 10;
+
+thread_local! {
+    /// Where label sets of unknown packed size are packed before being
+    /// copied into their exact-size shared allocation: growing a fresh `Vec`
+    /// per set cost several reallocations on the relabeling hot path.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Packs with `fill` into the thread's scratch buffer (or a fresh one if
+/// it is in use or gone) and returns the exact-size shared copy.
+fn pack_with_scratch(fill: impl FnOnce(&mut Vec<u8>)) -> Arc<[u8]> {
+    let mut fill = Some(fill);
+    let packed = SCRATCH.try_with(|scratch| {
+        let mut buf = scratch.try_borrow_mut().ok()?;
+        buf.clear();
+        (fill.take()?)(&mut buf);
+        let packed = Arc::from(&buf[..]);
+        if buf.capacity() > MAX_SCRATCH {
+            *buf = Vec::new();
+        }
+        Some(packed)
+    });
+    if let Ok(Some(packed)) = packed {
+        return packed;
+    }
+    let mut buf = Vec::new();
+    match fill.take() {
+        Some(fill) => fill(&mut buf),
+        None => unreachable!("BUG: label packing ran but returned nothing"),
+    }
+    Arc::from(&buf[..])
+}
+
+/// Appends pairs already sorted by name, unique, skipping empty values.
+fn pack_sorted<'a>(buf: &mut Vec<u8>, pairs: impl IntoIterator<Item = Label<'a>>) {
+    #[cfg(debug_assertions)]
+    let mut prev: Option<&str> = None;
+    for l in pairs {
+        #[cfg(debug_assertions)]
+        {
+            if let Some(p) = prev {
+                debug_assert!(
+                    p < l.name,
+                    "BUG: labels not sorted/unique: {p} >= {}",
+                    l.name
+                );
+            }
+            prev = Some(l.name);
+        }
+        if l.value.is_empty() {
+            continue;
+        }
+        push_pair(buf, l.name, l.value);
     }
 }
 
@@ -314,7 +357,11 @@ impl<'a> IntoIterator for &'a Labels {
 /// to avoid allocating per series on hot paths.
 #[derive(Default, Clone, Debug)]
 pub struct LabelsBuilder {
+    /// The pairs set, in `pairs[..len]`; the rest are spare strings kept
+    /// from earlier builds, so that reuse after [`LabelsBuilder::reset`]
+    /// allocates nothing for names and values that fit.
     pairs: Vec<(String, String)>,
+    len: usize,
     sorted: bool,
     buf: Vec<u8>,
 }
@@ -324,6 +371,7 @@ impl LabelsBuilder {
     pub fn new() -> LabelsBuilder {
         LabelsBuilder {
             pairs: Vec::new(),
+            len: 0,
             sorted: true,
             buf: Vec::new(),
         }
@@ -331,35 +379,46 @@ impl LabelsBuilder {
 
     /// Empties the builder, keeping its allocations.
     pub fn reset(&mut self) {
-        self.pairs.clear();
+        self.len = 0;
         self.sorted = true;
     }
 
     /// Sets `name` to `value`, replacing any earlier value. An empty value
     /// deletes the label.
     pub fn set(&mut self, name: &str, value: &str) -> &mut Self {
-        if let Some(p) = self.pairs.iter_mut().find(|p| p.0 == name) {
+        if let Some(p) = self.pairs[..self.len].iter_mut().find(|p| p.0 == name) {
             value.clone_into(&mut p.1);
             return self;
         }
-        if let Some(last) = self.pairs.last() {
+        if let Some(last) = self.pairs[..self.len].last() {
             if last.0.as_str() > name {
                 self.sorted = false;
             }
         }
-        self.pairs.push((name.to_owned(), value.to_owned()));
+        match self.pairs.get_mut(self.len) {
+            Some(spare) => {
+                name.clone_into(&mut spare.0);
+                value.clone_into(&mut spare.1);
+            }
+            None => self.pairs.push((name.to_owned(), value.to_owned())),
+        }
+        self.len += 1;
         self
     }
 
     /// Removes `name` if present.
     pub fn del(&mut self, name: &str) -> &mut Self {
-        self.pairs.retain(|p| p.0 != name);
+        if let Some(i) = self.pairs[..self.len].iter().position(|p| p.0 == name) {
+            // Keep the order of the rest; the removed strings become spare.
+            self.pairs[i..self.len].rotate_left(1);
+            self.len -= 1;
+        }
         self
     }
 
     /// The current value of `name`, if set and non-empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
+        self.pairs[..self.len]
             .iter()
             .find(|p| p.0 == name)
             .map(|p| p.1.as_str())
@@ -368,13 +427,21 @@ impl LabelsBuilder {
 
     /// Keeps only the labels for which `keep` returns true.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &str) -> bool) -> &mut Self {
-        self.pairs.retain(|p| keep(&p.0, &p.1));
+        // Compacts the kept pairs in order; the others become spare.
+        let mut kept = 0;
+        for i in 0..self.len {
+            if keep(&self.pairs[i].0, &self.pairs[i].1) {
+                self.pairs.swap(kept, i);
+                kept += 1;
+            }
+        }
+        self.len = kept;
         self
     }
 
     /// Iterates the current non-empty pairs, in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = Label<'_>> {
-        self.pairs
+        self.pairs[..self.len]
             .iter()
             .filter(|p| !p.1.is_empty())
             .map(|p| Label {
@@ -386,11 +453,11 @@ impl LabelsBuilder {
     /// Builds the label set. The builder keeps its contents.
     pub fn build(&mut self) -> Labels {
         if !self.sorted {
-            self.pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            self.pairs[..self.len].sort_unstable_by(|a, b| a.0.cmp(&b.0));
             self.sorted = true;
         }
         self.buf.clear();
-        for (n, v) in &self.pairs {
+        for (n, v) in &self.pairs[..self.len] {
             if !v.is_empty() {
                 push_pair(&mut self.buf, n, v);
             }
@@ -475,6 +542,47 @@ mod tests {
             base.without_metric_name().to_string(),
             r#"{instance="i", job="j"}"#
         );
+    }
+
+    #[test]
+    fn builder_reuse_hides_spare_pairs() {
+        let mut b = LabelsBuilder::new();
+        b.set("z", "1").set("a", "2").set("m", "3").del("a");
+        assert_eq!(b.build().to_string(), r#"{m="3", z="1"}"#);
+        b.retain(|n, _| n != "m");
+        assert_eq!(b.get("m"), None);
+        assert_eq!(b.build().to_string(), r#"{z="1"}"#);
+        b.reset();
+        assert_eq!(b.iter().count(), 0);
+        assert_eq!(b.get("z"), None);
+        b.set("b", "x").set("a", "y");
+        let names: Vec<&str> = b.iter().map(|l| l.name).collect();
+        assert_eq!(names, ["b", "a"]);
+        assert_eq!(b.build().to_string(), r#"{a="y", b="x"}"#);
+        b.reset();
+        assert_eq!(b.build(), Labels::empty());
+    }
+
+    #[test]
+    fn sorted_builds_share_scratch_safely() {
+        let outer = Labels::from_pairs(&[("a", "1"), ("b", ""), ("c", "3")]);
+        // A nested build while the scratch buffer is in use gets its own.
+        let nested = Labels::from_sorted_unchecked(outer.iter().inspect(|_| {
+            let inner = Labels::from_sorted_unchecked(outer.iter());
+            assert_eq!(inner, outer);
+        }));
+        assert_eq!(nested, outer);
+        assert_eq!(nested.to_string(), r#"{a="1", c="3"}"#);
+        // A set larger than the kept scratch is built whole, twice.
+        let big = "x".repeat(MAX_SCRATCH + 1);
+        for _ in 0..2 {
+            let l = Labels::from_sorted_unchecked([Label {
+                name: "a",
+                value: &big,
+            }]);
+            assert_eq!(l.get("a"), Some(big.as_str()));
+        }
+        assert_eq!(outer.without(&["a"]).to_string(), r#"{c="3"}"#);
     }
 
     #[test]

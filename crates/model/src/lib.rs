@@ -20,6 +20,7 @@ pub mod duration;
 pub mod labels;
 pub mod matcher;
 pub mod metadata;
+pub mod regex;
 pub mod sample;
 pub mod selector;
 
@@ -28,5 +29,6 @@ pub use duration::{format_duration, parse_duration, DurationError};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{MatchType, Matcher, MatcherError};
 pub use metadata::{Metadata, MetricType};
+pub use regex::{GoRegex, GoRegexError};
 pub use sample::{is_stale_nan, Sample, Timestamp, STALE_NAN};
 pub use selector::{parse_metric_selector, SelectorError};

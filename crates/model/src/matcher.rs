@@ -1,16 +1,14 @@
 //! Label matchers: `=`, `!=`, `=~`, `!~`.
 //!
-//! Regular expressions use RE2 syntax (the `regex` crate implements the same
-//! language and linear-time guarantee) and are fully anchored, with `.`
-//! matching newlines, as Prometheus compiles them (`^(?s:<re>)$`).
-//!
-//! Common shapes skip the regex engine entirely, the way Prometheus's
-//! `FastRegexMatcher` does: a literal, an alternation of literals
-//! (`a|b|c`), `.*` and `.+`, and a literal prefix followed by `.*`.
+//! Regular expressions are Go's (RE2 syntax, ASCII `\d \w \s \b`, `\Q…\E`,
+//! …) and fully anchored, with `.` matching newlines, as Prometheus compiles
+//! them: see [`crate::regex`]. Common shapes (a literal, an alternation of
+//! literals, `.*`, `.+`, `prefix.*`, `.*part.*`) skip the regex engine, the
+//! way Prometheus's `FastRegexMatcher` does.
 
 use std::fmt;
 
-use regex::Regex;
+use crate::regex::{GoRegex, GoRegexError, Shape};
 
 /// Which comparison a matcher makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,26 +43,11 @@ pub struct MatcherError {
     pub name: String,
     /// The pattern as given.
     pub pattern: String,
-    /// Why it did not compile.
+    /// Why it did not compile; displays as Go's message
+    /// (``error parsing regexp: missing closing ): `(a` ``), which is what
+    /// PromQL reports.
     #[source]
-    pub source: regex::Error,
-}
-
-/// How a regex matcher decides, cheapest form first.
-#[derive(Clone, Debug)]
-enum RegexKind {
-    /// `.*`: every value.
-    Any,
-    /// `.+`: every non-empty value.
-    NonEmpty,
-    /// A pattern with no metacharacters.
-    Literal(String),
-    /// `a|b|c` of literals.
-    Set(Vec<String>),
-    /// `prefix.*`
-    Prefix(String),
-    /// Everything else.
-    Full(Regex),
+    pub source: GoRegexError,
 }
 
 /// Matches a label value against a fixed value or a regular expression.
@@ -76,7 +59,7 @@ pub struct Matcher {
     pub name: String,
     /// The value or pattern as written.
     pub value: String,
-    re: Option<RegexKind>,
+    re: Option<GoRegex>,
 }
 
 impl PartialEq for Matcher {
@@ -98,7 +81,7 @@ impl Matcher {
         let value = value.into();
         let re = match match_type {
             MatchType::Regex | MatchType::NotRegex => {
-                Some(compile(&value).map_err(|source| MatcherError {
+                Some(GoRegex::for_matcher(&value).map_err(|source| MatcherError {
                     name: name.clone(),
                     pattern: value.clone(),
                     source,
@@ -145,63 +128,45 @@ impl Matcher {
 
     /// For `=~` matchers that are a finite set of literals (`a|b|c` or a
     /// plain literal), those literals; lets the index look up postings
-    /// directly instead of scanning every value.
+    /// directly instead of scanning every value. A set with an empty
+    /// alternative (`a|`) is not offered: the empty value also selects
+    /// series without the label, which a postings lookup cannot find.
     pub fn set_matches(&self) -> Option<Vec<&str>> {
-        match (&self.match_type, &self.re) {
+        match (&self.match_type, self.shape()) {
             (MatchType::Equal, _) => Some(vec![self.value.as_str()]),
-            (MatchType::Regex, Some(RegexKind::Literal(l))) => Some(vec![l.as_str()]),
-            (MatchType::Regex, Some(RegexKind::Set(s))) => {
-                Some(s.iter().map(String::as_str).collect())
+            (MatchType::Regex, Some(Shape::Literals(set)))
+                if set.len() == 1 || set.iter().all(|l| !l.is_empty()) =>
+            {
+                Some(set.iter().map(|l| &**l).collect())
             }
             _ => None,
         }
     }
 
-    /// For `=~` matchers of the form `prefix.*`, the literal prefix.
+    /// For `=~` and `!~` matchers, a literal every matching value starts
+    /// with, if the pattern shows a non-empty one (`prefix.*`, `prefix\d+`,
+    /// a literal); the index scans only the values with that prefix and
+    /// still checks each with [`Matcher::matches`].
     pub fn literal_prefix(&self) -> Option<&str> {
-        match &self.re {
-            Some(RegexKind::Prefix(p)) => Some(p),
-            Some(RegexKind::Literal(p)) => Some(p),
-            _ => None,
-        }
+        let prefix = match self.shape()? {
+            Shape::Wrapped { prefix, .. } | Shape::Prefix(prefix) => prefix,
+            Shape::Literals(set) if set.len() == 1 => &set[0],
+            _ => return None,
+        };
+        (!prefix.is_empty()).then_some(&**prefix)
     }
 
+    fn shape(&self) -> Option<&Shape> {
+        self.re.as_ref().map(GoRegex::shape)
+    }
+
+    #[inline]
     fn regex_matches(&self, value: &str) -> bool {
-        match self
-            .re
-            .as_ref()
-            .expect("BUG: regex matcher without a compiled regex")
-        {
-            RegexKind::Any => true,
-            RegexKind::NonEmpty => !value.is_empty(),
-            RegexKind::Literal(l) => l == value,
-            RegexKind::Set(s) => s.iter().any(|l| l == value),
-            RegexKind::Prefix(p) => value.starts_with(p.as_str()),
-            RegexKind::Full(re) => re.is_match(value),
+        match &self.re {
+            Some(re) => re.is_match(value),
+            None => unreachable!("BUG: regex matcher without a compiled regex"),
         }
     }
-}
-
-fn compile(pattern: &str) -> Result<RegexKind, regex::Error> {
-    // Compile first even for the shortcuts, so invalid patterns are refused
-    // exactly as the full engine would refuse them.
-    let re = Regex::new(&format!("^(?s:{pattern})$"))?;
-    Ok(match pattern {
-        ".*" => RegexKind::Any,
-        ".+" => RegexKind::NonEmpty,
-        p if is_literal(p) => RegexKind::Literal(p.to_owned()),
-        p if p.len() > 2 && p.ends_with(".*") && is_literal(&p[..p.len() - 2]) => {
-            RegexKind::Prefix(p[..p.len() - 2].to_owned())
-        }
-        p if p.contains('|') && p.split('|').all(|a| !a.is_empty() && is_literal(a)) => {
-            RegexKind::Set(p.split('|').map(str::to_owned).collect())
-        }
-        _ => RegexKind::Full(re),
-    })
-}
-
-fn is_literal(s: &str) -> bool {
-    !s.bytes().any(|b| b"\\.+*?()|[]{}^$".contains(&b))
 }
 
 impl fmt::Display for Matcher {
@@ -259,6 +224,58 @@ mod tests {
     fn bad_regex_is_an_error() {
         let err = Matcher::new(MatchType::Regex, "job", "a(").unwrap_err();
         assert!(err.to_string().contains("job"), "{err}");
+        // PromQL reports the source: Go's message, quoting the pattern alone.
+        assert_eq!(
+            err.source.to_string(),
+            "error parsing regexp: missing closing ): `a(`"
+        );
+    }
+
+    #[test]
+    fn go_syntax() {
+        use MatchType::Regex;
+        for (pattern, value, want) in [
+            (r"\d", "3", true),
+            (r"\d", "\u{663}", false), // ARABIC-INDIC DIGIT THREE: Go's \d is ASCII
+            (r"\w+", "é", false),
+            (r"\s", "\u{a0}", false),
+            (r"\Q.\E", ".", true),
+            (r"\Q.\E", "x", false),
+            (r"\Qa.b", "a.b", true), // alone, `\Q` runs to the end
+            (r"a{b}", "a{b}", true),
+            (r"\<a\>", "<a>", true),
+            (r"[[]", "[", true),
+            (r"[a&&b]+", "&&", true),
+            (r"x{1000}", &"x".repeat(1000), true),
+        ] {
+            assert_eq!(
+                m(Regex, pattern).matches(value),
+                want,
+                "{pattern:?} on {value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_what_go_refuses_in_go_words() {
+        for (pattern, want) in [
+            ("x{1001}", "invalid repeat count: `{1001}`"),
+            ("x{2,1}", "invalid repeat count: `{2,1}`"),
+            ("(?x)a", "invalid or unsupported Perl syntax: `(?x`"),
+            (r"\1", r"invalid escape sequence: `\1`"),
+            ("a**", "invalid nested repetition operator: `**`"),
+            ("*", "missing argument to repetition operator: `*`"),
+            ("[[:foo:]]", "invalid character class range: `[:foo:]`"),
+            ("a)|(b", "unexpected ): `a)|(b`"),
+            ("[a", "missing closing ]: `[a`"),
+        ] {
+            let err = Matcher::new(MatchType::Regex, "l", pattern).unwrap_err();
+            assert_eq!(
+                err.source.to_string(),
+                format!("error parsing regexp: {want}"),
+                "{pattern}"
+            );
+        }
     }
 
     #[test]
@@ -274,6 +291,10 @@ mod tests {
         );
         assert_eq!(m(MatchType::Regex, "ab.*").literal_prefix(), Some("ab"));
         assert_eq!(m(MatchType::Regex, "a+").set_matches(), None);
+        assert_eq!(m(MatchType::Regex, "a|").set_matches(), None);
+        assert_eq!(m(MatchType::Regex, "").set_matches(), Some(vec![""]));
+        assert_eq!(m(MatchType::Regex, r"ab\d+").literal_prefix(), Some("ab"));
+        assert_eq!(m(MatchType::Regex, ".*ab").literal_prefix(), None);
     }
 
     proptest! {
@@ -284,10 +305,13 @@ mod tests {
                 Just(".*".to_owned()), Just(".+".to_owned()),
                 "[a-c]{0,3}", "[a-c]{1,3}\\.\\*".prop_map(|s| s.replace("\\.\\*", ".*")),
                 "[a-c]{1,2}(\\|[a-c]{1,2}){1,3}".prop_map(|s| s.replace("\\|", "|")),
+                "[a-c]{0,2}\\.[*+][a-c]{0,2}".prop_map(|s| s.replace("\\.", ".")),
+                "[a-c]{0,2}".prop_map(|s| format!(".*{s}.*")),
+                "[a-c]{0,2}(\\|[a-c]{0,2}){0,2}".prop_map(|s| s.replace("\\|", "|")),
             ],
             value in "[a-c]{0,4}",
         ) {
-            let full = Regex::new(&format!("^(?s:{pattern})$")).unwrap();
+            let full = ::regex::Regex::new(&format!("^(?s:{pattern})$")).unwrap();
             prop_assert_eq!(m(MatchType::Regex, &pattern).matches(&value), full.is_match(&value));
         }
     }

@@ -386,7 +386,7 @@ mod tests {
         assert!(e.contains("unknown field `target`"), "{e}");
         let e = parse("regex: '(a'").unwrap_err();
         assert!(
-            e.contains("error parsing regexp: unclosed group: `(a`"),
+            e.contains("error parsing regexp: missing closing ): `^(?s:(a)$`"),
             "{e}"
         );
     }

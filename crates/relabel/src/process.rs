@@ -6,9 +6,9 @@ use md5::{Digest, Md5};
 use model::{Labels, LabelsBuilder};
 
 use crate::expand::{expand, Locations, WholeValue};
-use crate::regex::Shape;
 use crate::{Action, Regex, RelabelConfig};
 use edits::Edits;
+use model::regex::Shape;
 
 /// Applies `configs` in order to `labels`; `None` when a rule drops the set.
 ///
@@ -222,14 +222,15 @@ fn find(regex: &Regex, value: &str) -> Option<Found> {
             prefix,
             suffix,
             non_empty,
+            grouped,
         } => Shape::wrapped_group(prefix, suffix, *non_empty, value).map(|group_1| {
             Found::Whole(WholeValue {
                 len: value.len(),
-                group_1: Some(group_1),
+                group_1: grouped.then_some(group_1),
             })
         }),
-        Shape::Literals(_) if regex.is_match(value) => whole(None),
-        Shape::Literals(_) => None,
+        Shape::Literals(_) | Shape::Contains(_) if regex.is_match(value) => whole(None),
+        Shape::Literals(_) | Shape::Contains(_) => None,
         Shape::Prefix(p) if !value.starts_with(&**p) => None,
         Shape::Prefix(_) | Shape::General => {
             let re = regex.compiled();

@@ -1,80 +1,36 @@
 //! The anchored regular expression of a relabel rule.
 //!
 //! Prometheus compiles a rule's `regex` as `^(?s:<regex>)$` with Go's RE2
-//! engine: the whole value must match and `.` matches newlines. The YAML form
-//! is the text the user wrote, without the anchors.
-//!
-//! Patterns are written in Go's syntax and run on the `regex` crate, whose
-//! syntax is close but not equal. Each pattern is rewritten first so that it
-//! means what it means in Prometheus, and refused where Go refuses it:
-//!
-//! | construct | Go | `regex` crate | rewrite |
-//! |---|---|---|---|
-//! | `\d \w \s` and negations | ASCII only | Unicode | explicit ASCII classes |
-//! | `\b \B` | ASCII word boundary | Unicode | `(?-u:\b)` |
-//! | `\Q…\E` | literal text | error | escaped literal |
-//! | `{` not starting `{n}`, `{n,}`, `{n,m}` | literal `{` | error (or `{,m}`) | `\{` |
-//! | `{n,m}` above 1000, or `m < n` | error | allowed | error, as Go |
-//! | `[` inside a class | literal | nested class | `\[` |
-//! | `&&`, `~~` inside a class | literal | set operations | escaped |
-//! | `\<`, `\>`, `\_`, other escaped ASCII punctuation | the character | word boundaries, or an error | the character, escaped |
-//! | other escapes (`\u`, `\e`, `\Z`, `\C`, `\1`) | error | some allowed | error, as Go |
-//! | flags other than `imsU` (`(?x)`) | error | allowed | error, as Go |
-//! | `a**`, `a{2}{3}` | error | allowed | error, as Go |
-//! | unknown `[[:name:]]` | error | a plain class | error, as Go |
-//! | group names: `(?P<1a>…)`, a name used twice | allowed | refused | names kept aside, groups left unnamed |
-//!
-//! What stays different: `--` inside a class is a range in Go and a set
-//! difference here; Unicode tables may be of different Unicode versions;
-//! compiled-size limits differ.
-
-mod go_syntax;
-mod shape;
+//! engine, pasting the text between the anchors: the whole value must match
+//! and `.` matches newlines. The YAML form is the text the user wrote,
+//! without the anchors. Go's syntax and its differences from the `regex`
+//! crate are handled by [`model::regex`].
 
 use std::fmt;
 use std::sync::LazyLock;
 
+use model::regex::{GoRegex, Shape};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
-
-pub(crate) use shape::Shape;
 
 /// The pattern Prometheus uses when a rule has no `regex`.
 pub const DEFAULT_REGEX: &str = "(.*)";
 
-/// Prometheus's RE2 refuses larger repetition counts; so do we.
-const MAX_REPEAT: u32 = 1000;
+/// Why a relabel `regex` does not compile.
+pub type RegexError = model::GoRegexError;
 
 /// Compiled once: every rule without a `regex` shares it.
-static DEFAULT_COMPILED: LazyLock<regex::Regex> = LazyLock::new(|| {
-    compile(DEFAULT_REGEX)
+static DEFAULT_COMPILED: LazyLock<GoRegex> = LazyLock::new(|| {
+    GoRegex::new(DEFAULT_REGEX)
         .unwrap_or_else(|e| panic!("BUG: default regex does not compile: {e}"))
-        .0
 });
-
-/// Why a relabel `regex` does not compile.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("error parsing regexp: {reason}")]
-pub struct RegexError {
-    /// The pattern as written.
-    pub pattern: String,
-    /// What is wrong with it, in Go's words where Go's check is mirrored
-    /// (`invalid escape sequence: `\u``), else the `regex` crate's.
-    pub reason: String,
-}
 
 /// A relabel rule's regular expression: anchored at both ends, `.` matching
 /// newlines, compiled once; it prints and serializes as the text it was
 /// built from.
 #[derive(Clone)]
 pub struct Regex {
-    source: String,
-    compiled: regex::Regex,
-    /// Go's name of each capture group by number; the compiled regex has
-    /// unnamed groups only (see [`go_syntax`]).
-    group_names: Box<[Option<Box<str>>]>,
-    /// What the pattern is known to match without running the engine.
-    shape: Shape,
+    re: GoRegex,
     /// Whether this is the default a rule gets when it has no `regex` field.
     /// Prometheus tells that default apart from an explicit `(.*)`: only the
     /// default is left out when the rule is written back, only the default
@@ -86,33 +42,20 @@ pub struct Regex {
 impl Regex {
     /// Compiles `pattern` as Prometheus does (`^(?s:<pattern>)$`, RE2 syntax).
     pub fn new(pattern: &str) -> Result<Regex, RegexError> {
-        let (compiled, group_names) = compile(pattern)?;
         Ok(Regex {
-            source: pattern.to_owned(),
-            compiled,
-            group_names,
-            shape: Shape::of(pattern),
+            re: GoRegex::new(pattern)?,
             implicit: false,
         })
     }
 
     /// The text the regex was built from, without the anchors.
     pub fn as_str(&self) -> &str {
-        &self.source
+        self.re.as_str()
     }
 
     /// Whether `value` matches as a whole.
     pub fn is_match(&self, value: &str) -> bool {
-        match &self.shape {
-            Shape::Wrapped {
-                prefix,
-                suffix,
-                non_empty,
-            } => Shape::wrapped_group(prefix, suffix, *non_empty, value).is_some(),
-            Shape::Literals(set) => set.iter().any(|l| **l == *value),
-            Shape::Prefix(p) => value.starts_with(&**p) && self.compiled.is_match(value),
-            Shape::General => self.compiled.is_match(value),
-        }
+        self.re.is_match(value)
     }
 
     /// Whether this is the default regex of a rule that names none (as
@@ -123,17 +66,17 @@ impl Regex {
 
     /// What the pattern is known to match without running the engine.
     pub(crate) fn shape(&self) -> &Shape {
-        &self.shape
+        self.re.shape()
     }
 
     /// The compiled, anchored regex.
     pub(crate) fn compiled(&self) -> &regex::Regex {
-        &self.compiled
+        self.re.compiled()
     }
 
     /// Go's name of each capture group, by group number.
     pub(crate) fn group_names(&self) -> &[Option<Box<str>>] {
-        &self.group_names
+        self.re.group_names()
     }
 }
 
@@ -141,14 +84,7 @@ impl Default for Regex {
     /// The regex of a rule with no `regex` field: `(.*)`.
     fn default() -> Regex {
         Regex {
-            source: DEFAULT_REGEX.to_owned(),
-            compiled: DEFAULT_COMPILED.clone(),
-            group_names: Box::new([None, None]),
-            shape: Shape::Wrapped {
-                prefix: "".into(),
-                suffix: "".into(),
-                non_empty: false,
-            },
+            re: DEFAULT_COMPILED.clone(),
             implicit: true,
         }
     }
@@ -157,7 +93,7 @@ impl Default for Regex {
 /// Equal when built from the same text and both (or neither) are the implicit default.
 impl PartialEq for Regex {
     fn eq(&self, other: &Regex) -> bool {
-        self.source == other.source && self.implicit == other.implicit
+        self.as_str() == other.as_str() && self.implicit == other.implicit
     }
 }
 
@@ -165,13 +101,13 @@ impl Eq for Regex {}
 
 impl fmt::Debug for Regex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Regex({:?})", self.source)
+        write!(f, "Regex({:?})", self.as_str())
     }
 }
 
 impl fmt::Display for Regex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
+        f.write_str(self.as_str())
     }
 }
 
@@ -182,48 +118,9 @@ impl std::str::FromStr for Regex {
     }
 }
 
-/// A compiled regex with unnamed groups, and Go's names of those groups.
-type Compiled = (regex::Regex, Box<[Option<Box<str>>]>);
-
-fn compile(pattern: &str) -> Result<Compiled, RegexError> {
-    let err = |reason: String| RegexError {
-        pattern: pattern.to_owned(),
-        reason,
-    };
-    let translated = go_syntax::translate(pattern, MAX_REPEAT).map_err(err)?;
-    // Concatenated as text, like Prometheus: a pattern with an unbalanced `)`
-    // such as `a)|(b` compiles there, with its odd anchoring, and so here.
-    let compiled = regex::RegexBuilder::new(&format!("^(?s:{})$", translated.pattern))
-        // RE2 reads `\123` as an octal escape.
-        .octal(true)
-        .build()
-        .map_err(|e| err(format!("{}: `{pattern}`", one_line(&e.to_string()))))?;
-    // The translation counts groups to keep their Go names; a miscount is a
-    // bug, reported as an error so that a config reload cannot crash.
-    if compiled.captures_len() != translated.group_names.len() {
-        return Err(err(format!(
-            "BUG: the regex has {} groups, the translation counted {}",
-            compiled.captures_len(),
-            translated.group_names.len()
-        )));
-    }
-    Ok((compiled, translated.group_names.into()))
-}
-
-/// The `regex` crate's messages span several lines with a caret diagram; a
-/// config error wants one line.
-fn one_line(msg: &str) -> String {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("regex parse error") && !l.contains('^'))
-        .map(|l| l.strip_prefix("error: ").unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 impl Serialize for Regex {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.source)
+        s.serialize_str(self.as_str())
     }
 }
 

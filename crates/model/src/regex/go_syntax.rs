@@ -2,6 +2,8 @@
 //! and refuses what Go refuses, with Go's messages. The differences, and what
 //! this does about each, are listed in the parent module's documentation.
 
+use super::Wrapping;
+
 /// The ASCII class names of `[[:name:]]` that Go knows.
 const POSIX_CLASSES: &[&str] = &[
     "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
@@ -36,6 +38,9 @@ struct Translator<'a> {
     out: String,
     names: Vec<Option<Box<str>>>,
     max_repeat: u32,
+    wrapping: Wrapping,
+    /// Open groups minus closed ones so far.
+    depth: i32,
     prev: Prev,
     /// Where the last repetition operator started, for error messages.
     last_op: usize,
@@ -43,17 +48,24 @@ struct Translator<'a> {
 
 /// Returns the pattern rewritten for the `regex` crate, or why Go would
 /// refuse it (in Go's words).
-pub(super) fn translate(pattern: &str, max_repeat: u32) -> Result<Translated, String> {
+pub(super) fn translate(
+    pattern: &str,
+    max_repeat: u32,
+    wrapping: Wrapping,
+) -> Result<Translated, String> {
     let mut t = Translator {
         src: pattern,
         pos: 0,
         out: String::with_capacity(pattern.len() + 8),
         names: vec![None],
         max_repeat,
+        wrapping,
+        depth: 0,
         prev: Prev::Nothing,
         last_op: 0,
     };
     t.run()?;
+    t.check_balance()?;
     Ok(Translated {
         pattern: t.out,
         group_names: t.names,
@@ -75,6 +87,28 @@ impl Translator<'_> {
         &self.src[self.pos..]
     }
 
+    /// The text Go's parser saw, as its messages quote it whole.
+    fn whole(&self) -> String {
+        match self.wrapping {
+            Wrapping::Parsed => self.src.to_owned(),
+            Wrapping::Text => format!("^(?s:{})$", self.src),
+        }
+    }
+
+    /// Go's checks of parentheses. Wrapped as text, the pattern may close
+    /// the wrapper's `(?s:` early (`a)|(b`) as long as it reopens a group
+    /// for the wrapper's `)`.
+    fn check_balance(&self) -> Result<(), String> {
+        if self.depth > 0 {
+            return Err(format!("missing closing ): `{}`", self.whole()));
+        }
+        if self.depth < 0 {
+            // Wrapped as text: the wrapper's `)` has nothing left to close.
+            return Err(format!("unexpected ): `{}`", self.whole()));
+        }
+        Ok(())
+    }
+
     fn run(&mut self) -> Result<(), String> {
         while let Some(c) = self.bump() {
             let start = self.pos - c.len_utf8();
@@ -89,6 +123,14 @@ impl Translator<'_> {
                 }
                 '(' => self.group(start)?,
                 ')' => {
+                    self.depth -= 1;
+                    let lowest = match self.wrapping {
+                        Wrapping::Parsed => 0,
+                        Wrapping::Text => -1,
+                    };
+                    if self.depth < lowest {
+                        return Err(format!("unexpected ): `{}`", self.whole()));
+                    }
                     self.out.push(')');
                     self.prev = Prev::Atom;
                 }
@@ -150,6 +192,7 @@ impl Translator<'_> {
     fn group(&mut self, start: usize) -> Result<(), String> {
         self.prev = Prev::Nothing;
         if !self.rest().starts_with('?') {
+            self.depth += 1;
             self.out.push('(');
             self.names.push(None);
             return Ok(());
@@ -177,6 +220,7 @@ impl Translator<'_> {
             }
             self.names.push(Some(name.into()));
             self.pos += skip + end + 1;
+            self.depth += 1;
             self.out.push('(');
             return Ok(());
         }
@@ -195,6 +239,10 @@ impl Translator<'_> {
                 &self.src[start..upto]
             ));
         }
+        // `(?flags:` opens a group; `(?flags)` is complete.
+        if body[end..].starts_with(':') {
+            self.depth += 1;
+        }
         self.out.push('(');
         let src = self.src;
         self.out.push_str(&src[self.pos..self.pos + 1 + end + 1]);
@@ -210,16 +258,20 @@ impl Translator<'_> {
         let invalid = |e: char| Err(format!("invalid escape sequence: `\\{e}`"));
         match e {
             'Q' if !in_class => {
-                // Without `\E` Go's literal runs on through the `)$` it
-                // wraps the pattern in.
-                let Some(end) = self.rest().find("\\E") else {
-                    return Err(format!("missing closing ): `^(?s:{})$`", self.src));
+                // Without `\E` the literal runs to the end of what Go
+                // parses: through the wrapper's `)$` when wrapped as text.
+                let (end, skip) = match (self.rest().find("\\E"), self.wrapping) {
+                    (Some(end), _) => (end, 2),
+                    (None, Wrapping::Parsed) => (self.rest().len(), 0),
+                    (None, Wrapping::Text) => {
+                        return Err(format!("missing closing ): `{}`", self.whole()));
+                    }
                 };
                 let lit = &self.src[self.pos..self.pos + end];
                 for l in lit.chars() {
                     push_literal(&mut self.out, l);
                 }
-                self.pos += end + 2;
+                self.pos += end + skip;
             }
             'd' | 'D' | 'w' | 'W' | 's' | 'S' => {
                 let class = match e.to_ascii_lowercase() {
@@ -329,8 +381,12 @@ impl Translator<'_> {
                 _ => self.out.push(c),
             }
         }
-        // Go quotes from the `[` through the `)$` it wraps the pattern in.
-        Err(format!("missing closing ]: `{})$`", &self.src[start..]))
+        // Go quotes from the `[` to the end of what it parses.
+        let tail = match self.wrapping {
+            Wrapping::Parsed => "",
+            Wrapping::Text => ")$",
+        };
+        Err(format!("missing closing ]: `{}{tail}`", &self.src[start..]))
     }
 }
 
@@ -361,10 +417,10 @@ fn repetition(s: &str) -> Option<(usize, [Option<u32>; 2])> {
 
 #[cfg(test)]
 mod tests {
-    use super::translate;
+    use super::{translate, Wrapping};
 
     fn go_matches(pattern: &str, value: &str) -> bool {
-        let t = translate(pattern, 1000).unwrap().pattern;
+        let t = translate(pattern, 1000, Wrapping::Text).unwrap().pattern;
         regex::RegexBuilder::new(&format!("^(?s:{t})$"))
             .octal(true)
             .build()
@@ -396,11 +452,11 @@ mod tests {
         assert!(go_matches(r"a{2,}", "aaa"));
         assert!(go_matches(r"\Qa.b*\E+", "a.b**"));
         // Without `\E` the literal swallows the wrapper's `)`.
-        assert!(translate(r"\Q(x", 1000).is_err());
+        assert!(translate(r"\Q(x", 1000, Wrapping::Text).is_err());
         assert!(go_matches(r"\p{Greek}+", "αβ"));
         assert!(go_matches(r"\x{41}", "A"));
-        assert!(translate("a{1001}", 1000).is_err());
-        assert!(translate("a{2,1001}", 1000).is_err());
+        assert!(translate("a{1001}", 1000, Wrapping::Text).is_err());
+        assert!(translate("a{2,1001}", 1000, Wrapping::Text).is_err());
     }
 
     #[test]
@@ -444,7 +500,7 @@ mod tests {
             (r"\Qab", r"missing closing ): `^(?s:\Qab)$`"),
         ] {
             assert_eq!(
-                translate(pattern, 1000).err().as_deref(),
+                translate(pattern, 1000, Wrapping::Text).err().as_deref(),
                 Some(want),
                 "{pattern}"
             );
@@ -460,7 +516,7 @@ mod tests {
         assert!(go_matches("a*?b{2}?", "abb"));
         assert!(go_matches("(?i-s:A.)", "ab"));
         assert!(go_matches(r"\A\z", ""));
-        let t = translate("(a)(?:b)(?P<n>c)(?i)(d)", 1000).unwrap();
+        let t = translate("(a)(?:b)(?P<n>c)(?i)(d)", 1000, Wrapping::Text).unwrap();
         assert_eq!(t.group_names, [None, None, Some("n".into()), None]);
     }
 
@@ -473,5 +529,34 @@ mod tests {
         assert!(go_matches(r"[[:alpha:]]+", "ab"));
         assert!(go_matches(r"[^[:alpha:]]", "1"));
         assert!(go_matches(r"[a-z]+", "abc"));
+    }
+
+    #[test]
+    fn parentheses_as_go_checks_them() {
+        let text = |p: &str| translate(p, 1000, Wrapping::Text).err();
+        let parsed = |p: &str| translate(p, 1000, Wrapping::Parsed).err();
+        // Wrapped as text, the pattern may close the wrapper early.
+        assert_eq!(text("a)|(b"), None);
+        assert_eq!(parsed("a)|(b").as_deref(), Some("unexpected ): `a)|(b`"));
+        assert_eq!(text("a)b").as_deref(), Some("unexpected ): `^(?s:a)b)$`"));
+        assert_eq!(
+            text("a))|((b").as_deref(),
+            Some("unexpected ): `^(?s:a))|((b)$`")
+        );
+        assert_eq!(
+            text("(a").as_deref(),
+            Some("missing closing ): `^(?s:(a)$`")
+        );
+        assert_eq!(parsed("(a").as_deref(), Some("missing closing ): `(a`"));
+        assert_eq!(
+            parsed("(?i:a").as_deref(),
+            Some("missing closing ): `(?i:a`")
+        );
+        assert_eq!(parsed("(?i)a"), None);
+        assert_eq!(parsed("[(]"), None);
+        assert_eq!(parsed(r"\Q(\E"), None);
+        // Parsed alone, `\Q` runs to the end and `[` is quoted to the end.
+        assert_eq!(parsed(r"\Q(x"), None);
+        assert_eq!(parsed("a[b").as_deref(), Some("missing closing ]: `[b`"));
     }
 }
