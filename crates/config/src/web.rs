@@ -162,6 +162,17 @@ fn string_enum<'de, D: Deserializer<'de>, T>(
     lookup(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown {what}: {s}")))
 }
 
+impl std::fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsVersion::Tls10 => "TLS10",
+            TlsVersion::Tls11 => "TLS11",
+            TlsVersion::Tls12 => "TLS12",
+            TlsVersion::Tls13 => "TLS13",
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for TlsVersion {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         string_enum(d, "TLS version", |s| match s {
@@ -346,7 +357,7 @@ impl WebConfig {
             .map_err(|e| e.at("tls_server_config"))?;
         if self.tls_server_config.min_version > self.tls_server_config.max_version {
             return Err(invalid(format!(
-                "min_version {:?} is above max_version {:?}",
+                "min_version {} is above max_version {}",
                 self.tls_server_config.min_version, self.tls_server_config.max_version
             ))
             .at("min_version")

@@ -12,11 +12,11 @@ pub enum WebError {
         reason: String,
     },
     /// The web config file is invalid.
-    #[error("invalid web config file {file}: {reason}")]
+    #[error("invalid web config: {reason}")]
     Config {
         /// The file.
         file: String,
-        /// Why, with its line where known.
+        /// Why, starting with the file name (and line, where known).
         reason: String,
     },
     /// Accepting connections failed.

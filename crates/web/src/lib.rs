@@ -43,3 +43,16 @@ pub use management::{
 };
 pub use prefix::RoutePrefix;
 pub use server::{Server, ServerOptions};
+
+/// Checks a web config file as the server would use it — YAML, fields,
+/// headers, password hashes, and the certificate, key and client CA files —
+/// as `promtool check web-config` does.
+pub fn check_web_config(path: &std::path::Path) -> Result<(), WebError> {
+    source::WebConfigSource::new(path.to_owned())
+        .current()
+        .map(|_| ())
+        .map_err(|reason| WebError::Config {
+            file: path.display().to_string(),
+            reason,
+        })
+}

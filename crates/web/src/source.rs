@@ -91,7 +91,8 @@ fn load(path: &Path, files: &mut Vec<(PathBuf, Stamp)>) -> Result<Arc<Loaded>, S
         }
     }
     let tls = if t.is_enabled() {
-        let cfg = crate::tls::server_config(t, config.http_server_config.http2)?;
+        let cfg = crate::tls::server_config(t, config.http_server_config.http2)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Some(Arc::new(cfg))
     } else {
         None

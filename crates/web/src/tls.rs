@@ -137,7 +137,7 @@ fn versions(
 ) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
     if tls.max_version < TlsVersion::Tls12 {
         return Err(format!(
-            "max_version {:?} is not supported: pharos serves only TLS 1.2 and 1.3",
+            "max_version {} is not supported: pharos serves only TLS 1.2 and 1.3",
             tls.max_version
         ));
     }
