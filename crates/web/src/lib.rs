@@ -32,6 +32,7 @@ mod error;
 mod listen;
 mod management;
 mod prefix;
+mod rate_limit;
 mod sans;
 mod server;
 mod source;

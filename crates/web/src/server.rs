@@ -22,6 +22,7 @@ use tower::ServiceExt as _;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::BasicAuth;
+use crate::rate_limit::RateLimiter;
 use crate::source::{Loaded, WebConfigSource};
 use crate::WebError;
 
@@ -55,6 +56,7 @@ pub struct Server {
     listeners: Vec<TcpListener>,
     source: Option<Arc<WebConfigSource>>,
     tls: bool,
+    limiter: Option<RateLimiter>,
     options: ServerOptions,
 }
 
@@ -63,6 +65,7 @@ struct Shared {
     source: Option<Arc<WebConfigSource>>,
     auth: BasicAuth,
     tls: bool,
+    limiter: Option<RateLimiter>,
     options: ServerOptions,
 }
 
@@ -77,6 +80,7 @@ impl Server {
     ) -> Result<Server, WebError> {
         let mut source = None;
         let mut tls = false;
+        let mut limiter = None;
         if let Some(path) = web_config_file.filter(|p| !p.as_os_str().is_empty()) {
             let s = Arc::new(WebConfigSource::new(path.to_owned()));
             let loaded = s.current().map_err(|reason| WebError::Config {
@@ -84,6 +88,8 @@ impl Server {
                 reason,
             })?;
             tls = loaded.tls.is_some();
+            let r = &loaded.config.rate_limit;
+            limiter = RateLimiter::new(r.interval, r.burst);
             source = Some(s);
         }
         let mut listeners = Vec::new();
@@ -94,6 +100,7 @@ impl Server {
             listeners,
             source,
             tls,
+            limiter,
             options: ServerOptions::default(),
         })
     }
@@ -131,6 +138,7 @@ impl Server {
             source: self.source,
             auth: BasicAuth::default(),
             tls: self.tls,
+            limiter: self.limiter,
             options: self.options.clone(),
         });
         let graceful = Arc::new(GracefulShutdown::new());
@@ -272,6 +280,9 @@ async fn handle(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
             Err(_) => return text_error(StatusCode::INTERNAL_SERVER_ERROR),
         },
     };
+    if shared.limiter.as_ref().is_some_and(|l| !l.allow()) {
+        return text_error(StatusCode::TOO_MANY_REQUESTS);
+    }
     let users = loaded
         .as_ref()
         .map(|l| &l.config.basic_auth_users)

@@ -465,3 +465,102 @@ async fn tls_picks_up_new_certificates() {
     assert!(tls_ok(s.addr, &other, None, false).await);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn rate_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "web.yml",
+        "rate_limit:\n  interval: 1m\n  burst: 2\n",
+    );
+    let app = Router::new().route("/x", get(|| async { "hello" }));
+    let s = Running::start(Some(&cfg), app, ServerOptions::default()).await;
+    let c = client();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(answer(c.get(s.url("/x")).send().await.unwrap()).await);
+    }
+    assert_eq!(
+        got,
+        [
+            (200, "hello".into()),
+            (200, "hello".into()),
+            (429, "Too Many Requests\n".into())
+        ]
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn connection_limit() {
+    let app = Router::new().route("/x", get(|| async { "hello" }));
+    let options = ServerOptions {
+        max_connections: 1,
+        ..ServerOptions::default()
+    };
+    let s = Running::start(None, app, options).await;
+    // An idle connection holds the only slot...
+    let idle = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let url = s.url("/x");
+    let pending = tokio::spawn(async move { client().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!pending.is_finished(), "served beyond max_connections");
+    // ...until it goes.
+    drop(idle);
+    let r = tokio::time::timeout(Duration::from_secs(5), pending)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn several_listen_addresses() {
+    let server = Server::bind(&["127.0.0.1:0", "localhost:0"], None)
+        .await
+        .unwrap();
+    let addrs = server.local_addrs();
+    assert_eq!(addrs.len(), 2);
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = Router::new().route("/x", get(|| async { "hello" }));
+    let done = tokio::spawn(server.serve(app, async {
+        let _ = rx.await;
+    }));
+    for a in addrs {
+        let r = client().get(format!("http://{a}/x")).send().await.unwrap();
+        assert_eq!(answer(r).await, (200, "hello".into()));
+    }
+    let _ = tx.send(());
+    done.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn http2_over_tls_as_configured() {
+    let pki = pki();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "server.crt", &pki.server.0);
+    write(dir.path(), "server.key", &pki.server.1);
+    let app = Router::new().route("/x", get(|| async { "tls" }));
+    for (http2, want) in [
+        ("true", reqwest::Version::HTTP_2),
+        ("false", reqwest::Version::HTTP_11),
+    ] {
+        let cfg = write(
+            dir.path(),
+            "web.yml",
+            &format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nhttp_server_config:\n  http2: {http2}\n"),
+        );
+        let s = Running::start(Some(&cfg), app.clone(), ServerOptions::default()).await;
+        let r = tls_client(&pki, None, false)
+            .get(format!("https://127.0.0.1:{}/x", s.addr.port()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.version(), want, "http2: {http2}");
+        s.stop().await;
+    }
+}
