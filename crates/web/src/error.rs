@@ -19,12 +19,12 @@ pub enum WebError {
         /// Why, starting with the file name (and line, where known).
         reason: String,
     },
-    /// Accepting connections failed.
-    #[error("cannot accept connections on {address}: {source}")]
-    Accept {
-        /// The listener's address.
-        address: std::net::SocketAddr,
-        /// The I/O error.
-        source: std::io::Error,
+    /// `--web.external-url` is not a usable URL.
+    #[error("cannot parse external URL {url:?}: {reason}")]
+    ExternalUrl {
+        /// The flag's value.
+        url: String,
+        /// Why.
+        reason: String,
     },
 }

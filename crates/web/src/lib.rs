@@ -29,6 +29,7 @@
 
 mod auth;
 mod error;
+mod external_url;
 mod listen;
 mod management;
 mod prefix;
@@ -39,6 +40,7 @@ mod source;
 mod tls;
 
 pub use error::WebError;
+pub use external_url::ExternalUrl;
 pub use management::{
     management_router, LifecycleEvents, ManagementState, Readiness, ReloadRequest,
 };

@@ -114,3 +114,34 @@ impl ClientCertVerifier for AllowedSans {
         self.inner.supported_verify_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_kind_of_san() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(vec!["a.example".to_owned()]).unwrap();
+        p.subject_alt_names.extend([
+            rcgen::SanType::IpAddress("10.1.2.3".parse().unwrap()),
+            rcgen::SanType::IpAddress("::1".parse().unwrap()),
+            rcgen::SanType::Rfc822Name("ops@example.com".try_into().unwrap()),
+            rcgen::SanType::URI("spiffe://example/x".try_into().unwrap()),
+        ]);
+        let cert = p.self_signed(&key).unwrap();
+        assert_eq!(
+            sans(cert.der()).unwrap(),
+            [
+                "a.example",
+                "10.1.2.3",
+                "::1",
+                "ops@example.com",
+                "spiffe://example/x"
+            ]
+        );
+        assert!(sans(b"junk")
+            .unwrap_err()
+            .starts_with("error parsing client certificate"));
+    }
+}

@@ -255,3 +255,119 @@ impl ClientCertVerifier for AnyClientCert {
         self.algs.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use config::web::CipherSuite;
+
+    fn tls() -> TlsServerConfig {
+        TlsServerConfig::default()
+    }
+
+    #[test]
+    fn versions_map_onto_rustls() {
+        let names = |t: &TlsServerConfig| {
+            versions(t).map(|v| {
+                v.iter()
+                    .map(|v| format!("{:?}", v.version))
+                    .collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(names(&tls()).unwrap(), ["TLSv1_2", "TLSv1_3"]);
+        let t = TlsServerConfig {
+            min_version: TlsVersion::Tls10,
+            max_version: TlsVersion::Tls12,
+            ..tls()
+        };
+        assert_eq!(names(&t).unwrap(), ["TLSv1_2"]);
+        let t = TlsServerConfig {
+            min_version: TlsVersion::Tls13,
+            ..tls()
+        };
+        assert_eq!(names(&t).unwrap(), ["TLSv1_3"]);
+        let t = TlsServerConfig {
+            min_version: TlsVersion::Tls10,
+            max_version: TlsVersion::Tls11,
+            ..tls()
+        };
+        assert!(names(&t).unwrap_err().contains("TLS11 is not supported"));
+    }
+
+    #[test]
+    fn cipher_suites_restrict_tls12_in_the_given_order() {
+        let t = TlsServerConfig {
+            cipher_suites: vec![
+                CipherSuite("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384".into()),
+                CipherSuite("TLS_RSA_WITH_AES_128_CBC_SHA".into()),
+                CipherSuite("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()),
+            ],
+            ..tls()
+        };
+        let p = provider(&t).unwrap();
+        let tls12: Vec<_> = p
+            .cipher_suites
+            .iter()
+            .filter(|s| s.version() == &rustls::version::TLS12)
+            .filter_map(|s| s.suite().as_str())
+            .collect();
+        assert_eq!(
+            tls12,
+            [
+                "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"
+            ]
+        );
+        assert_eq!(
+            p.cipher_suites
+                .iter()
+                .filter(|s| s.version() == &rustls::version::TLS13)
+                .count(),
+            3
+        );
+    }
+
+    #[test]
+    fn curves_map_onto_key_exchange_groups() {
+        let t = TlsServerConfig {
+            curve_preferences: vec![Curve::CurveP521, Curve::CurveP384, Curve::X25519],
+            ..tls()
+        };
+        let groups: Vec<_> = provider(&t)
+            .unwrap()
+            .kx_groups
+            .iter()
+            .map(|g| g.name())
+            .collect();
+        assert_eq!(
+            groups,
+            [rustls::NamedGroup::secp384r1, rustls::NamedGroup::X25519]
+        );
+        let t = TlsServerConfig {
+            curve_preferences: vec![Curve::CurveP521],
+            ..tls()
+        };
+        assert!(provider(&t).is_err());
+    }
+
+    #[test]
+    fn key_pair_errors_name_the_file() {
+        let t = TlsServerConfig {
+            cert_file: "/nonexistent/s.crt".into(),
+            key_file: "/nonexistent/s.key".into(),
+            ..tls()
+        };
+        let e = server_config(&t, true).unwrap_err();
+        assert!(
+            e.starts_with("failed to read cert_file (/nonexistent/s.crt): "),
+            "{e}"
+        );
+        let t = TlsServerConfig {
+            cert: "not pem".into(),
+            key: config::Secret::new("x"),
+            ..tls()
+        };
+        let e = server_config(&t, true).unwrap_err();
+        assert!(e.contains("failed to find any PEM data"), "{e}");
+    }
+}
