@@ -54,6 +54,7 @@ mod storage;
 mod telemetry;
 mod validate;
 mod values;
+pub mod web;
 mod yaml;
 
 pub use alerting::{AlertingConfig, AlertmanagerConfig};
@@ -80,4 +81,5 @@ pub use storage::{
 pub use telemetry::{OtlpConfig, RuntimeConfig, TracingConfig, TRANSLATION_STRATEGIES};
 pub use validate::{FieldPath, Seg};
 pub use values::GoUrl;
+pub use web::WebConfig;
 pub use yaml::ser::SerError;

@@ -102,9 +102,9 @@ fn invalid_config_and_web_config_refuse_to_start() {
     let (status, log) = Server::run_to_exit(Some("scrape_configs:\n  - job_name: ''\n"), &[]);
     assert_eq!(status.code(), Some(1), "{log}");
     assert!(log.contains("job_name is empty"), "{log}");
-    let (status, log) = Server::run_to_exit(None, &["--web.config.file=web.yml"]);
+    let (status, log) = Server::run_to_exit(None, &["--web.config.file=no-such-web.yml"]);
     assert_eq!(status.code(), Some(1), "{log}");
-    assert!(log.contains("--web.config.file"), "{log}");
+    assert!(log.contains("no-such-web.yml"), "{log}");
     let (status, log) = Server::run_to_exit(None, &["--no-such.flag"]);
     assert_eq!(status.code(), Some(2), "{log}");
 }

@@ -142,6 +142,9 @@ fn go_type_name(rust_name: &str) -> String {
     if rust_name.starts_with("Kubernetes") {
         return "kubernetes.plain".to_owned();
     }
+    if let Some(go) = crate::web::go_type_name(rust_name) {
+        return go.to_owned();
+    }
     if rust_name == "RelabelConfig" {
         return "relabel.plain".to_owned();
     }

@@ -23,11 +23,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use discovery::{DiscoveryManager, ManagerOptions};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{watch, Mutex};
 
 pub(crate) use flags::ServerArgs;
-use flags::{duration_ms, LogFormat, LogLevel};
-use http::Lifecycle;
+use flags::{browser_url, duration_ms, LogFormat, LogLevel};
 use scrapers::Scrapers;
 use status::ServerStatus;
 
@@ -37,14 +36,6 @@ const DEFAULT_CONFIG: &str = include_str!("server/default.yml");
 /// Runs the server until it is told to stop.
 pub(crate) fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_level, args.log_format);
-    if let Some(path) = &args.web_config_file {
-        // Serving without the TLS or authentication the file asks for would
-        // be worse than not starting.
-        anyhow::bail!(
-            "cannot use --web.config.file={}: TLS and basic auth are not supported by pharos yet",
-            path.display()
-        );
-    }
     for f in args.unknown_features() {
         tracing::warn!(feature = f, "unknown option for --enable-feature");
     }
@@ -182,7 +173,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let source = match &args.config_file {
         Some(p) => ConfigSource::File(p.clone()),
         None => ConfigSource::Embedded {
-            port: args.listen_address.port(),
+            port: args.first_port(),
         },
     };
     // Refuse a bad config before touching the data directory, as
@@ -191,32 +182,38 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .load()
         .with_context(|| format!("error loading config from {:?}", source.describe()))?;
 
-    let status = Arc::new(ServerStatus::new());
-    let (lifecycle_tx, mut lifecycle_rx) = mpsc::channel::<Lifecycle>(4);
-    let listener = tokio::net::TcpListener::bind(args.listen_address)
+    let external = web::ExternalUrl::compute(
+        args.external_url.as_deref(),
+        args.listen_address.first().map_or("", String::as_str),
+    )?;
+    let prefix = web::RoutePrefix::new(args.route_prefix.as_deref().unwrap_or(external.path()));
+    let readiness = web::Readiness::new();
+    let status = Arc::new(ServerStatus::new(readiness.clone()));
+    let (management, mut lifecycle) =
+        web::ManagementState::new(readiness.clone(), args.enable_lifecycle);
+    let server = web::Server::bind(&args.listen_address, args.web_config_file.as_deref())
         .await
-        .with_context(|| format!("cannot listen on {}", args.listen_address))?;
-    let router = http::router(
-        http::HttpState {
-            status: status.clone(),
-            lifecycle_enabled: args.enable_lifecycle,
-            lifecycle: lifecycle_tx,
-        },
-        &args.route_prefix(),
-    );
+        .context("cannot start the web server")?;
+    let bound = server.local_addrs();
+    let tls = server.is_tls();
+    let router = http::router(status.clone(), management, &prefix);
     let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
     let http_task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
+        server
+            .serve(router, async move {
                 let _ = http_stop_rx.wait_for(|stop| *stop).await;
             })
             .await
     });
-    tracing::info!(address = %args.listen_address, "Listening on");
-    println!(
-        "pharos server listening on {} — open it in a browser",
-        args.browser_url()
-    );
+    for a in &bound {
+        tracing::info!(address = %a, "Listening on");
+    }
+    if let Some(first) = bound.first() {
+        println!(
+            "pharos server listening on {} — open it in a browser",
+            browser_url(args.external_url.as_deref(), *first, tls, prefix.as_str())
+        );
+    }
 
     let db = open_tsdb(&args).await?;
     status.set_ready(db.clone());
@@ -279,16 +276,15 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             }
             _ = sigterm.recv() => { tracing::warn!("Received SIGTERM, exiting gracefully..."); break; }
             _ = sigint.recv() => { tracing::warn!("Received SIGINT, exiting gracefully..."); break; }
-            req = lifecycle_rx.recv() => match req {
-                Some(Lifecycle::Reload(reply)) => {
-                    let _ = reply.send(components.reload().await);
-                }
-                Some(Lifecycle::Quit) => { tracing::warn!("Received termination request via web service, exiting gracefully..."); break; }
-                None => break,
-            },
+            Some(req) = lifecycle.reloads.recv() => req.finish(components.reload().await),
+            _ = lifecycle.quit.wait_for(|quit| *quit) => {
+                tracing::warn!("Received termination request via web service, exiting gracefully...");
+                break;
+            }
         }
     }
 
+    readiness.set_stopping();
     let _ = sd_stop_tx.send(true);
     let _ = sd_task.await;
     sync_task.abort();
@@ -299,7 +295,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         Err(_) => tracing::error!("BUG: scrape pools still shared at shutdown"),
     }
     tracing::info!("Scrape manager stopped");
-    lifecycle_rx.close();
+    lifecycle.reloads.close();
     shutdown_http(http_stop_tx, http_task).await;
     close_tsdb(db).await;
     tracing::info!("See you next time!");
@@ -326,7 +322,7 @@ async fn open_tsdb(args: &ServerArgs) -> anyhow::Result<Arc<tsdb::db::Db>> {
 
 async fn shutdown_http(
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    task: tokio::task::JoinHandle<Result<(), web::WebError>>,
 ) {
     let _ = stop.send(true);
     match task.await {

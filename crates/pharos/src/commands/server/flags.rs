@@ -15,9 +15,9 @@ pub(crate) struct ServerArgs {
     /// reads `prometheus.yml` instead).
     #[arg(long = "config.file")]
     pub(crate) config_file: Option<PathBuf>,
-    /// Address to listen on for UI, API, and telemetry.
+    /// Address to listen on for UI, API, and telemetry. Can be repeated.
     #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090")]
-    pub(crate) listen_address: SocketAddr,
+    pub(crate) listen_address: Vec<String>,
     /// Path to the configuration file that can enable TLS or authentication.
     #[arg(long = "web.config.file")]
     pub(crate) web_config_file: Option<PathBuf>,
@@ -144,45 +144,41 @@ impl ServerArgs {
         }
     }
 
-    /// The route prefix: `--web.route-prefix`, else the path of
-    /// `--web.external-url`, normalised to start with `/` and not end with
-    /// one (`""` for the root).
-    pub(crate) fn route_prefix(&self) -> String {
-        let raw = match (&self.route_prefix, &self.external_url) {
-            (Some(p), _) => p.clone(),
-            (None, Some(url)) => url_path(url).to_owned(),
-            (None, None) => String::new(),
-        };
-        let trimmed = raw.trim_matches('/');
-        if trimmed.is_empty() {
-            String::new()
-        } else {
-            format!("/{trimmed}")
-        }
-    }
-
-    /// The address to point a browser at: `--web.external-url`, else the
-    /// listen address (the loopback name for an unspecified address).
-    pub(crate) fn browser_url(&self) -> String {
-        if let Some(url) = &self.external_url {
-            return url.clone();
-        }
-        let addr = self.listen_address;
-        let host = if addr.ip().is_unspecified() {
-            "localhost".to_owned()
-        } else if addr.is_ipv6() {
-            format!("[{}]", addr.ip())
-        } else {
-            addr.ip().to_string()
-        };
-        format!("http://{host}:{}{}/", addr.port(), self.route_prefix())
+    /// The port of the first listen address (9090 when it has none).
+    pub(crate) fn first_port(&self) -> u16 {
+        self.listen_address
+            .first()
+            .and_then(|a| a.rsplit_once(':'))
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or(9090)
     }
 }
 
-/// The path of an absolute URL (`http://h:1/a/b` → `/a/b`).
-fn url_path(url: &str) -> &str {
-    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    after_scheme.find('/').map_or("", |i| &after_scheme[i..])
+/// The address to point a browser at: the external URL when one was given,
+/// else the bound address (`localhost` for an unspecified one), with the
+/// route prefix.
+pub(crate) fn browser_url(
+    external_url: Option<&str>,
+    bound: SocketAddr,
+    tls: bool,
+    prefix: &str,
+) -> String {
+    if let Some(url) = external_url {
+        return url.to_owned();
+    }
+    let host = if bound.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else if bound.is_ipv6() {
+        format!("[{}]", bound.ip())
+    } else {
+        bound.ip().to_string()
+    };
+    let scheme = if tls { "https" } else { "http" };
+    format!(
+        "{scheme}://{host}:{}{}/",
+        bound.port(),
+        prefix.trim_end_matches('/')
+    )
 }
 
 pub(crate) fn duration_ms(d: Duration) -> i64 {
@@ -218,7 +214,8 @@ mod tests {
     #[test]
     fn defaults_are_prometheus_defaults() {
         let a = parse(&[]);
-        assert_eq!(a.listen_address.to_string(), "0.0.0.0:9090");
+        assert_eq!(a.listen_address, vec!["0.0.0.0:9090".to_owned()]);
+        assert_eq!(a.first_port(), 9090);
         assert_eq!(a.tsdb_path, PathBuf::from("data/"));
         assert_eq!(a.retention_time_ms(), 15 * 24 * 3600 * 1000);
         assert_eq!(a.lookback_delta, Duration::from_secs(300));
@@ -226,7 +223,6 @@ mod tests {
         assert_eq!(a.query_max_concurrency, 20);
         assert_eq!(a.query_max_samples, 50_000_000);
         assert_eq!(a.min_block_duration, Duration::from_secs(7200));
-        assert_eq!(a.browser_url(), "http://localhost:9090/");
     }
 
     #[test]
@@ -244,15 +240,31 @@ mod tests {
     }
 
     #[test]
-    fn route_prefix_from_flag_or_external_url() {
-        let check = |args: &[&str], want: &str| assert_eq!(parse(args).route_prefix(), want);
-        check(&[], "");
-        check(&["--web.external-url=http://h:9/prom/"], "/prom");
-        check(&["--web.external-url=http://h:9"], "");
+    fn browser_url_names_a_reachable_host() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let check = |ext, bound, tls, prefix, want: &str| {
+            assert_eq!(browser_url(ext, addr(bound), tls, prefix), want);
+        };
+        check(None, "0.0.0.0:9090", false, "", "http://localhost:9090/");
+        check(None, "127.0.0.1:1", true, "/p", "https://127.0.0.1:1/p/");
+        check(None, "[::1]:2", false, "", "http://[::1]:2/");
         check(
-            &["--web.external-url=http://h/a", "--web.route-prefix=/b/"],
-            "/b",
+            Some("http://h/x"),
+            "0.0.0.0:9090",
+            false,
+            "/x",
+            "http://h/x",
         );
+    }
+
+    #[test]
+    fn listen_address_repeats() {
+        let a = parse(&[
+            "--web.listen-address=:1234",
+            "--web.listen-address=127.0.0.1:5",
+        ]);
+        assert_eq!(a.listen_address.len(), 2);
+        assert_eq!(a.first_port(), 1234);
     }
 
     #[test]

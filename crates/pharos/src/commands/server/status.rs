@@ -3,7 +3,6 @@
 //! page, a stopgap with a handful of real figures until pharos has an
 //! instrumentation crate, so the embedded default config scrapes something.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,18 +22,19 @@ struct ReloadOutcome {
 #[derive(Debug)]
 pub(crate) struct ServerStatus {
     started: f64,
-    /// The data directory is open (WAL replayed): `/-/ready` says so.
-    ready: AtomicBool,
+    /// Ready once the data directory is open (WAL replayed); `/-/ready`
+    /// answers from it.
+    readiness: web::Readiness,
     reload: Mutex<ReloadOutcome>,
     db: OnceLock<Arc<tsdb::db::Db>>,
 }
 
 impl ServerStatus {
     /// A status for a server starting now.
-    pub(crate) fn new() -> ServerStatus {
+    pub(crate) fn new(readiness: web::Readiness) -> ServerStatus {
         ServerStatus {
             started: now_seconds(),
-            ready: AtomicBool::new(false),
+            readiness,
             reload: Mutex::default(),
             db: OnceLock::new(),
         }
@@ -43,12 +43,7 @@ impl ServerStatus {
     /// Records the opened database and marks the server ready.
     pub(crate) fn set_ready(&self, db: Arc<tsdb::db::Db>) {
         let _ = self.db.set(db);
-        self.ready.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the server is ready to serve.
-    pub(crate) fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+        self.readiness.set_ready();
     }
 
     /// Records the outcome of a config (re)load.
@@ -101,7 +96,7 @@ impl ServerStatus {
                 "prometheus_ready",
                 "Whether Prometheus startup was fully completed and the server is ready for normal operation.",
                 &[],
-                if self.is_ready() { 1.0 } else { 0.0 },
+                if self.readiness.is_ready() { 1.0 } else { 0.0 },
             ),
         ];
         if let Some(rss) = resident_memory_bytes() {
@@ -179,7 +174,7 @@ mod tests {
 
     #[test]
     fn metrics_page_parses_and_reflects_reloads() {
-        let s = ServerStatus::new();
+        let s = ServerStatus::new(web::Readiness::new());
         s.record_reload(&Ok(()));
         s.record_reload(&Err("bad".into()));
         let page = s.metrics_text();
