@@ -10,6 +10,7 @@
 
 mod flags;
 mod http;
+mod logging;
 mod scrape_options;
 mod scrapers;
 mod status;
@@ -26,7 +27,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, Mutex};
 
 pub(crate) use flags::ServerArgs;
-use flags::{browser_url, duration_ms, LogFormat, LogLevel};
+use flags::{browser_url, duration_ms};
 use scrapers::Scrapers;
 use status::ServerStatus;
 
@@ -35,7 +36,7 @@ const DEFAULT_CONFIG: &str = include_str!("server/default.yml");
 
 /// Runs the server until it is told to stop.
 pub(crate) fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
-    init_logging(args.log_level, args.log_format);
+    logging::init(args.log_level, args.log_format);
     for f in args.unknown_features() {
         tracing::warn!(feature = f, "unknown option for --enable-feature");
     }
@@ -53,23 +54,6 @@ pub(crate) fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(args))?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn init_logging(level: LogLevel, format: LogFormat) {
-    let level = match level {
-        LogLevel::Debug => tracing::Level::DEBUG,
-        LogLevel::Info => tracing::Level::INFO,
-        LogLevel::Warn => tracing::Level::WARN,
-        LogLevel::Error => tracing::Level::ERROR,
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Logfmt => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
 }
 
 /// Where the config comes from.
@@ -205,9 +189,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
             })
             .await
     });
-    for a in &bound {
-        tracing::info!(address = %a, "Listening on");
-    }
     if let Some(first) = bound.first() {
         println!(
             "pharos server listening on {} — open it in a browser",

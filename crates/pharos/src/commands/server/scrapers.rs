@@ -72,6 +72,7 @@ impl Scrapers {
                 tracing::info!(job = %name, "scrape config changed, restarting its pool");
                 old.pool.shutdown().await;
             }
+            warn_unused_http_settings(cfg);
             let pool = ScrapePool::new(
                 scrape_options(cfg),
                 self.storage.clone(),
@@ -126,5 +127,35 @@ impl Scrapers {
         for pool in self.retired {
             pool.shutdown().await;
         }
+    }
+}
+
+/// The scrape loops' HTTP client does not take a job's authentication, TLS,
+/// proxy or header settings yet; scraping without them would fail or reach
+/// the wrong place, so say so instead of leaving only `up` 0 to find.
+fn warn_unused_http_settings(cfg: &config::ScrapeConfig) {
+    let h = &cfg.http;
+    let mut ignored = Vec::new();
+    if h.basic_auth.is_some() || h.authorization.is_some() || h.oauth2.is_some() {
+        ignored.push("authentication");
+    }
+    if !h.bearer_token.is_empty() || !h.bearer_token_file.is_empty() {
+        ignored.push("bearer_token");
+    }
+    if h.tls_config != config::TlsConfig::default() {
+        ignored.push("tls_config");
+    }
+    if h.proxy != config::ProxyConfig::default() {
+        ignored.push("proxy");
+    }
+    if h.http_headers.is_some() {
+        ignored.push("http_headers");
+    }
+    if !ignored.is_empty() {
+        tracing::warn!(
+            job = %cfg.job_name,
+            ignored = %ignored.join(", "),
+            "pharos does not apply these HTTP client settings to scrapes yet"
+        );
     }
 }
