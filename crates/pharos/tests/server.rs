@@ -116,6 +116,21 @@ fn quit_endpoint_with_lifecycle_stops_cleanly() {
     assert!(s.wait_exit().success(), "{}", s.log());
 }
 
+#[test]
+fn web_config_file_asks_for_basic_auth() {
+    let hash = bcrypt::hash("s3cret", 4).expect("bcrypt");
+    let web = format!("basic_auth_users:\n  admin: {hash}\n");
+    // "admin:s3cret" in base64.
+    let auth = Some("Basic YWRtaW46czNjcmV0".to_owned());
+    let s = Server::start_with(None, &["--web.config.file=web.yml"], auth, |dir| {
+        std::fs::write(dir.join("web.yml"), &web).expect("write web config");
+    });
+    assert_eq!(s.get("/-/healthy").0, 200);
+    assert_eq!(s.get("/metrics").0, 200);
+    assert_eq!(s.get_anonymous("/-/healthy").0, 401);
+    assert_eq!(s.get_anonymous("/metrics").0, 401);
+}
+
 /// Debian's Prometheus 2.42, started with an empty config, is a real
 /// target: its own `/metrics`.
 #[test]

@@ -196,6 +196,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         );
     }
 
+    // Signals that come while the WAL replays are handled once it is done:
+    // a stop then closes the TSDB cleanly instead of killing the process.
+    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let db = open_tsdb(&args).await?;
     status.set_ready(db.clone());
     tracing::info!("Server is ready to receive web requests.");
@@ -246,9 +251,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         }
     });
 
-    let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     loop {
         tokio::select! {
             _ = sighup.recv() => {

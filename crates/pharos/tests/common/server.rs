@@ -19,6 +19,8 @@ pub(crate) struct Server {
     pub(crate) port: u16,
     dir: tempfile::TempDir,
     agent: ureq::Agent,
+    /// An `Authorization` header value sent with every request.
+    auth: Option<String>,
 }
 
 fn agent() -> ureq::Agent {
@@ -31,7 +33,9 @@ fn agent() -> ureq::Agent {
 
 fn command(dir: &Path, port: u16, config: Option<&str>, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pharos"));
-    cmd.arg("server")
+    // Relative paths in `extra` are relative to the server's directory.
+    cmd.current_dir(dir)
+        .arg("server")
         .arg(format!(
             "--storage.tsdb.path={}",
             dir.join("data").display()
@@ -52,7 +56,20 @@ impl Server {
     /// Starts the server on `config` (the embedded default when `None`) and
     /// waits until `/-/ready` answers 200.
     pub(crate) fn start(config: Option<&str>, extra: &[&str]) -> Server {
+        Server::start_with(config, extra, None, |_| {})
+    }
+
+    /// Starts as [`Server::start`] does, sending `auth` as the
+    /// `Authorization` header, after `prepare` has put files in the
+    /// server's directory.
+    pub(crate) fn start_with(
+        config: Option<&str>,
+        extra: &[&str],
+        auth: Option<String>,
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
+        prepare(dir.path());
         let port = testkit::free_port();
         let child = command(dir.path(), port, config, extra)
             .spawn()
@@ -63,6 +80,7 @@ impl Server {
             port,
             dir,
             agent: agent(),
+            auth,
         };
         let start = Instant::now();
         loop {
@@ -136,12 +154,25 @@ impl Server {
 
     /// GET `path`: status and body (status 0 when the request failed).
     pub(crate) fn get(&self, path: &str) -> (u16, String) {
+        let mut req = self.agent.get(format!("{}{path}", self.base));
+        if let Some(a) = &self.auth {
+            req = req.header("Authorization", a);
+        }
+        Self::answer(req.call())
+    }
+
+    /// GET `path` without the `Authorization` header.
+    pub(crate) fn get_anonymous(&self, path: &str) -> (u16, String) {
         Self::answer(self.agent.get(format!("{}{path}", self.base)).call())
     }
 
     /// POST `path` with no body.
     pub(crate) fn post(&self, path: &str) -> (u16, String) {
-        Self::answer(self.agent.post(format!("{}{path}", self.base)).send_empty())
+        let mut req = self.agent.post(format!("{}{path}", self.base));
+        if let Some(a) = &self.auth {
+            req = req.header("Authorization", a);
+        }
+        Self::answer(req.send_empty())
     }
 
     /// The value of an unlabelled metric on `/metrics`.
