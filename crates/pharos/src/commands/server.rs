@@ -202,8 +202,6 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
     let db = open_tsdb(&args).await?;
-    status.set_ready(db.clone());
-    tracing::info!("Server is ready to receive web requests.");
 
     let engine_options = promql::engine::EngineOptions {
         lookback_delta_ms: duration_ms(args.lookback_delta),
@@ -230,6 +228,9 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         close_tsdb(db).await;
         anyhow::bail!("{e}");
     }
+    // Ready as Prometheus is: the TSDB open and the config applied.
+    status.set_ready(db.clone());
+    tracing::info!("Server is ready to receive web requests.");
 
     let (sd_stop_tx, mut sd_stop_rx) = watch::channel(false);
     let sd_task = tokio::spawn({
