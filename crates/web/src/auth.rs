@@ -57,6 +57,11 @@ impl BasicAuth {
         }
         let ok = {
             let _one_at_a_time = self.bcrypt.lock().await;
+            // A request with the same credentials may have finished bcrypt
+            // while this one waited.
+            if let Some(&ok) = self.cache.lock().get(&key) {
+                return ok && known.is_some();
+            }
             let (p, h) = (key.2.clone(), key.1.clone());
             tokio::task::spawn_blocking(move || bcrypt::verify(p, &h).unwrap_or(false))
                 .await

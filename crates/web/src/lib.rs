@@ -11,6 +11,21 @@
 //! connection and request, as exporter-toolkit does, but re-read only when
 //! it or a certificate file changed.
 //!
+//! Where pharos differs from exporter-toolkit, and why:
+//! - The web config is re-read only when the file (or a certificate, key
+//!   or client CA file it names) changed — by modification time, size and
+//!   inode — instead of on every request and handshake; the effect is the
+//!   same, the cost is a few `stat` calls. For the same reason a change of
+//!   `http2` applies to new connections, where Go reads it once.
+//! - TLS is rustls: no TLS 1.0/1.1, no CBC or RSA-key-exchange suites, no
+//!   P-521 (see the `tls` module); settings that leave no way to complete
+//!   a handshake, and verifying client auth without a client CA, are
+//!   refused when the config is loaded instead of failing every handshake.
+//! - Go's `Allow` header on 405 lists OPTIONS and not HEAD; pharos's lists
+//!   the methods axum routes.
+//! - Plain-text connections speak HTTP/1 only, as Go's; TLS connections
+//!   speak HTTP/2 when the client offers it and `http2` is on.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), web::WebError> {
 //! let readiness = web::Readiness::new();

@@ -132,18 +132,35 @@ impl ManagementState {
 /// The management routes, to be merged into the server's router.
 pub fn management_router(state: ManagementState) -> Router {
     let ready = axum::middleware::from_fn_with_state(state.readiness.clone(), Readiness::guard);
+    // Go's router answers OPTIONS on every route with 200 and no body.
+    let options = || async { StatusCode::OK };
     Router::new()
         // `get` answers HEAD too, with the headers and no body.
         .route(
             "/-/healthy",
-            get(|| async { format!("{APP_NAME} is Healthy.\n") }),
+            get(|| async { format!("{APP_NAME} is Healthy.\n") }).options(options),
         )
         .route(
             "/-/ready",
-            get(|| async { format!("{APP_NAME} is Ready.\n") }).layer(ready),
+            get(|| async { format!("{APP_NAME} is Ready.\n") })
+                .layer(ready)
+                .options(options),
         )
-        .route("/-/reload", get(only_post_or_put).post(reload).put(reload))
-        .route("/-/quit", get(only_post_or_put).post(quit).put(quit))
+        .route(
+            "/-/reload",
+            get(only_post_or_put)
+                .post(reload)
+                .put(reload)
+                .options(options),
+        )
+        .route(
+            "/-/quit",
+            get(only_post_or_put).post(quit).put(quit).options(options),
+        )
+        // Prometheus's router answers other methods with Go's text.
+        .method_not_allowed_fallback(|| async {
+            crate::server::text_error(StatusCode::METHOD_NOT_ALLOWED)
+        })
         .with_state(state)
 }
 

@@ -39,7 +39,7 @@ fn stamp(path: &Path) -> Stamp {
 }
 
 struct Cached {
-    files: Vec<(PathBuf, Stamp)>,
+    files: Arc<Vec<(PathBuf, Stamp)>>,
     loaded: Result<Arc<Loaded>, String>,
 }
 
@@ -59,7 +59,20 @@ impl WebConfigSource {
 
     /// The config now, or why it cannot be used.
     pub(crate) fn current(&self) -> Result<Arc<Loaded>, String> {
+        // The files are compared outside the lock, so that requests do not
+        // queue behind each other's `stat` calls.
+        let seen = self
+            .cached
+            .lock()
+            .as_ref()
+            .map(|c| (c.files.clone(), c.loaded.clone()));
+        if let Some((files, loaded)) = seen {
+            if files.iter().all(|(p, s)| &stamp(p) == s) {
+                return loaded;
+            }
+        }
         let mut cached = self.cached.lock();
+        // Another request may have re-read the files meanwhile.
         if let Some(c) = cached.as_ref() {
             if c.files.iter().all(|(p, s)| &stamp(p) == s) {
                 return c.loaded.clone();
@@ -73,7 +86,7 @@ impl WebConfigSource {
             tracing::error!(file = %self.path.display(), err = %e, "Unable to parse web configuration");
         }
         *cached = Some(Cached {
-            files,
+            files: Arc::new(files),
             loaded: loaded.clone(),
         });
         loaded
