@@ -177,7 +177,12 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         web::ManagementState::new(readiness.clone(), args.enable_lifecycle);
     let server = web::Server::bind(&args.listen_address, args.web_config_file.as_deref())
         .await
-        .context("cannot start the web server")?;
+        .context("cannot start the web server")?
+        .with_options(web::ServerOptions {
+            max_connections: args.max_connections,
+            read_timeout: args.read_timeout,
+            ..Default::default()
+        });
     let bound = server.local_addrs();
     let tls = server.is_tls();
     let router = http::router(status.clone(), management, &prefix);
@@ -210,7 +215,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         max_concurrency: args.query_max_concurrency,
         ..Default::default()
     };
-    tracing::debug!(?engine_options, "query engine options (no query API yet)");
+    tracing::debug!(
+        ?engine_options,
+        page_title = %args.page_title,
+        "query engine and UI options (no query API or UI yet)"
+    );
 
     let (discovery, mut updates) = DiscoveryManager::new(ManagerOptions::default());
     let discovery = Arc::new(discovery);

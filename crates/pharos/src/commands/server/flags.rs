@@ -21,6 +21,19 @@ pub(crate) struct ServerArgs {
     /// Path to the configuration file that can enable TLS or authentication.
     #[arg(long = "web.config.file")]
     pub(crate) web_config_file: Option<PathBuf>,
+    /// Maximum number of simultaneous connections across all listeners.
+    #[arg(long = "web.max-connections", default_value_t = 512)]
+    pub(crate) max_connections: usize,
+    /// Maximum duration before timing out read of the request, and closing
+    /// idle connections.
+    #[arg(long = "web.read-timeout", default_value = "5m", value_parser = parse_duration)]
+    pub(crate) read_timeout: Duration,
+    /// Document title of the web UI (accepted; pharos has no UI yet).
+    #[arg(
+        long = "web.page-title",
+        default_value = "Prometheus Time Series Collection and Processing Server"
+    )]
+    pub(crate) page_title: String,
     /// Enable shutdown and reload via HTTP request.
     #[arg(long = "web.enable-lifecycle")]
     pub(crate) enable_lifecycle: bool,
@@ -223,6 +236,10 @@ mod tests {
         assert_eq!(a.query_max_concurrency, 20);
         assert_eq!(a.query_max_samples, 50_000_000);
         assert_eq!(a.min_block_duration, Duration::from_secs(7200));
+        assert_eq!(
+            (a.max_connections, a.read_timeout),
+            (512, Duration::from_secs(300))
+        );
     }
 
     #[test]
