@@ -344,3 +344,41 @@ fn seed(args: &ServerArgs) -> u64 {
     args.listen_address.hash(&mut h);
     h.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_scrapes_the_listen_port() {
+        let loaded = ConfigSource::Embedded { port: 1234 }.load().unwrap();
+        let jobs = &loaded.scrape_configs;
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].job_name, "pharos");
+        assert_eq!(jobs[0].scrape_interval, std::time::Duration::from_secs(15));
+        let targets = &jobs[0].service_discovery.static_configs[0].targets;
+        assert_eq!(targets.len(), 1);
+        assert!(
+            format!("{targets:?}").contains("localhost:1234"),
+            "{targets:?}"
+        );
+    }
+
+    #[test]
+    fn unsupported_discovery_in_included_files_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("prometheus.yml");
+        std::fs::write(&main, "scrape_config_files: [jobs/*.yml]\n").unwrap();
+        std::fs::create_dir(dir.path().join("jobs")).unwrap();
+        std::fs::write(
+            dir.path().join("jobs/a.yml"),
+            "scrape_configs:\n  - job_name: k\n    ec2_sd_configs: [{region: x}]\n",
+        )
+        .unwrap();
+        let err = ConfigSource::File(main).load().err().expect("refused");
+        assert_eq!(
+            err.to_string(),
+            "scrape config with job name \"k\": ec2_sd_configs is not supported by pharos yet"
+        );
+    }
+}
