@@ -55,9 +55,9 @@ fn embedded_default_scrapes_itself() {
 fn scraped_samples_are_in_the_data_dir_after_shutdown() {
     let target = Target::serve("# TYPE test_gauge gauge\ntest_gauge{a=\"b\"} 42\n");
     let mut s = Server::start(Some(&config(&[("t", &target.addr)])), &[]);
-    wait_until("two scrapes", 30, || target.hits() >= 2);
-    // Lets the second scrape's commit land.
-    std::thread::sleep(Duration::from_millis(300));
+    // A loop scrapes, stores, then waits: the third request means the
+    // second scrape is stored.
+    wait_until("three scrapes", 30, || target.hits() >= 3);
     let dump = s.stop();
     let instance = format!("instance=\"{}\"", target.addr);
     let up = samples(&dump, &["__name__=\"up\"", "job=\"t\"", &instance]);
