@@ -37,6 +37,9 @@ pub struct ServerOptions {
     /// Time allowed for a TLS handshake and for reading a request's
     /// headers (`--web.read-timeout`).
     pub read_timeout: Duration,
+    /// How long a shutdown waits for requests in flight (a long query, a
+    /// slow client) before it leaves them.
+    pub drain_timeout: Duration,
 }
 
 impl Default for ServerOptions {
@@ -47,6 +50,7 @@ impl Default for ServerOptions {
             max_request_body_bytes: 32 << 20,
             max_connections: 512,
             read_timeout: Duration::from_secs(300),
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -158,9 +162,14 @@ impl Server {
         shutdown.await;
         let _ = stop_tx.send(true);
         while loops.join_next().await.is_some() {}
-        match Arc::try_unwrap(graceful) {
-            Ok(g) => g.shutdown().await,
-            Err(_) => unreachable!("BUG: an accept loop outlived the server"),
+        // The accept loops have ended, so this is the last reference.
+        if let Ok(g) = Arc::try_unwrap(graceful) {
+            if tokio::time::timeout(self.options.drain_timeout, g.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(timeout = ?self.options.drain_timeout, "requests still in flight after the drain timeout; leaving them");
+            }
         }
         Ok(())
     }

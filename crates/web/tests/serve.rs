@@ -272,6 +272,28 @@ async fn shutdown_drains_requests_in_flight() {
 }
 
 #[tokio::test]
+async fn shutdown_leaves_requests_after_the_drain_timeout() {
+    let app = Router::new().route(
+        "/stuck",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "never"
+        }),
+    );
+    let options = ServerOptions {
+        drain_timeout: Duration::from_millis(200),
+        ..ServerOptions::default()
+    };
+    let s = Running::start(None, app, options).await;
+    let url = s.url("/stuck");
+    let _pending = tokio::spawn(async move { client().get(url).send().await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::timeout(Duration::from_secs(5), s.stop())
+        .await
+        .expect("shutdown waited past its drain timeout");
+}
+
+#[tokio::test]
 async fn route_prefix() {
     let (state, _e) = ManagementState::new(Readiness::new(), false);
     let app = RoutePrefix::new("prom/").apply(management_router(state));
