@@ -21,6 +21,8 @@ pub(crate) enum Command {
     /// Check the resources for validity (promtool's `check` subcommands).
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Run the monitoring server (`prometheus`'s flags).
+    Server(Box<crate::commands::ServerArgs>),
     /// Run PromQL test scripts (Prometheus's promqltest language).
     Promqltest {
         /// Evals expected to fail, one `file:line  reason` per line; any
