@@ -256,6 +256,8 @@ struct Stored {
     series: BTreeSet<String>,
     /// The series whose last sample is a stale marker.
     stale: BTreeSet<String>,
+    /// The timestamps of the stale markers.
+    stale_at: BTreeSet<i64>,
     /// Samples of `up`, oldest first.
     up: Vec<(i64, u64)>,
 }
@@ -273,6 +275,7 @@ fn read(who: &str, promtool: &Path, data: &Path) -> Stored {
         diff(&series, &raw_keys)
     );
     let mut stale = BTreeSet::new();
+    let mut stale_at = BTreeSet::new();
     let mut up = Vec::new();
     for (k, v) in &raw {
         let markers = v.iter().filter(|&&(_, x)| x == STALE).count();
@@ -292,8 +295,14 @@ fn read(who: &str, promtool: &Path, data: &Path) -> Stored {
             "{who}: {k} must end with its only stale marker: {v:?}"
         );
         stale.insert(k.clone());
+        stale_at.extend(v.last().map(|s| s.0));
     }
-    Stored { series, stale, up }
+    Stored {
+        series,
+        stale,
+        stale_at,
+        up,
+    }
 }
 
 /// The `up` values at the end that are 0.
@@ -398,6 +407,22 @@ fn same_series_as_prometheus_and_stale_when_target_dies() {
         "trailing up == 0: Prometheus {zp}, pharos {zh}\n{:?}\n{:?}",
         p.up,
         h.up
+    );
+    // The first failed scrape marks every series stale at its own time.
+    for (who, s, zeros) in [("Prometheus", &p, zp), ("pharos", &h, zh)] {
+        let first_zero = s.up[s.up.len() - zeros].0;
+        assert!(
+            s.stale_at.len() == 1 && s.stale_at.contains(&first_zero),
+            "{who}: stale markers at {:?}, first up == 0 at {first_zero}",
+            s.stale_at
+        );
+    }
+    println!(
+        "{} series each, {} marked stale; up: Prometheus {} samples ({zp} zeros), pharos {} ({zh} zeros)",
+        p.series.len(),
+        p.stale.len(),
+        p.up.len(),
+        h.up.len()
     );
     // Before the kill, every scrape succeeded.
     let ok = |up: &[(i64, u64)], zeros: usize| {
