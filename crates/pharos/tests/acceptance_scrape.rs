@@ -320,7 +320,7 @@ fn same_series_as_prometheus_and_stale_when_target_dies() {
         return;
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let (exporter, addr) = node_exporter(&exporter);
+    let (mut exporter, addr) = node_exporter(&exporter);
     let dead = format!("127.0.0.1:{}", testkit::free_port());
     let sd = dir.path().join("targets.json");
     std::fs::write(
@@ -337,7 +337,7 @@ fn same_series_as_prometheus_and_stale_when_target_dies() {
 
     let prom_dir = dir.path().join("prometheus");
     std::fs::create_dir(&prom_dir).expect("mkdir");
-    let prom = prometheus(&prom_bin, &prom_dir, &config);
+    let mut prom = prometheus(&prom_bin, &prom_dir, &config);
     let mut pharos = Server::start(Some(&config), &[]);
 
     // Both discover, then scrape every second. Eight scrapes in all (our
@@ -354,14 +354,12 @@ fn same_series_as_prometheus_and_stale_when_target_dies() {
                 .is_some_and(|n| n > 0.0)
     });
     std::thread::sleep(Duration::from_millis(2000));
-    let mut exporter = exporter;
     kill("KILL", exporter.0.id());
     let _ = exporter.0.wait();
     // Three more intervals with the target gone.
     std::thread::sleep(Duration::from_millis(3500));
     kill("TERM", prom.0.id());
     pharos.signal("TERM");
-    let mut prom = prom;
     let status = prom.0.wait().expect("wait for prometheus");
     let log = std::fs::read_to_string(prom_dir.join("log")).unwrap_or_default();
     assert!(status.success(), "prometheus exited with {status}:\n{log}");
@@ -430,4 +428,20 @@ fn same_series_as_prometheus_and_stale_when_target_dies() {
     };
     assert!(ok(&p.up, zp), "Prometheus up: {:?}", p.up);
     assert!(ok(&h.up, zh), "pharos up: {:?}", h.up);
+}
+
+#[test]
+fn whole_quantiles_are_written_as_3x_writes_them() {
+    assert_eq!(
+        as_3x(r#"{__name__="s", quantile="0"}"#),
+        r#"{__name__="s", quantile="0.0"}"#
+    );
+    assert_eq!(as_3x(r#"{le="10", x="1"}"#), r#"{le="10.0", x="1"}"#);
+    for same in [
+        r#"{__name__="s", quantile="0.25"}"#,
+        r#"{le="+Inf"}"#,
+        r#"{file="1"}"#,
+    ] {
+        assert_eq!(as_3x(same), same);
+    }
 }
