@@ -134,6 +134,11 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
     }
 
+    /// The server's `--storage.tsdb.path`.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     pub(crate) fn config_path(&self) -> PathBuf {
         self.dir.path().join("prometheus.yml")
     }
