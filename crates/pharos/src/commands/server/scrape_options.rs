@@ -1,7 +1,26 @@
 //! The one place where a `scrape_configs` entry of `prometheus.yml` becomes
-//! the plain [`ScrapeOptions`] the scrape loops read.
+//! what the scrape loops read: the plain [`ScrapeOptions`] and the job's
+//! [`HttpClient`].
 
-use scrape::{NameEscaping, ScrapeOptions, ScrapeProtocol};
+use scrape::{HttpClient, NameEscaping, ScrapeOptions, ScrapeProtocol};
+
+/// The job's HTTP client from its HTTP client settings, or why they cannot
+/// be used: a setting pharos does not support yet, or one that does not
+/// load (a missing CA file, ...). The message names the job.
+pub(crate) fn scrape_client(cfg: &config::ScrapeConfig) -> Result<HttpClient, String> {
+    let job = &cfg.job_name;
+    if let Some(what) = httpclient::unsupported(&cfg.http) {
+        return Err(format!(
+            "scrape config with job name {job:?}: {what} is not supported by pharos yet"
+        ));
+    }
+    // No client timeout: each scrape loop enforces its own scrape_timeout.
+    httpclient::HttpClient::new(&cfg.http, None)
+        .map(HttpClient::from)
+        .map_err(|e| {
+            format!("scrape config with job name {job:?}: cannot build its HTTP client: {e}")
+        })
+}
 
 /// The options of a loaded (global defaults resolved) scrape config.
 /// Protocol names were validated by the config crate, so an unknown one

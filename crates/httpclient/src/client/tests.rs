@@ -103,7 +103,7 @@ fn tls(pki: &Pki, ca: bool, cert: bool, insecure: bool) -> HttpClientConfig {
 }
 
 async fn fetch(url: &str, cfg: &HttpClientConfig) -> Result<String, String> {
-    let client = Client::new(url, cfg, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let client = HttpClient::new(cfg, Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
     let resp = client
         .get(url)
         .await
