@@ -176,6 +176,32 @@ mod tests {
     }
 
     #[test]
+    fn scrape_client_refuses_what_it_cannot_apply() {
+        let client = |yaml: &str| {
+            let cfg = config::load_str(yaml, "test.yml").unwrap();
+            scrape_client(&cfg.all_scrape_configs().unwrap()[0])
+        };
+        assert!(client(
+            "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password: p}\n"
+        )
+        .is_ok());
+        let e = client(concat!(
+            "scrape_configs:\n  - job_name: a\n",
+            "    oauth2: {client_id: i, client_secret: s, token_url: 'http://x/t'}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "scrape config with job name \"a\": oauth2 is not supported by pharos yet"
+        );
+        let e = client(
+            "scrape_configs:\n  - job_name: b\n    tls_config: {ca_file: /nonexistent/ca.pem}\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("scrape config with job name \"b\": cannot build its HTTP client: cannot read ca_file /nonexistent/ca.pem"), "{e}");
+    }
+
+    #[test]
     fn every_protocol_name_is_known() {
         for p in [
             "PrometheusProto",
