@@ -8,28 +8,37 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, CONTENT_T
 use crate::{ScrapeError, ScrapeOptions};
 
 /// An HTTP client for scraping, shared by the loops of a job (connections
-/// are pooled and kept alive between scrapes).
+/// are pooled and kept alive between scrapes). It carries the job's HTTP
+/// client settings: TLS and proxy fixed when it was built, credentials and
+/// extra headers applied to every request.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    inner: reqwest::Client,
+    inner: httpclient::HttpClient,
 }
 
 impl HttpClient {
-    /// A client with gzip support that ignores proxy environment variables
-    /// (Prometheus uses a proxy only when configured) and follows redirects.
+    /// A client with the default settings: gzip, no proxy (Prometheus uses
+    /// one only when configured, not from the environment), redirects
+    /// followed, no credentials.
     pub fn new() -> Result<HttpClient, ScrapeError> {
-        let inner = reqwest::Client::builder()
-            .no_proxy()
-            .build()
+        let inner = httpclient::HttpClient::new(&Default::default(), None)
             .map_err(|e| ScrapeError::Client(e.to_string()))?;
         Ok(HttpClient { inner })
+    }
+}
+
+/// A job's client built from its HTTP client settings; the scrape loops
+/// keep their own timeout, so `client` should have none.
+impl From<httpclient::HttpClient> for HttpClient {
+    fn from(inner: httpclient::HttpClient) -> HttpClient {
+        HttpClient { inner }
     }
 }
 
 /// Fetches one target, keeping its request headers and body buffer.
 #[derive(Debug)]
 pub(crate) struct Fetcher {
-    client: reqwest::Client,
+    client: httpclient::HttpClient,
     url: String,
     headers: HeaderMap,
     timeout: Duration,
@@ -98,9 +107,17 @@ impl Fetcher {
             url: self.url.clone(),
             cause: root_cause(&e),
         };
-        let mut resp = self
+        // The job's credentials and headers first (their files are read
+        // now), then the scrape's own headers, which win on a name clash.
+        let req = self
             .client
             .get(&self.url)
+            .await
+            .map_err(|e| ScrapeError::Request {
+                url: self.url.clone(),
+                cause: e.to_string(),
+            })?;
+        let mut resp = req
             .headers(self.headers.clone())
             .send()
             .await

@@ -37,7 +37,10 @@
 //! (`tests/allocations.rs`).
 //!
 //! What this crate does not know: `prometheus.yml` (the server maps a
-//! `scrape_config` onto [`ScrapeOptions`]), service discovery (it receives
+//! `scrape_config` onto [`ScrapeOptions`] and builds the job's
+//! [`HttpClient`] from its HTTP client settings with the `httpclient`
+//! crate: credentials and extra headers go on every scrape request, TLS and
+//! proxy are fixed in the client), service discovery (it receives
 //! label sets), and the protobuf exposition format (not offered in `Accept`;
 //! a protobuf body fails the scrape).
 //!

@@ -69,6 +69,8 @@ enum ConfigSource {
 /// A loaded and fully checked config: what a (re)load applies.
 struct Loaded {
     scrape_configs: Vec<config::ScrapeConfig>,
+    /// Each job's HTTP client, by job name.
+    clients: HashMap<String, scrape::HttpClient>,
 }
 
 impl ConfigSource {
@@ -93,10 +95,22 @@ impl ConfigSource {
                 ));
             }
         }
+        let mut clients = HashMap::new();
+        for s in &scrape_configs {
+            match scrape_options::scrape_client(s) {
+                Ok(c) => {
+                    clients.insert(s.job_name.clone(), c);
+                }
+                Err(e) => unsupported.push(e),
+            }
+        }
         if !unsupported.is_empty() {
             anyhow::bail!("{}", unsupported.join("; "));
         }
-        Ok(Loaded { scrape_configs })
+        Ok(Loaded {
+            scrape_configs,
+            clients,
+        })
     }
 
     fn describe(&self) -> String {
@@ -147,7 +161,7 @@ impl Components {
         self.scrapers
             .lock()
             .await
-            .apply(&loaded.scrape_configs)
+            .apply(&loaded.scrape_configs, &loaded.clients)
             .await;
         Ok(())
     }
@@ -223,7 +237,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 
     let (discovery, mut updates) = DiscoveryManager::new(ManagerOptions::default());
     let discovery = Arc::new(discovery);
-    let scrapers = Arc::new(Mutex::new(Scrapers::new(db.clone(), seed(&args))?));
+    let scrapers = Arc::new(Mutex::new(Scrapers::new(db.clone(), seed(&args))));
     let components = Components {
         source,
         discovery: discovery.clone(),

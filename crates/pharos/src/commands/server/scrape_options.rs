@@ -1,7 +1,26 @@
 //! The one place where a `scrape_configs` entry of `prometheus.yml` becomes
-//! the plain [`ScrapeOptions`] the scrape loops read.
+//! what the scrape loops read: the plain [`ScrapeOptions`] and the job's
+//! [`HttpClient`].
 
-use scrape::{NameEscaping, ScrapeOptions, ScrapeProtocol};
+use scrape::{HttpClient, NameEscaping, ScrapeOptions, ScrapeProtocol};
+
+/// The job's HTTP client from its HTTP client settings, or why they cannot
+/// be used: a setting pharos does not support yet, or one that does not
+/// load (a missing CA file, ...). The message names the job.
+pub(crate) fn scrape_client(cfg: &config::ScrapeConfig) -> Result<HttpClient, String> {
+    let job = &cfg.job_name;
+    if let Some(what) = httpclient::unsupported(&cfg.http) {
+        return Err(format!(
+            "scrape config with job name {job:?}: {what} is not supported by pharos yet"
+        ));
+    }
+    // No client timeout: each scrape loop enforces its own scrape_timeout.
+    httpclient::HttpClient::new(&cfg.http, None)
+        .map(HttpClient::from)
+        .map_err(|e| {
+            format!("scrape config with job name {job:?}: cannot build its HTTP client: {e}")
+        })
+}
 
 /// The options of a loaded (global defaults resolved) scrape config.
 /// Protocol names were validated by the config crate, so an unknown one
@@ -154,6 +173,32 @@ mod tests {
             (o.relabel_configs.len(), o.metric_relabel_configs.len()),
             (1, 2)
         );
+    }
+
+    #[test]
+    fn scrape_client_refuses_what_it_cannot_apply() {
+        let client = |yaml: &str| {
+            let cfg = config::load_str(yaml, "test.yml").unwrap();
+            scrape_client(&cfg.all_scrape_configs().unwrap()[0])
+        };
+        assert!(client(
+            "scrape_configs:\n  - job_name: a\n    basic_auth: {username: u, password: p}\n"
+        )
+        .is_ok());
+        let e = client(concat!(
+            "scrape_configs:\n  - job_name: a\n",
+            "    oauth2: {client_id: i, client_secret: s, token_url: 'http://x/t'}\n"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "scrape config with job name \"a\": oauth2 is not supported by pharos yet"
+        );
+        let e = client(
+            "scrape_configs:\n  - job_name: b\n    tls_config: {ca_file: /nonexistent/ca.pem}\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("scrape config with job name \"b\": cannot build its HTTP client: cannot read ca_file /nonexistent/ca.pem"), "{e}");
     }
 
     #[test]

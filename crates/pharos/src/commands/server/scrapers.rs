@@ -20,7 +20,6 @@ struct Job {
 /// The scrape pools of the server (Prometheus's scrape manager).
 pub(crate) struct Scrapers {
     storage: Arc<dyn Appendable>,
-    client: HttpClient,
     seed: u64,
     jobs: HashMap<String, Job>,
     /// Pools of removed jobs, still writing their stale markers.
@@ -32,22 +31,27 @@ pub(crate) struct Scrapers {
 
 impl Scrapers {
     /// No pools yet; they store into `storage`.
-    pub(crate) fn new(storage: Arc<dyn Appendable>, seed: u64) -> anyhow::Result<Scrapers> {
-        Ok(Scrapers {
+    pub(crate) fn new(storage: Arc<dyn Appendable>, seed: u64) -> Scrapers {
+        Scrapers {
             storage,
-            client: HttpClient::new()?,
             seed,
             jobs: HashMap::new(),
             retired: Vec::new(),
             last: TargetsByJob::new(),
-        })
+        }
     }
 
     /// Makes the pools match `configs`: unchanged jobs go on, changed ones
     /// get a new pool (the old one stops without stale markers, as the new
     /// one goes on writing the same series), removed ones stop with stale
-    /// markers.
-    pub(crate) async fn apply(&mut self, configs: &[config::ScrapeConfig]) {
+    /// markers. A new pool scrapes with its job's client from `clients`
+    /// (built from the same config, so a change of the HTTP client settings
+    /// is a changed config and gets a new client).
+    pub(crate) async fn apply(
+        &mut self,
+        configs: &[config::ScrapeConfig],
+        clients: &HashMap<String, HttpClient>,
+    ) {
         let wanted: HashMap<&str, &config::ScrapeConfig> =
             configs.iter().map(|c| (c.job_name.as_str(), c)).collect();
         let gone: Vec<String> = self
@@ -72,11 +76,14 @@ impl Scrapers {
                 tracing::info!(job = %name, "scrape config changed, restarting its pool");
                 old.pool.shutdown().await;
             }
-            warn_unused_http_settings(cfg);
+            let Some(client) = clients.get(name) else {
+                tracing::error!(job = %name, "BUG: no HTTP client was built for the job; not scraping it");
+                continue;
+            };
             let pool = ScrapePool::new(
                 scrape_options(cfg),
                 self.storage.clone(),
-                self.client.clone(),
+                client.clone(),
                 self.seed,
             );
             self.jobs.insert(
@@ -127,35 +134,5 @@ impl Scrapers {
         for pool in self.retired {
             pool.shutdown().await;
         }
-    }
-}
-
-/// The scrape loops' HTTP client does not take a job's authentication, TLS,
-/// proxy or header settings yet; scraping without them would fail or reach
-/// the wrong place, so say so instead of leaving only `up` 0 to find.
-fn warn_unused_http_settings(cfg: &config::ScrapeConfig) {
-    let h = &cfg.http;
-    let mut ignored = Vec::new();
-    if h.basic_auth.is_some() || h.authorization.is_some() || h.oauth2.is_some() {
-        ignored.push("authentication");
-    }
-    if !h.bearer_token.is_empty() || !h.bearer_token_file.is_empty() {
-        ignored.push("bearer_token");
-    }
-    if h.tls_config != config::TlsConfig::default() {
-        ignored.push("tls_config");
-    }
-    if h.proxy != config::ProxyConfig::default() {
-        ignored.push("proxy");
-    }
-    if h.http_headers.is_some() {
-        ignored.push("http_headers");
-    }
-    if !ignored.is_empty() {
-        tracing::warn!(
-            job = %cfg.job_name,
-            ignored = %ignored.join(", "),
-            "pharos does not apply these HTTP client settings to scrapes yet"
-        );
     }
 }

@@ -103,7 +103,7 @@ fn tls(pki: &Pki, ca: bool, cert: bool, insecure: bool) -> HttpClientConfig {
 }
 
 async fn fetch(url: &str, cfg: &HttpClientConfig) -> Result<String, String> {
-    let client = Client::new(url, cfg, Duration::from_secs(5)).map_err(|e| e.to_string())?;
+    let client = HttpClient::new(cfg, Some(Duration::from_secs(5))).map_err(|e| e.to_string())?;
     let resp = client
         .get(url)
         .await
@@ -137,4 +137,53 @@ async fn tls_settings_reach_the_handshake() {
     missing.tls_config.ca_file = "/nonexistent/ca.pem".into();
     let e = fetch(&url, &missing).await.unwrap_err();
     assert!(e.contains("cannot read ca_file /nonexistent/ca.pem"), "{e}");
+}
+
+#[test]
+fn unsupported_settings_are_named() {
+    let mut cfg = HttpClientConfig::default();
+    assert_eq!(unsupported(&cfg), None);
+    cfg.tls_config.server_name = "x".into();
+    assert_eq!(unsupported(&cfg), Some("tls_config server_name"));
+    cfg.oauth2 = Some(config::OAuth2::default());
+    assert_eq!(unsupported(&cfg), Some("oauth2"), "oauth2 is named first");
+}
+
+#[tokio::test]
+async fn credentials_file_is_read_per_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "one\n").unwrap();
+    let cfg = HttpClientConfig {
+        authorization: Some(config::Authorization {
+            kind: "Bearer".into(),
+            credentials_file: token.to_string_lossy().into_owned(),
+            ..Default::default()
+        }),
+        ..HttpClientConfig::default()
+    };
+    let client = HttpClient::new(&cfg, None).unwrap();
+    let auth = |req: reqwest::RequestBuilder| {
+        let req = req.build().unwrap();
+        req.headers()[reqwest::header::AUTHORIZATION]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        auth(client.get("http://127.0.0.1:1/").await.unwrap()),
+        "Bearer one"
+    );
+    std::fs::write(&token, "two").unwrap();
+    assert_eq!(
+        auth(client.get("http://127.0.0.1:1/").await.unwrap()),
+        "Bearer two"
+    );
+    std::fs::remove_file(&token).unwrap();
+    let e = client
+        .get("http://127.0.0.1:1/")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("cannot read credentials_file"), "{e}");
 }
