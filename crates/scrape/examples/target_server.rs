@@ -60,7 +60,9 @@ impl Target {
         let gauge_series = (series - hist_series) * 3 / 10;
         let counter_series = series - hist_series - gauge_series;
         let methods = ["GET", "POST", "PUT", "DELETE", "PATCH"];
-        let codes = ["200", "201", "204", "301", "400", "401", "403", "404", "500", "503"];
+        let codes = [
+            "200", "201", "204", "301", "400", "401", "403", "404", "500", "503",
+        ];
         for i in 0..counter_series {
             let mut p = String::new();
             if i == 0 {
@@ -73,12 +75,19 @@ impl Target {
                 codes[(i / 5) % 10],
                 i / 50
             );
-            lines.push((p, Kind::Counter { rate: 1 + (i as u64 % 7) }));
+            lines.push((
+                p,
+                Kind::Counter {
+                    rate: 1 + (i as u64 % 7),
+                },
+            ));
         }
         for i in 0..gauge_series {
             let mut p = String::new();
             if i == 0 {
-                p.push_str("# HELP bench_queue_length Items waiting.\n# TYPE bench_queue_length gauge\n");
+                p.push_str(
+                    "# HELP bench_queue_length Items waiting.\n# TYPE bench_queue_length gauge\n",
+                );
             }
             let _ = write!(
                 p,
@@ -192,7 +201,8 @@ async fn serve(mut conn: TcpStream, target: Arc<Target>, stats: Stats) -> std::i
             .lines()
             .find_map(|l| {
                 let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("user-agent").then(|| v.trim().to_owned())
+                k.eq_ignore_ascii_case("user-agent")
+                    .then(|| v.trim().to_owned())
             })
             .unwrap_or_default();
         let body = target.body(now_second());
