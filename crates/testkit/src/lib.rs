@@ -88,6 +88,10 @@ pub fn run_prometheus_until_killed(
     let blocks = || {
         std::fs::read_dir(data).map_or(0, |d| {
             d.filter_map(Result::ok)
+                // A block being written sits in `<ulid>.tmp-for-creation`
+                // with its meta.json already there; killed then, it is no
+                // block (the next open removes it), so it must not count.
+                .filter(|e| !e.file_name().to_string_lossy().contains(".tmp"))
                 .filter(|e| e.path().join("meta.json").is_file())
                 .count()
         })
