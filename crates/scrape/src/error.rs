@@ -38,6 +38,15 @@ pub enum ScrapeError {
     /// The body is not valid in its format.
     #[error("{0}")]
     Parse(#[from] expfmt::ParseError),
+    /// The job has more active targets than its `target_limit`: every
+    /// target's scrape fails without a request, as in Prometheus.
+    #[error("target_limit exceeded (number of targets: {targets}, limit: {limit})")]
+    TargetLimit {
+        /// Active targets of the job.
+        targets: usize,
+        /// The job's `target_limit`.
+        limit: usize,
+    },
     /// More samples than `sample_limit` after metric relabeling.
     #[error("sample limit exceeded")]
     SampleLimit,

@@ -126,6 +126,12 @@ pub struct ScrapeOptions {
     pub label_value_length_limit: usize,
     /// `body_size_limit` in bytes (uncompressed).
     pub body_size_limit: u64,
+    /// `target_limit`: with more active targets than this (0: no limit),
+    /// every target of the job fails its scrapes until there are fewer.
+    pub target_limit: usize,
+    /// `keep_dropped_targets`: how many targets dropped by relabeling are
+    /// kept for the targets API (0: all).
+    pub keep_dropped_targets: usize,
     /// `scrape_protocols`, in order of preference.
     pub scrape_protocols: Vec<ScrapeProtocol>,
     /// `fallback_scrape_protocol`: how to read a body whose `Content-Type`
@@ -166,6 +172,8 @@ impl ScrapeOptions {
             label_name_length_limit: 0,
             label_value_length_limit: 0,
             body_size_limit: 0,
+            target_limit: 0,
+            keep_dropped_targets: 0,
             scrape_protocols: ScrapeProtocol::DEFAULT.to_vec(),
             fallback_protocol: None,
             enable_compression: true,

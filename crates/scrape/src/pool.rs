@@ -8,8 +8,11 @@ use std::sync::Arc;
 use model::Labels;
 use storage::Appendable;
 
+use crate::scrape_loop::ForcedError;
 use crate::target::merge_group_labels;
-use crate::{HttpClient, ScrapeHandle, ScrapeLoop, ScrapeOptions, Target, TargetError};
+use crate::{
+    HttpClient, ScrapeError, ScrapeHandle, ScrapeLoop, ScrapeOptions, Target, TargetError,
+};
 
 /// One group of discovered targets, as discovery hands them over (a view,
 /// so that this crate need not know discovery's types).
@@ -49,6 +52,8 @@ pub struct ScrapePool {
     stopping: Vec<ScrapeHandle>,
     /// Discovered labels (with the job's defaults) of dropped targets.
     dropped: Vec<Labels>,
+    /// The target-limit error every loop of the job reports while set.
+    forced: ForcedError,
 }
 
 impl ScrapePool {
@@ -68,6 +73,7 @@ impl ScrapePool {
             loops: HashMap::new(),
             stopping: Vec::new(),
             dropped: Vec::new(),
+            forced: ForcedError::default(),
         }
     }
 
@@ -87,9 +93,13 @@ impl ScrapePool {
                     Ok(Some(t)) => {
                         wanted.entry(t.hash()).or_insert(t);
                     }
-                    Ok(None) => self
-                        .dropped
-                        .push(Target::populate_discovered(&d, &self.opts)),
+                    Ok(None) => {
+                        let keep = self.opts.keep_dropped_targets;
+                        if keep == 0 || self.dropped.len() < keep {
+                            self.dropped
+                                .push(Target::populate_discovered(&d, &self.opts));
+                        }
+                    }
                     Err(error) => errors.push(SyncError {
                         group: g.source.to_owned(),
                         index,
@@ -111,11 +121,17 @@ impl ScrapePool {
                 self.stopping.push(handle);
             }
         }
+        // Over the limit, every target of the job (old and new) fails its
+        // scrapes with the reason until a sync brings the count down.
+        let limit = self.opts.target_limit;
+        *self.forced.lock().unwrap_or_else(|p| p.into_inner()) =
+            (limit > 0 && wanted.len() > limit).then_some((wanted.len(), limit));
         for (h, t) in wanted {
             if self.loops.contains_key(&h) {
                 continue;
             }
-            let sl = ScrapeLoop::new(Arc::new(t), &self.opts, self.storage.clone(), &self.client);
+            let sl = ScrapeLoop::new(Arc::new(t), &self.opts, self.storage.clone(), &self.client)
+                .with_forced_error(self.forced.clone());
             self.loops.insert(h, sl.spawn(self.seed));
         }
         self.stopping.retain(|h| !h.is_finished());
@@ -129,8 +145,15 @@ impl ScrapePool {
         out
     }
 
+    /// Why every target of the job fails, while it has more active targets
+    /// than its `target_limit`.
+    pub fn target_limit_error(&self) -> Option<String> {
+        let forced = *self.forced.lock().unwrap_or_else(|p| p.into_inner());
+        forced.map(|(targets, limit)| ScrapeError::TargetLimit { targets, limit }.to_string())
+    }
+
     /// The discovered labels of the targets relabeling dropped in the last
-    /// sync.
+    /// sync (at most `keep_dropped_targets` of them when that is set).
     pub fn dropped_targets(&self) -> &[Labels] {
         &self.dropped
     }

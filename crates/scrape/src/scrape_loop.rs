@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 use crate::fetch::{Fetcher, HttpClient};
 use crate::health::Health;
 use crate::ingest::{Fetched, Ingester, ScrapeSummary};
-use crate::{ScrapeOptions, Target};
+use crate::{ScrapeError, ScrapeOptions, Target};
 
 /// How far a scrape's start may lie from its tick and still be stamped with
 /// the tick's time, so that timestamps stay evenly spaced and compress well
@@ -30,7 +30,14 @@ pub struct ScrapeLoop {
     ingester: Ingester,
     /// When the last scrape was stamped, if there was one.
     last: Option<SystemTime>,
+    /// Set by the pool while the job is over its `target_limit`.
+    forced: ForcedError,
 }
+
+/// An error a pool forces on all its loops (today only the target limit):
+/// `(active targets, limit)` while set. Shared, so the pool can set and
+/// clear it without reaching into running loops.
+pub(crate) type ForcedError = Arc<std::sync::Mutex<Option<(usize, usize)>>>;
 
 impl ScrapeLoop {
     /// A loop for `target` of a job with options `opts`, storing into
@@ -50,7 +57,14 @@ impl ScrapeLoop {
             fetcher,
             ingester,
             last: None,
+            forced: ForcedError::default(),
         }
+    }
+
+    /// Shares the pool's forced error with this loop.
+    pub(crate) fn with_forced_error(mut self, forced: ForcedError) -> ScrapeLoop {
+        self.forced = forced;
+        self
     }
 
     /// The target scraped.
@@ -62,8 +76,14 @@ impl ScrapeLoop {
     /// its report in one commit and updates the target's state.
     pub async fn scrape_once(&mut self, at: SystemTime) -> ScrapeSummary {
         let started = Instant::now();
-        let fetched = self.fetcher.fetch().await;
         let t = millis(at);
+        let forced = *self.forced.lock().unwrap_or_else(|p| p.into_inner());
+        let fetched = match forced {
+            // Over the target limit no request is made; the failed scrape
+            // marks the last scrape's series stale and reports `up` 0.
+            Some((targets, limit)) => Err(ScrapeError::TargetLimit { targets, limit }),
+            None => self.fetcher.fetch().await,
+        };
         let summary = match &fetched {
             Ok(content_type) => self.ingester.ingest(
                 self.storage.as_ref(),

@@ -105,3 +105,52 @@ async fn shutdown_cancels_pending_stale_markers() {
         values(&db, "a")
     );
 }
+
+#[tokio::test]
+async fn over_the_target_limit_every_target_fails_with_the_reason() {
+    let a = TestServer::start(Reply::text("a 1\n")).await;
+    let b = TestServer::start(Reply::text("a 1\n")).await;
+    let mut opts = ScrapeOptions::new("limited");
+    opts.interval = Duration::from_millis(100);
+    opts.timeout = Duration::from_millis(80);
+    opts.target_limit = 1;
+    opts.keep_dropped_targets = 1;
+    opts.relabel_configs =
+        serde_yaml_ng::from_str("- {source_labels: [env], regex: dev, action: drop}\n").unwrap();
+    let db = MemStorage::new();
+    let mut pool = ScrapePool::new(opts, Arc::new(db.clone()), HttpClient::new().unwrap(), 0);
+    let one = Labels::from_pairs(&[("__address__", a.addr.as_str())]);
+    let two = Labels::from_pairs(&[("__address__", b.addr.as_str())]);
+    let dev1 = Labels::from_pairs(&[("__address__", "dev:1"), ("env", "dev")]);
+    let dev2 = Labels::from_pairs(&[("__address__", "dev:2"), ("env", "dev")]);
+
+    // Within the limit: scraped.
+    pool.sync(&[group("g", std::slice::from_ref(&one), &Labels::empty())]);
+    assert_eq!(pool.target_limit_error(), None);
+    wait_for("a scrape", || values(&db, "a").contains(&Some(1.0))).await;
+
+    // Two targets for a limit of one: both fail with Prometheus's text, no
+    // sample is scraped, the earlier series go stale and `up` is 0.
+    let targets = [one.clone(), two, dev1, dev2];
+    pool.sync(&[group("g", &targets, &Labels::empty())]);
+    let reason = "target_limit exceeded (number of targets: 2, limit: 1)";
+    assert_eq!(pool.target_limit_error().as_deref(), Some(reason));
+    assert_eq!(pool.dropped_targets().len(), 1, "keep_dropped_targets: 1");
+    wait_for("both targets down", || {
+        pool.active_targets()
+            .iter()
+            .all(|t| t.state().last_error.as_deref() == Some(reason))
+    })
+    .await;
+    wait_for("stale markers", || values(&db, "a").last() == Some(&None)).await;
+    wait_for("up 0", || values(&db, "up").last() == Some(&Some(0.0))).await;
+
+    // Back under the limit: scraping resumes.
+    pool.sync(&[group("g", &[one], &Labels::empty())]);
+    assert_eq!(pool.target_limit_error(), None);
+    wait_for("scraping again", || {
+        values(&db, "a").last() == Some(&Some(1.0))
+    })
+    .await;
+    pool.shutdown().await;
+}

@@ -47,6 +47,8 @@ pub(crate) fn scrape_options(cfg: &config::ScrapeConfig) -> ScrapeOptions {
         // A negative size (Go's "-1GB") means no limit, as Prometheus treats
         // anything not positive.
         body_size_limit: u64::try_from(cfg.body_size_limit).unwrap_or(0),
+        target_limit: limit(cfg.target_limit),
+        keep_dropped_targets: limit(cfg.keep_dropped_targets),
         scrape_protocols: protocols,
         fallback_protocol: protocol(&cfg.fallback_scrape_protocol),
         enable_compression: cfg.enable_compression,
@@ -126,6 +128,7 @@ mod tests {
             "    track_timestamps_staleness: true\n    sample_limit: 11\n",
             "    label_limit: 12\n    label_name_length_limit: 13\n",
             "    label_value_length_limit: 14\n",
+            "    target_limit: 15\n    keep_dropped_targets: 16\n",
             "    scrape_protocols: [PrometheusText0.0.4, OpenMetricsText1.0.0]\n",
             "    fallback_scrape_protocol: PrometheusText1.0.0\n",
             "    enable_compression: false\n    extra_scrape_metrics: true\n",
@@ -155,6 +158,7 @@ mod tests {
             (11, 12, 13, 14)
         );
         assert_eq!(o.body_size_limit, 1024);
+        assert_eq!((o.target_limit, o.keep_dropped_targets), (15, 16));
         assert_eq!(
             o.scrape_protocols,
             vec![
