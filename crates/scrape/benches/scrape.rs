@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use model::{Labels, Timestamp};
 use scrape::{Fetched, Ingester, ScrapeOptions};
-use storage::{AppendError, Appendable, Appender, MemStorage, SeriesRef, StorageError};
+use storage::{Appendable, DiscardStorage, MemStorage};
 
 const SERIES: usize = 10_000;
 
@@ -43,34 +43,6 @@ fn body() -> String {
     b
 }
 
-struct Null;
-
-struct NullAppender;
-
-impl Appender for NullAppender {
-    fn append(
-        &mut self,
-        series_ref: Option<SeriesRef>,
-        labels: &Labels,
-        _t: Timestamp,
-        _v: f64,
-    ) -> Result<SeriesRef, AppendError> {
-        Ok(series_ref.unwrap_or_else(|| SeriesRef(labels.hash64())))
-    }
-    fn commit(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
-    fn rollback(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
-}
-
-impl Appendable for Null {
-    fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(NullAppender)
-    }
-}
-
 fn steady_state(c: &mut Criterion) {
     let body = body();
     let opts = ScrapeOptions::new("node");
@@ -78,7 +50,7 @@ fn steady_state(c: &mut Criterion) {
     let mut g = c.benchmark_group("steady_state_scrape");
     g.throughput(Throughput::Elements(SERIES as u64));
     let stores: [(&str, Box<dyn Appendable>); 3] = [
-        ("null", Box::new(Null)),
+        ("null", Box::new(DiscardStorage)),
         (
             "head",
             Box::new(tsdb::head::Head::new(Default::default(), None)),

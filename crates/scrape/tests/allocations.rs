@@ -6,9 +6,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use model::{Labels, Timestamp};
+use model::Labels;
 use scrape::{Fetched, Ingester, ScrapeOptions};
-use storage::{AppendError, Appendable, Appender, SeriesRef, StorageError};
+use storage::DiscardStorage;
 
 struct Counting;
 
@@ -29,36 +29,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// A store that accepts everything and keeps nothing, so only the scrape
-/// path's allocations are counted.
-struct Null;
-
-struct NullAppender;
-
-impl Appender for NullAppender {
-    fn append(
-        &mut self,
-        series_ref: Option<SeriesRef>,
-        labels: &Labels,
-        _t: Timestamp,
-        _v: f64,
-    ) -> Result<SeriesRef, AppendError> {
-        Ok(series_ref.unwrap_or_else(|| SeriesRef(labels.hash64())))
-    }
-    fn commit(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
-    fn rollback(&mut self) -> Result<(), StorageError> {
-        Ok(())
-    }
-}
-
-impl Appendable for Null {
-    fn appender(&self) -> Box<dyn Appender + '_> {
-        Box::new(NullAppender)
-    }
-}
 
 /// `n` series: one family per hundred with help and type, and many series
 /// of one family whose labels hold an escape.
@@ -92,7 +62,7 @@ fn steady_allocations(n: usize) -> usize {
             body: body.as_bytes(),
             content_type: "text/plain; version=0.0.4",
         };
-        let s = ing.ingest(&Null, fetched, t, Instant::now());
+        let s = ing.ingest(&DiscardStorage, fetched, t, Instant::now());
         assert!(s.error.is_none(), "{s:?}");
         assert_eq!(s.samples_post_relabel, n);
     };

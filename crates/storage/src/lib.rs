@@ -30,11 +30,13 @@
 //! assert_eq!(series.samples.next().map(|s| s.v), Some(1.0));
 //! ```
 
+mod discard;
 mod error;
 mod mem;
 mod merge;
 mod series;
 
+pub use discard::DiscardStorage;
 pub use error::{AppendError, StorageError};
 pub use mem::MemStorage;
 pub use merge::{MergeQuerier, MergeSeriesSet};
